@@ -1,0 +1,62 @@
+/**
+ * Argument parsing shared by the subcommands: `node:util` `parseArgs` with
+ * usage errors that name the command and exit with code 2.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** A mistake in how a command was called: printed with a hint, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+  constructor(message: string, readonly command: string) {
+    super(message);
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Options every command takes. */
+export const COMMON_OPTIONS = {
+  repo: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  verbose: { type: "boolean" },
+} as const satisfies Options;
+
+/** Parses `args` strictly for `command`; unknown flags and missing values are usage errors. */
+export function parse<const O extends Options>(
+  command: string,
+  args: string[],
+  options: O,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({
+      args,
+      options: { ...COMMON_OPTIONS, ...options },
+      strict: true,
+      allowPositionals,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(
+      message.replace(/\. To specify a positional argument.*$/s, ""),
+      command,
+    );
+  }
+}
+
+/** Writes `value` as JSON; non-finite numbers become the strings "NaN", "Infinity", "-Infinity". */
+export function printJson(value: unknown): void {
+  console.log(
+    JSON.stringify(
+      value,
+      (_key, item) =>
+        typeof item === "number" && !Number.isFinite(item)
+          ? String(item)
+          : item,
+      2,
+    ),
+  );
+}

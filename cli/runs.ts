@@ -1,0 +1,132 @@
+/**
+ * `aim runs ls` and `aim runs rm`.
+ *
+ * @module
+ */
+
+import { parse, printJson, UsageError } from "./_args.ts";
+import { Repo, validateHash } from "../lib/repo.ts";
+import { AimError } from "../lib/errors.ts";
+import { listAllRuns, runToJson } from "../lib/run_list.ts";
+
+const HELP = `Usage: aim runs <ls|rm> [options]
+
+  aim runs ls [--repo PATH] [--json]
+      Lists every run, indexed or not (unindexed runs are read from their own
+      files). --json prints one JSON array.
+  aim runs rm <hash...> [--repo PATH] [--force]
+      Deletes runs: their files and their index rows. Refuses a live run
+      unless --force.`;
+
+/** `aim runs`. */
+export function runs(args: string[]): number {
+  const [sub, ...rest] = args;
+  if (sub === "ls") return _ls(rest);
+  if (sub === "rm") return _rm(rest);
+  if (sub === undefined || sub === "--help" || sub === "-h") {
+    return (console.log(HELP), sub ? 0 : 2);
+  }
+  throw new UsageError(
+    `unknown subcommand ${JSON.stringify(sub)}: expected ls or rm`,
+    "aim runs",
+  );
+}
+
+function _ls(args: string[]): number {
+  const { values } = parse("aim runs ls", args, { json: { type: "boolean" } });
+  if (values.help) return (console.log(HELP), 0);
+  const repo = Repo.openSync(values.repo);
+  try {
+    const { runs, unreadable } = listAllRuns(repo);
+    for (const failure of unreadable) {
+      console.error(`warning: ${failure.reason}`);
+    }
+    if (values.json) {
+      printJson(runs.map((run) => runToJson(run)));
+      return 0;
+    }
+    const rows = runs.map((run) => {
+      const r = run.record;
+      const state = run.live
+        ? "running"
+        : r.status + (r.signal ? `(${r.signal})` : "");
+      return [
+        r.hash,
+        state,
+        run.indexed ? "yes" : "no",
+        r.experiment,
+        r.name,
+        new Date(r.created_at * 1000).toISOString().slice(0, 19).replace(
+          "T",
+          " ",
+        ),
+        String(r.metrics.length),
+      ];
+    });
+    _table([
+      "HASH",
+      "STATUS",
+      "INDEXED",
+      "EXPERIMENT",
+      "NAME",
+      "CREATED (UTC)",
+      "SERIES",
+    ], rows);
+    return 0;
+  } finally {
+    repo.close();
+  }
+}
+
+function _rm(args: string[]): number {
+  const { values, positionals } = parse("aim runs rm", args, {
+    force: { type: "boolean" },
+  }, true);
+  if (values.help) return (console.log(HELP), 0);
+  if (positionals.length === 0) {
+    throw new UsageError("no run hash given", "aim runs rm");
+  }
+  for (const hash of positionals) validateHash(hash);
+  const repo = Repo.openSync(values.repo);
+  let failed = 0;
+  try {
+    for (const hash of positionals) {
+      try {
+        const dir = repo.runDir(hash);
+        try {
+          Deno.statSync(dir);
+        } catch {
+          throw new AimError("run_not_found", `No run ${hash} in ${repo.path}`);
+        }
+        if (!values.force && repo.isLive(hash)) {
+          throw new AimError(
+            "run_live",
+            `Run ${hash} is live (its writer is running): stop it first or pass --force`,
+          );
+        }
+        Deno.removeSync(dir, { recursive: true });
+        repo.removeMarker(hash);
+        repo.index().remove(hash);
+        console.log(`removed ${hash}`);
+      } catch (error) {
+        if (!(error instanceof AimError)) throw error;
+        console.error(`error: ${error.message}`);
+        failed++;
+      }
+    }
+  } finally {
+    repo.close();
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+function _table(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => r[i]!.length))
+  );
+  const line = (cells: string[]) =>
+    cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+  if (rows.length === 0) console.log("(no runs)");
+}

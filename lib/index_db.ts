@@ -1,0 +1,214 @@
+/**
+ * `index.db`: the repository's SQLite index. It only accelerates queries and
+ * never holds a fact that the run spaces do not (DESIGN.md, "Index access").
+ * Each run is written in one short transaction that replaces its rows.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import { decodeJson, encodeJson } from "./_json.ts";
+import { openDatabase, transaction } from "./_sqlite.ts";
+import type { FsMode } from "./fs_mode.ts";
+import type { ParamValue, RunRecord } from "./types.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs(
+  hash TEXT PRIMARY KEY, name TEXT NOT NULL, experiment TEXT NOT NULL,
+  description TEXT NOT NULL, status TEXT NOT NULL, signal TEXT, exit_code INTEGER,
+  created_at REAL NOT NULL, ended_at REAL, archived INTEGER NOT NULL,
+  data_version INTEGER NOT NULL, indexed_at REAL NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
+CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment);
+CREATE TABLE IF NOT EXISTS params(
+  hash TEXT NOT NULL, path TEXT NOT NULL, type TEXT NOT NULL, num REAL, str TEXT);
+CREATE INDEX IF NOT EXISTS params_path_num ON params(path, num);
+CREATE INDEX IF NOT EXISTS params_path_str ON params(path, str);
+CREATE INDEX IF NOT EXISTS params_hash ON params(hash);
+CREATE TABLE IF NOT EXISTS tags(hash TEXT NOT NULL, tag TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag, hash);
+CREATE INDEX IF NOT EXISTS tags_hash ON tags(hash);
+CREATE TABLE IF NOT EXISTS series(
+  hash TEXT NOT NULL, name TEXT NOT NULL, context TEXT NOT NULL,
+  count INTEGER NOT NULL, first_step INTEGER, last_step INTEGER,
+  last REAL, min REAL, max REAL, last_time REAL);
+CREATE INDEX IF NOT EXISTS series_name ON series(name, context);
+CREATE INDEX IF NOT EXISTS series_hash ON series(hash);
+`;
+
+/** One flattened parameter leaf, as stored in the `params` table. */
+export interface ParamRow {
+  /** JSON array of the keys leading to the leaf, e.g. `["hparams","lr"]`. */
+  path: string;
+  /** `n` number (NULL num = NaN), `s` string, `b` bool, `z` null, `j` array or empty object. */
+  type: "n" | "s" | "b" | "z" | "j";
+  num: number | null;
+  str: string | null;
+}
+
+/**
+ * Flattens nested params into leaves: objects are walked, every other value
+ * is a leaf; arrays and empty objects are stored whole as canonical JSON.
+ */
+export function flattenParams(
+  params: { [key: string]: ParamValue },
+): ParamRow[] {
+  const rows: ParamRow[] = [];
+  const walk = (value: ParamValue, path: string[]) => {
+    const key = JSON.stringify(path);
+    if (value === null) {
+      rows.push({ path: key, type: "z", num: null, str: null });
+    } else if (typeof value === "number") {
+      rows.push({
+        path: key,
+        type: "n",
+        num: value === value ? value : null,
+        str: null,
+      });
+    } else if (typeof value === "string") {
+      rows.push({ path: key, type: "s", num: null, str: value });
+    } else if (typeof value === "boolean") {
+      rows.push({ path: key, type: "b", num: value ? 1 : 0, str: null });
+    } else if (Array.isArray(value) || Object.keys(value).length === 0) {
+      rows.push({
+        path: key,
+        type: "j",
+        num: null,
+        str: encodeJson(value, true),
+      });
+    } else {
+      for (const [child, item] of Object.entries(value)) {
+        walk(item, [...path, child]);
+      }
+    }
+  };
+  for (const [key, value] of Object.entries(params)) walk(value, [key]);
+  return rows;
+}
+
+/** The repository index. Not safe to share across threads: open one per thread. */
+export class IndexDb {
+  readonly path: string;
+  #db: DatabaseSync;
+  #closed = false;
+  /** Longest write transaction so far, in milliseconds. */
+  longestWriteMs = 0;
+
+  constructor(path: string, mode: FsMode) {
+    this.path = path;
+    this.#db = openDatabase(path, mode);
+    transaction(this.#db, () => this.#db.exec(SCHEMA));
+  }
+
+  /** The underlying connection, for read queries. */
+  get db(): DatabaseSync {
+    return this.#db;
+  }
+
+  /** Replaces the run's rows with `record` in one transaction; returns its duration in ms. */
+  write(record: RunRecord): number {
+    const tags = [...new Set(record.tags)];
+    const params = flattenParams(record.params);
+    const recordText = encodeJson(record);
+    const db = this.#db;
+    const start = performance.now();
+    transaction(db, () => {
+      this.#deleteRows(record.hash);
+      db.prepare(
+        "INSERT INTO runs(hash, name, experiment, description, status, signal, exit_code, created_at, ended_at, archived, data_version, indexed_at, record) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+      ).run(
+        record.hash,
+        record.name,
+        record.experiment,
+        record.description,
+        record.status,
+        record.signal,
+        record.exit_code,
+        record.created_at,
+        record.ended_at,
+        record.archived ? 1 : 0,
+        record.data_version,
+        Date.now() / 1000,
+        recordText,
+      );
+      const putParam = db.prepare(
+        "INSERT INTO params(hash, path, type, num, str) VALUES (?,?,?,?,?)",
+      );
+      for (const row of params) {
+        putParam.run(record.hash, row.path, row.type, row.num, row.str);
+      }
+      const putTag = db.prepare("INSERT INTO tags(hash, tag) VALUES (?, ?)");
+      for (const tag of tags) putTag.run(record.hash, tag);
+      const putSeries = db.prepare(
+        "INSERT INTO series(hash, name, context, count, first_step, last_step, last, min, max, last_time) VALUES (?,?,?,?,?,?,?,?,?,?)",
+      );
+      for (const s of record.metrics) {
+        putSeries.run(
+          record.hash,
+          s.name,
+          encodeJson(s.context, true),
+          s.count,
+          s.first_step,
+          s.last_step,
+          _real(s.last),
+          _real(s.min),
+          _real(s.max),
+          s.last_time,
+        );
+      }
+    });
+    const elapsed = performance.now() - start;
+    if (elapsed > this.longestWriteMs) this.longestWriteMs = elapsed;
+    return elapsed;
+  }
+
+  /** Removes every row of the run. */
+  remove(hash: string): void {
+    transaction(this.#db, () => this.#deleteRows(hash));
+  }
+
+  /** The indexed record of a run, or `null`. */
+  get(hash: string): RunRecord | null {
+    const row = this.#db.prepare("SELECT record FROM runs WHERE hash = ?").get(
+      hash,
+    ) as
+      | { record: string }
+      | undefined;
+    return row === undefined ? null : decodeJson(row.record) as RunRecord;
+  }
+
+  /** Every indexed record, oldest first. */
+  all(): RunRecord[] {
+    return this.#db.prepare("SELECT record FROM runs ORDER BY created_at, hash")
+      .all()
+      .map((row) => decodeJson(String(row.record)) as RunRecord);
+  }
+
+  /** Data version each indexed run was indexed at. */
+  versions(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (
+      const row of this.#db.prepare("SELECT hash, data_version FROM runs").all()
+    ) {
+      out.set(String(row.hash), Number(row.data_version));
+    }
+    return out;
+  }
+
+  /** Closes the connection; safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #deleteRows(hash: string) {
+    for (const table of ["runs", "params", "tags", "series"]) {
+      this.#db.prepare(`DELETE FROM ${table} WHERE hash = ?`).run(hash);
+    }
+  }
+}
+
+function _real(value: number): number | null {
+  return value === value ? value : null;
+}

@@ -1,0 +1,113 @@
+/**
+ * Where a repository lives and what is inside it (DESIGN.md, "Repository
+ * layout"): `VERSION`, `runs/<hash>/`, `progress/<hash>` markers, `index.db`.
+ *
+ * @module
+ */
+
+import { basename, dirname, join, resolve } from "node:path";
+import { AimError } from "./errors.ts";
+
+/** On-disk format version this aim writes and reads up to. */
+export const FORMAT_VERSION = 1;
+
+/** Names inside a repository. */
+export const VERSION_FILE = "VERSION";
+export const RUNS_DIR = "runs";
+export const PROGRESS_DIR = "progress";
+export const INDEX_DB = "index.db";
+
+/**
+ * The repository folder `path` designates: a path that ends in `.aim` or
+ * holds a `VERSION` file is the repository itself; any other path means its
+ * `.aim` subfolder.
+ */
+export function repoPathFor(path: string): string {
+  const full = resolve(path);
+  if (basename(full) === ".aim" || _isFile(join(full, VERSION_FILE))) {
+    return full;
+  }
+  return join(full, ".aim");
+}
+
+/**
+ * Finds the repository like git: `explicit` (from `--repo`), then `AIM_REPO`,
+ * then the nearest `.aim` upward from `cwd`.
+ */
+export function discoverRepo(explicit?: string, cwd = Deno.cwd()): string {
+  const given = explicit ?? Deno.env.get("AIM_REPO");
+  if (given !== undefined && given !== "") {
+    const path = repoPathFor(given);
+    if (!_isFile(join(path, VERSION_FILE))) {
+      throw new AimError(
+        "repo_not_found",
+        `No aim repository at ${path}: run \`aim init --repo ${given}\` to create one`,
+      );
+    }
+    return path;
+  }
+  let dir = resolve(cwd);
+  while (true) {
+    const candidate = join(dir, ".aim");
+    if (_isFile(join(candidate, VERSION_FILE))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new AimError(
+    "repo_not_found",
+    `No aim repository found in ${
+      resolve(cwd)
+    } or any parent: run \`aim init\`, pass --repo PATH or set AIM_REPO`,
+  );
+}
+
+/** Creates the repository at `path` (see {@linkcode repoPathFor}); returns whether it was new. */
+export function initRepo(path: string): { path: string; created: boolean } {
+  const repo = repoPathFor(path);
+  if (_isFile(join(repo, VERSION_FILE))) {
+    checkVersion(repo);
+    return { path: repo, created: false };
+  }
+  Deno.mkdirSync(join(repo, RUNS_DIR), { recursive: true });
+  Deno.mkdirSync(join(repo, PROGRESS_DIR), { recursive: true });
+  Deno.writeTextFileSync(join(repo, VERSION_FILE), `${FORMAT_VERSION}\n`);
+  return { path: repo, created: true };
+}
+
+/** Throws unless the repository's format version is one this aim reads. */
+export function checkVersion(repo: string): void {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(join(repo, VERSION_FILE)).trim();
+  } catch (cause) {
+    throw new AimError(
+      "repo_not_found",
+      `No aim repository at ${repo}: ${VERSION_FILE} is missing`,
+      { cause },
+    );
+  }
+  const version = Number(text);
+  if (!Number.isInteger(version) || version < 1) {
+    throw new AimError(
+      "repo_version",
+      `Cannot open repository ${repo}: ${VERSION_FILE} holds ${
+        JSON.stringify(text)
+      }, not a format version`,
+    );
+  }
+  if (version > FORMAT_VERSION) {
+    throw new AimError(
+      "repo_version",
+      `Cannot open repository ${repo} as its format version is ${version}: this aim reads up to ${FORMAT_VERSION}`,
+    );
+  }
+}
+
+function _isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}

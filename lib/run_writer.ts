@@ -1,0 +1,563 @@
+/**
+ * The writer of one run: it alone writes into `runs/<hash>/`. Points are
+ * buffered and flushed (one SQLite transaction, one packed chunk per series)
+ * at least every second; every flush bumps the run's data version and then
+ * makes sure the run's unindexed marker exists (DESIGN.md, "Marker protocol").
+ *
+ * @module
+ */
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { join } from "node:path";
+import { encodeJson } from "./_json.ts";
+import { transaction } from "./_sqlite.ts";
+import { encodeChunk } from "./run_space.ts";
+import { heartbeatInterval, writeHeartbeat } from "./liveness.ts";
+import type { Context, ParamValue, RunStatus } from "./types.ts";
+import { registerOpenRun, unregisterOpenRun } from "./_finalizer.ts";
+
+/** Options of {@linkcode Run.track}. */
+export interface TrackOptions {
+  /** Series name; with `context` it identifies the series. */
+  name: string;
+  /** Integer step; defaults to the series' last step + 1 (0 for a new series). */
+  step?: number;
+  epoch?: number;
+  context?: Context;
+  /** Wall time of the point in seconds since the epoch; defaults to now. */
+  time?: number;
+}
+
+/** How a run ended, recorded by {@linkcode Run.finalize}. */
+export interface Ending {
+  status: Exclude<RunStatus, "running">;
+  signal?: string | null;
+  exitCode?: number | null;
+}
+
+/** Points buffered before a flush is forced, whatever the time. */
+const FLUSH_POINTS = 1 << 16;
+/** Longest time a tracked point waits in memory, in milliseconds. */
+const FLUSH_MS = 1000;
+
+class _Series {
+  id = -1;
+  nextSeq = 0;
+  count = 0;
+  firstStep: number | null = null;
+  lastStep: number | null = null;
+  last = NaN;
+  min = NaN;
+  max = NaN;
+  lastTime: number | null = null;
+  n = 0;
+  values = new Float64Array(64);
+  steps = new Float64Array(64);
+  times = new Float64Array(64);
+  epochs: Float64Array | null = null;
+
+  constructor(readonly name: string, readonly contextKey: string) {}
+
+  push(value: number, step: number, time: number, epoch: number | undefined) {
+    if (this.n === this.values.length) this.#grow();
+    const i = this.n++;
+    this.values[i] = value;
+    this.steps[i] = step;
+    this.times[i] = time;
+    if (epoch !== undefined) {
+      if (this.epochs === null) {
+        this.epochs = new Float64Array(this.values.length).fill(NaN);
+      }
+      this.epochs[i] = epoch;
+    } else if (this.epochs !== null) this.epochs[i] = NaN;
+    if (this.count++ === 0) this.firstStep = step;
+    this.lastStep = step;
+    this.last = value;
+    this.lastTime = time;
+    // NaN never wins a comparison, so it never becomes min or max.
+    if (value < this.min || this.min !== this.min) {
+      if (value === value) this.min = value;
+    }
+    if (value > this.max || this.max !== this.max) {
+      if (value === value) this.max = value;
+    }
+  }
+
+  #grow() {
+    const size = this.values.length * 2;
+    const grow = (from: Float64Array) => {
+      const to = new Float64Array(size);
+      to.set(from);
+      return to;
+    };
+    this.values = grow(this.values);
+    this.steps = grow(this.steps);
+    this.times = grow(this.times);
+    if (this.epochs !== null) {
+      this.epochs = grow(this.epochs);
+      this.epochs.fill(NaN, this.n);
+    }
+  }
+}
+
+/** What the writer needs from its repository; kept narrow to avoid an import cycle. */
+export interface RunHost {
+  /** Makes sure the run's unindexed marker exists. */
+  touchMarker(hash: string): void;
+  /** Indexes the finalized run in one short transaction and removes its marker. */
+  indexFinalized(hash: string, db: DatabaseSync): void;
+}
+
+/**
+ * An open run. Create it with `Repo.startRun()` or `Repo.resumeRun()`;
+ * finalize it with {@linkcode Run.close} (also done on exit and on
+ * SIGTERM, SIGINT and SIGHUP).
+ */
+export class Run {
+  readonly hash: string;
+  readonly dir: string;
+  #db: DatabaseSync;
+  #host: RunHost;
+  #lock: Deno.FsFile;
+  #series = new Map<string, Map<string, _Series>>();
+  #lastContext = new Map<
+    string,
+    { context: Context | undefined; series: _Series }
+  >();
+  #dirtySeries = new Set<_Series>();
+  #meta = new Map<string, unknown>();
+  #dirtyMeta = new Set<string>();
+  #params = new Map<string, ParamValue>();
+  #dirtyParams = new Set<string>();
+  #logs: { time: number; level: string; text: string }[] = [];
+  #buffered = 0;
+  #lastFlush = Date.now();
+  #lastHeartbeat = Date.now();
+  #dataVersion: number;
+  #timer: number;
+  #closed = false;
+  #insertChunk: StatementSync;
+  #updateSeries: StatementSync;
+
+  /** @internal Use `Repo.startRun()` or `Repo.resumeRun()`. */
+  constructor(
+    hash: string,
+    dir: string,
+    db: DatabaseSync,
+    lock: Deno.FsFile,
+    host: RunHost,
+    state: {
+      meta: Map<string, unknown>;
+      params: Map<string, ParamValue>;
+      dataVersion: number;
+    },
+  ) {
+    this.hash = hash;
+    this.dir = dir;
+    this.#db = db;
+    this.#lock = lock;
+    this.#host = host;
+    this.#meta = state.meta;
+    this.#params = state.params;
+    this.#dataVersion = state.dataVersion;
+    this.#insertChunk = db.prepare(
+      "INSERT INTO chunks(series_id, seq, n, first_step, last_step, has_epoch, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.#updateSeries = db.prepare(
+      "UPDATE series SET count = ?, first_step = ?, last_step = ?, last = ?, min = ?, max = ?, last_time = ? WHERE id = ?",
+    );
+    for (
+      const row of db.prepare(
+        "SELECT id, name, context, count, first_step, last_step, last, min, max, last_time, (SELECT coalesce(max(seq) + 1, 0) FROM chunks WHERE series_id = series.id) AS next_seq FROM series",
+      ).all()
+    ) {
+      const series = this.#seriesFor(String(row.name), String(row.context));
+      series.id = Number(row.id);
+      series.nextSeq = Number(row.next_seq);
+      series.count = Number(row.count);
+      series.firstStep = row.first_step === null
+        ? null
+        : Number(row.first_step);
+      series.lastStep = row.last_step === null ? null : Number(row.last_step);
+      series.last = row.last === null ? NaN : Number(row.last);
+      series.min = row.min === null ? NaN : Number(row.min);
+      series.max = row.max === null ? NaN : Number(row.max);
+      series.lastTime = row.last_time === null ? null : Number(row.last_time);
+    }
+    const heartbeatMs = heartbeatInterval() * 1000;
+    // Deno's timers are numbers; the node typings that node:sqlite pulls in say otherwise.
+    this.#timer = setInterval(
+      () => this.#tick(heartbeatMs),
+      Math.min(FLUSH_MS, heartbeatMs),
+    ) as unknown as number;
+    // Timers must not keep a finished program alive: normal exit finalizes the run.
+    Deno.unrefTimer(this.#timer);
+    registerOpenRun(this);
+  }
+
+  /** @internal Marks every attribute for the next flush (a new or resumed run). */
+  markAllMetaDirty(): void {
+    for (const key of this.#meta.keys()) this.#dirtyMeta.add(key);
+  }
+
+  /** Whether the run has been finalized. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Number of committed flushes; what the index compares against. */
+  get dataVersion(): number {
+    return this.#dataVersion;
+  }
+
+  get name(): string {
+    return String(this.#meta.get("name") ?? "");
+  }
+  set name(value: string) {
+    this.#setMeta("name", _requireString("name", value));
+  }
+  get experiment(): string {
+    return String(this.#meta.get("experiment") ?? "");
+  }
+  set experiment(value: string) {
+    this.#setMeta("experiment", _requireString("experiment", value));
+  }
+  get description(): string {
+    return String(this.#meta.get("description") ?? "");
+  }
+  set description(value: string) {
+    this.#setMeta("description", _requireString("description", value));
+  }
+  get tags(): string[] {
+    return [...(this.#meta.get("tags") as string[] ?? [])];
+  }
+
+  /** Adds a tag (no-op if present). */
+  addTag(tag: string): void {
+    _requireString("tag", tag);
+    if (tag === "") throw new TypeError("A tag must not be empty");
+    const tags = this.tags;
+    if (!tags.includes(tag)) this.#setMeta("tags", [...tags, tag]);
+  }
+
+  /** Removes a tag (no-op if absent). */
+  removeTag(tag: string): void {
+    this.#setMeta("tags", this.tags.filter((t) => t !== tag));
+  }
+
+  /** Marks the run archived (hidden by default in listings) or not. */
+  set archived(value: boolean) {
+    this.#setMeta("archived", value === true);
+  }
+
+  /**
+   * Sets the parameter `key` to a JSON-like value (nested objects, arrays,
+   * NaN and ±Infinity allowed), replacing any earlier value of `key`.
+   */
+  set(key: string, value: ParamValue): void {
+    this.#checkOpen();
+    _requireString("parameter key", key);
+    if (key === "") throw new TypeError("A parameter key must not be empty");
+    // Validates now, so a bad value fails in the caller and nothing is half-written.
+    encodeJson(value);
+    this.#params.set(key, structuredClone(value));
+    this.#dirtyParams.add(key);
+  }
+
+  /** The parameter `key`, or `undefined`. */
+  get(key: string): ParamValue | undefined {
+    return this.#params.get(key);
+  }
+
+  /** Records one point of the series (`name`, `context`). Buffered; flushed within a second. */
+  track(value: number, options: TrackOptions): void {
+    if (typeof value !== "number") {
+      throw new TypeError(
+        `track() needs a number for series ${
+          JSON.stringify(options?.name)
+        }, got ${_describe(value)}`,
+      );
+    }
+    if (this.#closed) this.#checkOpen();
+    const name = options?.name;
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(
+        `track() needs a non-empty string name, got ${_describe(name)}`,
+      );
+    }
+    const context = options.context;
+    let series: _Series;
+    const cached = this.#lastContext.get(name);
+    if (cached !== undefined && cached.context === context) {
+      series = cached.series;
+    } else {
+      series = this.#seriesFor(
+        name,
+        context === undefined ? "{}" : _contextKey(context),
+      );
+      this.#lastContext.set(name, { context, series });
+    }
+    let step = options.step;
+    if (step === undefined) {
+      step = series.lastStep === null ? 0 : series.lastStep + 1;
+    } else if (!Number.isSafeInteger(step)) {
+      throw new TypeError(
+        `track() step for series ${
+          JSON.stringify(name)
+        } must be an integer, got ${_describe(step)}`,
+      );
+    }
+    const epoch = options.epoch;
+    if (epoch !== undefined && !Number.isSafeInteger(epoch)) {
+      throw new TypeError(
+        `track() epoch for series ${
+          JSON.stringify(name)
+        } must be an integer, got ${_describe(epoch)}`,
+      );
+    }
+    const now = Date.now();
+    const time = options.time;
+    if (time !== undefined && typeof time !== "number") {
+      throw new TypeError(
+        `track() time must be seconds since the epoch, got ${_describe(time)}`,
+      );
+    }
+    series.push(value, step, time ?? now / 1000, epoch);
+    this.#dirtySeries.add(series);
+    if (++this.#buffered >= FLUSH_POINTS || now - this.#lastFlush >= FLUSH_MS) {
+      this.flush();
+    }
+  }
+
+  /** Appends a line to the run's log (terminal output, warnings). */
+  log(text: string, level = "info", time = Date.now() / 1000): void {
+    this.#checkOpen();
+    this.#logs.push({ time, level, text: String(text) });
+    if (this.#logs.length >= 10_000) this.flush();
+  }
+
+  /**
+   * Commits everything buffered in one transaction, bumps the data version,
+   * then makes sure the unindexed marker exists. A no-op when nothing changed.
+   */
+  flush(): void {
+    this.#lastFlush = Date.now();
+    if (
+      this.#dirtySeries.size === 0 && this.#dirtyMeta.size === 0 &&
+      this.#dirtyParams.size === 0 && this.#logs.length === 0
+    ) return;
+    const db = this.#db;
+    const version = this.#dataVersion + 1;
+    const newIds = new Map<_Series, number>();
+    transaction(db, () => {
+      for (const series of this.#dirtySeries) {
+        let id = series.id;
+        if (id < 0) {
+          const row = db.prepare(
+            "INSERT INTO series(name, context, count) VALUES (?, ?, 0) RETURNING id",
+          ).get(series.name, series.contextKey) as { id: number };
+          id = row.id;
+          newIds.set(series, id);
+        }
+        if (series.n > 0) {
+          this.#insertChunk.run(
+            id,
+            series.nextSeq,
+            series.n,
+            series.steps[0]!,
+            series.steps[series.n - 1]!,
+            series.epochs === null ? 0 : 1,
+            encodeChunk(
+              series.n,
+              series.values,
+              series.steps,
+              series.times,
+              series.epochs,
+            ),
+          );
+        }
+        this.#updateSeries.run(
+          series.count,
+          series.firstStep,
+          series.lastStep,
+          _real(series.last),
+          _real(series.min),
+          _real(series.max),
+          series.lastTime,
+          id,
+        );
+      }
+      const putParam = db.prepare(
+        "INSERT OR REPLACE INTO params(key, value) VALUES (?, ?)",
+      );
+      for (const key of this.#dirtyParams) {
+        putParam.run(key, encodeJson(this.#params.get(key)));
+      }
+      const putLog = db.prepare(
+        "INSERT INTO logs(time, level, text) VALUES (?, ?, ?)",
+      );
+      for (const line of this.#logs) {
+        putLog.run(line.time, line.level, line.text);
+      }
+      const putMeta = db.prepare(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+      );
+      for (const key of this.#dirtyMeta) {
+        putMeta.run(key, JSON.stringify(this.#meta.get(key) ?? null));
+      }
+      putMeta.run("data_version", JSON.stringify(version));
+    });
+    // Only after the commit: a failed flush leaves every buffer as it was.
+    for (const [series, id] of newIds) series.id = id;
+    for (const series of this.#dirtySeries) {
+      if (series.n > 0) series.nextSeq++;
+      series.n = 0;
+    }
+    this.#dirtySeries.clear();
+    this.#dirtyParams.clear();
+    this.#dirtyMeta.clear();
+    this.#logs = [];
+    this.#buffered = 0;
+    this.#dataVersion = version;
+    this.#host.touchMarker(this.hash);
+  }
+
+  /**
+   * Finalizes the run: flush, record the end, index it in one short
+   * transaction, remove its marker, release its lock. Safe to call twice;
+   * only the first ending counts. Never throws for a failed index write: the
+   * run stays unindexed (its marker remains) and a warning goes to stderr.
+   */
+  finalize(ending: Ending): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    unregisterOpenRun(this);
+    try {
+      this.#meta.set("status", ending.status);
+      this.#meta.set("ended_at", Date.now() / 1000);
+      this.#meta.set("signal", ending.signal ?? null);
+      this.#meta.set("exit_code", ending.exitCode ?? null);
+      for (const key of ["status", "ended_at", "signal", "exit_code"]) {
+        this.#dirtyMeta.add(key);
+      }
+      this.flush();
+      writeHeartbeat(this.dir, true);
+      try {
+        this.#host.indexFinalized(this.hash, this.#db);
+      } catch (error) {
+        console.error(
+          `warning: run ${this.hash} is finalized but not indexed (aim reindex will index it): ${
+            error instanceof Error ? error.message : error
+          }`,
+        );
+      }
+    } finally {
+      this.#db.close();
+      try {
+        this.#lock.unlockSync();
+      } finally {
+        this.#lock.close();
+      }
+    }
+  }
+
+  /** Finalizes the run as `finished`. Safe to call twice. */
+  close(): Promise<void> {
+    this.finalize({ status: "finished" });
+    return Promise.resolve();
+  }
+
+  /** `await using run = await repo.startRun()` closes the run at scope end. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #tick(heartbeatMs: number) {
+    if (this.#closed) return;
+    try {
+      if (Date.now() - this.#lastFlush >= FLUSH_MS) this.flush();
+      if (Date.now() - this.#lastHeartbeat >= heartbeatMs) {
+        this.#lastHeartbeat = Date.now();
+        writeHeartbeat(this.dir);
+      }
+    } catch (error) {
+      // A failing disk must not kill the training program: report and retry next tick.
+      console.error(
+        `warning: run ${this.hash}: ${
+          error instanceof Error ? error.message : error
+        }`,
+      );
+    }
+  }
+
+  #seriesFor(name: string, contextKey: string): _Series {
+    let byContext = this.#series.get(name);
+    if (byContext === undefined) {
+      byContext = new Map();
+      this.#series.set(name, byContext);
+    }
+    let series = byContext.get(contextKey);
+    if (series === undefined) {
+      series = new _Series(name, contextKey);
+      byContext.set(contextKey, series);
+    }
+    return series;
+  }
+
+  #setMeta(key: string, value: unknown) {
+    this.#checkOpen();
+    this.#meta.set(key, value);
+    this.#dirtyMeta.add(key);
+  }
+
+  #checkOpen() {
+    if (this.#closed) {
+      throw new Error(
+        `Run ${this.hash} is closed: resume it with repo.resumeRun("${this.hash}") to write more`,
+      );
+    }
+  }
+}
+
+/** Canonical key of a context: JSON with keys sorted at every level. */
+function _contextKey(context: Context): string {
+  if (
+    context === null || typeof context !== "object" || Array.isArray(context)
+  ) {
+    throw new TypeError(
+      `track() context must be a plain object, got ${_describe(context)}`,
+    );
+  }
+  return encodeJson(context, true);
+}
+
+/** SQLite cannot hold NaN: it is stored as NULL and read back as NaN. */
+function _real(value: number): number | null {
+  return value === value ? value : null;
+}
+
+function _requireString(what: string, value: unknown): string {
+  if (typeof value !== "string") {
+    throw new TypeError(
+      `The ${what} must be a string, got ${_describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function _describe(value: unknown): string {
+  if (typeof value === "string") {
+    return `the string ${JSON.stringify(value.slice(0, 50))}`;
+  }
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === "object") {
+    return Array.isArray(value) ? "an array" : "an object";
+  }
+  return `${typeof value} ${String(value)}`;
+}
+
+/** Path of the lock file in a run space. */
+export function lockPath(dir: string): string {
+  return join(dir, "lock");
+}
