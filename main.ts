@@ -18,6 +18,7 @@ Commands:
   init                 create a repository (.aim) here or at --repo
   runs ls              list runs, indexed or not
   runs rm <hash...>    delete runs (refuses live runs without --force)
+  track                record a run from the tracking protocol on stdin
   reindex              index runs whose writer did not (crashed, killed)
   status               counts of runs, indexed and not, and the index size
   version              print the version
@@ -36,6 +37,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   reindex: async () => (await import("./cli/reindex.ts")).reindexCommand,
   status: async () => (await import("./cli/status.ts")).status,
   runs: async () => (await import("./cli/runs.ts")).runs,
+  track: async () => (await import("./cli/track.ts")).track,
   version: () => Promise.resolve(() => (console.log(`aim ${VERSION}`), 0)),
 };
 

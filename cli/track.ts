@@ -1,0 +1,131 @@
+/**
+ * `aim track`: a run fed by the tracking protocol on standard input.
+ *
+ * @module
+ */
+
+import { parse, UsageError } from "./_args.ts";
+import { Repo } from "../lib/repo.ts";
+import { applyMessage, parseMessage } from "../lib/protocol.ts";
+import type { ParamValue } from "../lib/types.ts";
+
+const HELP =
+  `Usage: aim track [--repo PATH] [--experiment E] [--name N] [--tag T]... [--param KEY=VALUE]...
+
+Starts a run and feeds it the tracking protocol (one JSON object per line)
+from standard input; prints the run's hash first. A {"close": true} line
+finalizes it as finished; end of input without one finalizes it as failed.
+A malformed line is reported (the first few on stderr, all in the run's log)
+and skipped. --param values are JSON when they parse (lr=0.01 is a number),
+strings otherwise.`;
+
+/** How many malformed lines are echoed to stderr before going quiet. */
+const ECHOED_ERRORS = 5;
+
+/** `aim track`. */
+export async function track(args: string[]): Promise<number> {
+  const { values } = parse("aim track", args, {
+    experiment: { type: "string" },
+    name: { type: "string" },
+    description: { type: "string" },
+    tag: { type: "string", multiple: true },
+    param: { type: "string", multiple: true },
+  });
+  if (values.help) return (console.log(HELP), 0);
+  const params = parseParams(values.param ?? [], "aim track");
+  const repo = Repo.openSync(values.repo);
+  const run = await repo.startRun({
+    ...(values.experiment !== undefined
+      ? { experiment: values.experiment }
+      : {}),
+    ...(values.name !== undefined ? { name: values.name } : {}),
+    ...(values.description !== undefined
+      ? { description: values.description }
+      : {}),
+    tags: values.tag ?? [],
+  });
+  for (const [key, value] of params) run.set(key, value);
+  console.log(run.hash);
+  let lineNo = 0;
+  let malformed = 0;
+  let closed = false;
+  for await (const line of _lines(Deno.stdin.readable)) {
+    lineNo++;
+    if (line.trim() === "") continue;
+    try {
+      const message = parseMessage(line);
+      if (message.type === "close") {
+        closed = true;
+        break;
+      }
+      applyMessage(run, message);
+    } catch (error) {
+      if (
+        !(error instanceof TypeError || error instanceof SyntaxError ||
+          error instanceof RangeError)
+      ) throw error;
+      malformed++;
+      const text = `line ${lineNo}: ${error.message}: ${line.slice(0, 200)}`;
+      run.log(`malformed tracking line skipped: ${text}`, "warning");
+      if (malformed <= ECHOED_ERRORS) console.error(`warning: ${text}`);
+    }
+  }
+  if (malformed > ECHOED_ERRORS) {
+    console.error(
+      `warning: ${malformed} malformed lines in all (see the run's log)`,
+    );
+  }
+  if (!closed) run.log("input ended without a close message", "error");
+  run.finalize(closed ? { status: "finished" } : { status: "failed" });
+  repo.close();
+  return closed ? 0 : 1;
+}
+
+/** Parses `KEY=VALUE` pairs: JSON values when they parse, strings otherwise. */
+export function parseParams(
+  pairs: string[],
+  command: string,
+): Map<string, ParamValue> {
+  const out = new Map<string, ParamValue>();
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) {
+      throw new UsageError(
+        `--param ${JSON.stringify(pair)} is not KEY=VALUE`,
+        command,
+      );
+    }
+    const text = pair.slice(eq + 1);
+    let value: ParamValue;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+    out.set(pair.slice(0, eq), value);
+  }
+  return out;
+}
+
+/** Splits a byte stream into lines, with bounded memory for one line. */
+async function* _lines(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<string> {
+  let buffer = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let start = 0;
+    let newline;
+    while ((newline = buffer.indexOf("\n", start)) >= 0) {
+      yield buffer.slice(start, newline);
+      start = newline + 1;
+    }
+    buffer = buffer.slice(start);
+    // An endless line is cut and reported as malformed rather than held in memory.
+    if (buffer.length > (1 << 20) + 1) {
+      yield buffer;
+      buffer = "";
+    }
+  }
+  if (buffer !== "") yield buffer;
+}

@@ -1,0 +1,72 @@
+/**
+ * `deno task demo`: a throw-away repository with a few dozen realistic runs
+ * (finished, failed, and SIGKILLed ones left unindexed), then `aim reindex`
+ * and `aim status`. The repository is kept so it can be explored.
+ */
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const TRAINER = join(ROOT, "scripts", "_demo_trainer.ts");
+const MAIN = join(ROOT, "main.ts");
+const RUNS = 30;
+
+function ending(i: number): "finish" | "diverge" | "hang" {
+  if (i % 10 === 3) return "diverge";
+  if (i % 10 === 7) return "hang";
+  return "finish";
+}
+
+async function aim(...args: string[]): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN, ...args],
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) {
+    throw new Error(`aim ${args.join(" ")} failed with code ${out.code}`);
+  }
+}
+
+const dir = await Deno.makeTempDir({ prefix: "aim-demo-" });
+const repo = join(dir, ".aim");
+await aim("init", "--repo", repo);
+console.log(
+  `\nTraining ${RUNS} pretend models (4 at a time); every tenth diverges, some get SIGKILLed...`,
+);
+for (let start = 0; start < RUNS; start += 4) {
+  const batch = [];
+  for (let i = start; i < Math.min(RUNS, start + 4); i++) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", TRAINER, repo, String(i + 1), ending(i)],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    batch.push((async () => {
+      if (ending(i) === "hang") {
+        const reader = child.stdout.pipeThrough(new TextDecoderStream())
+          .getReader();
+        while (!(await reader.read()).value?.includes("hung"));
+        child.kill("SIGKILL");
+        reader.releaseLock();
+      }
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+    })());
+  }
+  await Promise.all(batch);
+}
+console.log(
+  "\n$ aim status   # before: the SIGKILLed runs are stalled, not indexed",
+);
+await aim("status", "--repo", repo);
+console.log("\n$ aim reindex");
+await aim("reindex", "--repo", repo);
+console.log("\n$ aim status");
+await aim("status", "--repo", repo);
+console.log(
+  `\nExplore it:\n  deno task aim runs ls --repo ${repo}\n  deno task aim runs ls --json --repo ${repo}`,
+);
