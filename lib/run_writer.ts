@@ -39,6 +39,8 @@ export interface Ending {
 const FLUSH_POINTS = 1 << 16;
 /** Longest time a tracked point waits in memory, in milliseconds. */
 const FLUSH_MS = 1000;
+/** How often the timer looks for buffered data; it flushes what is older than FLUSH_MS - TICK_MS. */
+const TICK_MS = 250;
 
 class _Series {
   id = -1;
@@ -131,7 +133,8 @@ export class Run {
   #dirtyParams = new Set<string>();
   #logs: { time: number; level: string; text: string }[] = [];
   #buffered = 0;
-  #lastFlush = Date.now();
+  /** When the oldest unflushed change was made (ms), 0 when nothing is buffered. */
+  #dirtySince = 0;
   #lastHeartbeat = Date.now();
   #dataVersion: number;
   #timer: number;
@@ -188,7 +191,7 @@ export class Run {
     // Deno's timers are numbers; the node typings that node:sqlite pulls in say otherwise.
     this.#timer = setInterval(
       () => this.#tick(heartbeatMs),
-      Math.min(FLUSH_MS, heartbeatMs),
+      TICK_MS,
     ) as unknown as number;
     // Timers must not keep a finished program alive: normal exit finalizes the run.
     Deno.unrefTimer(this.#timer);
@@ -262,6 +265,7 @@ export class Run {
     encodeJson(value);
     this.#params.set(key, structuredClone(value));
     this.#dirtyParams.add(key);
+    this.#dirtySince ||= Date.now();
   }
 
   /** The parameter `key`, or `undefined`. */
@@ -324,7 +328,11 @@ export class Run {
     }
     series.push(value, step, time ?? now / 1000, epoch);
     this.#dirtySeries.add(series);
-    if (++this.#buffered >= FLUSH_POINTS || now - this.#lastFlush >= FLUSH_MS) {
+    if (this.#dirtySince === 0) this.#dirtySince = now;
+    // Checked here too, so a loop that never yields to the timer still flushes every second.
+    if (
+      ++this.#buffered >= FLUSH_POINTS || now - this.#dirtySince >= FLUSH_MS
+    ) {
       this.flush();
     }
   }
@@ -333,6 +341,7 @@ export class Run {
   log(text: string, level = "info", time = Date.now() / 1000): void {
     this.#checkOpen();
     this.#logs.push({ time, level, text: String(text) });
+    this.#dirtySince ||= Date.now();
     if (this.#logs.length >= 10_000) this.flush();
   }
 
@@ -341,7 +350,6 @@ export class Run {
    * then makes sure the unindexed marker exists. A no-op when nothing changed.
    */
   flush(): void {
-    this.#lastFlush = Date.now();
     if (
       this.#dirtySeries.size === 0 && this.#dirtyMeta.size === 0 &&
       this.#dirtyParams.size === 0 && this.#logs.length === 0
@@ -418,6 +426,7 @@ export class Run {
     this.#dirtyMeta.clear();
     this.#logs = [];
     this.#buffered = 0;
+    this.#dirtySince = 0;
     this.#dataVersion = version;
     this.#host.touchMarker(this.hash);
   }
@@ -476,7 +485,8 @@ export class Run {
   #tick(heartbeatMs: number) {
     if (this.#closed) return;
     try {
-      if (Date.now() - this.#lastFlush >= FLUSH_MS) this.flush();
+      const since = this.#dirtySince;
+      if (since !== 0 && Date.now() - since >= FLUSH_MS - TICK_MS) this.flush();
       if (Date.now() - this.#lastHeartbeat >= heartbeatMs) {
         this.#lastHeartbeat = Date.now();
         writeHeartbeat(this.dir);
@@ -509,6 +519,7 @@ export class Run {
     this.#checkOpen();
     this.#meta.set(key, value);
     this.#dirtyMeta.add(key);
+    this.#dirtySince ||= Date.now();
   }
 
   #checkOpen() {

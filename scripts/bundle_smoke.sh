@@ -22,7 +22,7 @@ pid=$!
 exec 3>feed
 printf '%s\n' '{"track": 1, "name": "loss"}' '{"track": 2, "name": "loss"}' >&3
 for _ in $(seq 100); do [ -s killed.out ] && break; sleep 0.05; done
-sleep 1.5 # the writer flushes at least every second
+sleep 2 # the writer flushes at least every second; leave room for a loaded machine
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
 exec 3>&-
