@@ -16,7 +16,8 @@ Usage: aim <command> [options]
 
 Commands:
   init                 create a repository (.aim) here or at --repo
-  runs ls              list runs, indexed or not
+  runs ls              list runs, indexed or not; --query filters them
+  metrics ls           search series across runs with a metric query
   runs rm <hash...>    delete runs (refuses live runs without --force)
   track                record a run from the tracking protocol on stdin
   reindex              index runs whose writer did not (crashed, killed)
@@ -38,6 +39,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   status: async () => (await import("./cli/status.ts")).status,
   runs: async () => (await import("./cli/runs.ts")).runs,
   track: async () => (await import("./cli/track.ts")).track,
+  metrics: async () => (await import("./cli/metrics.ts")).metrics,
   version: () => Promise.resolve(() => (console.log(`aim ${VERSION}`), 0)),
 };
 
@@ -75,7 +77,7 @@ function report(error: unknown, verbose: boolean): number {
   }
   if (
     error instanceof AimError || error instanceof TypeError ||
-    error instanceof RangeError
+    error instanceof RangeError || error instanceof SyntaxError
   ) {
     console.error(`error: ${error.message}`);
     if (verbose) {

@@ -7,13 +7,17 @@
 import { parse, printJson, UsageError } from "./_args.ts";
 import { Repo, validateHash } from "../lib/repo.ts";
 import { AimError } from "../lib/errors.ts";
-import { listAllRuns, runToJson } from "../lib/run_list.ts";
+import { runToJson } from "../lib/run_list.ts";
+import { MAX_LIMIT, searchRuns } from "../lib/query.ts";
 
 const HELP = `Usage: aim runs <ls|rm> [options]
 
-  aim runs ls [--repo PATH] [--json]
-      Lists every run, indexed or not (unindexed runs are read from their own
-      files). --json prints one JSON array.
+  aim runs ls [--repo PATH] [--query Q] [--sort KEY] [--limit N] [--offset N] [--json]
+      Lists runs, indexed or not (unindexed runs are read from their own
+      files), oldest first. --query filters with the query language
+      (run.hparams.lr < 0.01 and "best" in run.tags); --sort takes an
+      expression such as run.hparams.lr or run.metrics["loss"].last, with a
+      leading - for descending. --json prints one JSON array.
   aim runs rm <hash...> [--repo PATH] [--force]
       Deletes runs: their files and their index rows. Refuses a live run
       unless --force.`;
@@ -33,11 +37,23 @@ export function runs(args: string[]): number {
 }
 
 function _ls(args: string[]): number {
-  const { values } = parse("aim runs ls", args, { json: { type: "boolean" } });
+  const { values } = parse("aim runs ls", args, {
+    json: { type: "boolean" },
+    query: { type: "string", short: "q" },
+    sort: { type: "string" },
+    limit: { type: "string" },
+    offset: { type: "string" },
+  });
   if (values.help) return (console.log(HELP), 0);
+  const limit = intOption("aim runs ls", "limit", values.limit, MAX_LIMIT);
+  const offset = intOption("aim runs ls", "offset", values.offset, 0);
   const repo = Repo.openSync(values.repo);
   try {
-    const { runs, unreadable } = listAllRuns(repo);
+    const { runs, unreadable } = searchRuns(repo, values.query ?? "", {
+      limit,
+      offset,
+      ...(values.sort !== undefined ? { sort: values.sort } : {}),
+    });
     for (const failure of unreadable) {
       console.error(`warning: ${failure.reason}`);
     }
@@ -129,4 +145,22 @@ function _table(header: string[], rows: string[][]): void {
   console.log(line(header));
   for (const row of rows) console.log(line(row));
   if (rows.length === 0) console.log("(no runs)");
+}
+
+/** A non-negative integer flag, or `fallback` when absent. */
+export function intOption(
+  command: string,
+  name: string,
+  text: string | undefined,
+  fallback: number,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new UsageError(
+      `--${name} must be a non-negative integer, got ${JSON.stringify(text)}`,
+      command,
+    );
+  }
+  return value;
 }

@@ -7,9 +7,43 @@
 
 const NON_FINITE_KEY = "$f";
 
-/** Serializes `value`, keeping non-finite numbers; object keys are sorted when `canonical`. */
-export function encodeJson(value: unknown, canonical = false): string {
-  return JSON.stringify(_prepare(value, canonical, 0));
+/** Serializes `value`, keeping non-finite numbers; throws `TypeError` for non-JSON values. */
+export function encodeJson(value: unknown): string {
+  return JSON.stringify(_prepare(value, 0));
+}
+
+/**
+ * The one canonical text of a value: keys sorted by UTF-16 code unit at every
+ * level (integer-like keys too, unlike a rebuilt JS object), no spaces,
+ * non-finite numbers as `{"$f":…}`. Contexts and list params are stored and
+ * compared in this form, by the writer, the index and queries alike.
+ */
+export function canonicalJson(value: unknown): string {
+  // Validates first, so that canonical text is only ever made of storable values.
+  _prepare(value, 0);
+  return _canonical(value);
+}
+
+function _canonical(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  switch (typeof value) {
+    case "boolean":
+      return value ? "true" : "false";
+    case "number":
+      if (Number.isFinite(value)) return JSON.stringify(value);
+      return `{"${NON_FINITE_KEY}":"${
+        Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity"
+      }"}`;
+    case "string":
+      return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(_canonical).join(",")}]`;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).filter((k) => record[k] !== undefined)
+    .sort();
+  return `{${
+    keys.map((k) => `${JSON.stringify(k)}:${_canonical(record[k])}`).join(",")
+  }}`;
 }
 
 /** Parses text written by {@linkcode encodeJson}. */
@@ -32,7 +66,7 @@ export function decodeJson(text: string): unknown {
 
 const MAX_DEPTH = 100;
 
-function _prepare(value: unknown, canonical: boolean, depth: number): unknown {
+function _prepare(value: unknown, depth: number): unknown {
   if (depth > MAX_DEPTH) {
     throw new RangeError(
       `Cannot store a value nested deeper than ${MAX_DEPTH} levels`,
@@ -48,7 +82,7 @@ function _prepare(value: unknown, canonical: boolean, depth: number): unknown {
     return value;
   }
   if (Array.isArray(value)) {
-    return value.map((item) => _prepare(item, canonical, depth + 1));
+    return value.map((item) => _prepare(item, depth + 1));
   }
   if (typeof value === "object") {
     const proto = Object.getPrototypeOf(value);
@@ -59,13 +93,12 @@ function _prepare(value: unknown, canonical: boolean, depth: number): unknown {
         }: only plain objects, arrays, strings, numbers, booleans and null are allowed`,
       );
     }
-    const keys = Object.keys(value);
-    if (canonical) keys.sort();
-    const out: Record<string, unknown> = {};
-    for (const key of keys) {
+    // A null prototype keeps a key called "__proto__" an ordinary key.
+    const out: Record<string, unknown> = Object.create(null);
+    for (const key of Object.keys(value)) {
       const item = (value as Record<string, unknown>)[key];
       if (item === undefined) continue;
-      out[key] = _prepare(item, canonical, depth + 1);
+      out[key] = _prepare(item, depth + 1);
     }
     return out;
   }

@@ -7,10 +7,11 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import { decodeJson, encodeJson } from "./_json.ts";
+import { canonicalJson, decodeJson, encodeJson } from "./_json.ts";
+import { flattenParams } from "./query_sql.ts";
 import { openDatabase, transaction } from "./_sqlite.ts";
 import type { FsMode } from "./fs_mode.ts";
-import type { ParamValue, RunRecord } from "./types.ts";
+import type { RunRecord } from "./types.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs(
@@ -35,56 +36,6 @@ CREATE TABLE IF NOT EXISTS series(
 CREATE INDEX IF NOT EXISTS series_name ON series(name, context);
 CREATE INDEX IF NOT EXISTS series_hash ON series(hash);
 `;
-
-/** One flattened parameter leaf, as stored in the `params` table. */
-export interface ParamRow {
-  /** JSON array of the keys leading to the leaf, e.g. `["hparams","lr"]`. */
-  path: string;
-  /** `n` number (NULL num = NaN), `s` string, `b` bool, `z` null, `j` array or empty object. */
-  type: "n" | "s" | "b" | "z" | "j";
-  num: number | null;
-  str: string | null;
-}
-
-/**
- * Flattens nested params into leaves: objects are walked, every other value
- * is a leaf; arrays and empty objects are stored whole as canonical JSON.
- */
-export function flattenParams(
-  params: { [key: string]: ParamValue },
-): ParamRow[] {
-  const rows: ParamRow[] = [];
-  const walk = (value: ParamValue, path: string[]) => {
-    const key = JSON.stringify(path);
-    if (value === null) {
-      rows.push({ path: key, type: "z", num: null, str: null });
-    } else if (typeof value === "number") {
-      rows.push({
-        path: key,
-        type: "n",
-        num: value === value ? value : null,
-        str: null,
-      });
-    } else if (typeof value === "string") {
-      rows.push({ path: key, type: "s", num: null, str: value });
-    } else if (typeof value === "boolean") {
-      rows.push({ path: key, type: "b", num: value ? 1 : 0, str: null });
-    } else if (Array.isArray(value) || Object.keys(value).length === 0) {
-      rows.push({
-        path: key,
-        type: "j",
-        num: null,
-        str: encodeJson(value, true),
-      });
-    } else {
-      for (const [child, item] of Object.entries(value)) {
-        walk(item, [...path, child]);
-      }
-    }
-  };
-  for (const [key, value] of Object.entries(params)) walk(value, [key]);
-  return rows;
-}
 
 /** The repository index. Not safe to share across threads: open one per thread. */
 export class IndexDb {
@@ -146,7 +97,7 @@ export class IndexDb {
         putSeries.run(
           record.hash,
           s.name,
-          encodeJson(s.context, true),
+          canonicalJson(s.context),
           s.count,
           s.first_step,
           s.last_step,

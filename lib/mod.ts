@@ -20,7 +20,8 @@ export { Run } from "./run_writer.ts";
 export type { Ending, TrackOptions } from "./run_writer.ts";
 export { AimError } from "./errors.ts";
 export type { AimErrorCode } from "./errors.ts";
-export { flattenParams, IndexDb } from "./index_db.ts";
+export { IndexDb } from "./index_db.ts";
+export { flattenParams } from "./query_sql.ts";
 export { indexRun, reindex } from "./indexer.ts";
 export type {
   IndexFailure,

@@ -9,7 +9,7 @@
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { join } from "node:path";
-import { encodeJson } from "./_json.ts";
+import { canonicalJson, encodeJson } from "./_json.ts";
 import { transaction } from "./_sqlite.ts";
 import { encodeChunk } from "./run_space.ts";
 import { heartbeatInterval, writeHeartbeat } from "./liveness.ts";
@@ -540,7 +540,7 @@ function _contextKey(context: Context): string {
       `track() context must be a plain object, got ${_describe(context)}`,
     );
   }
-  return encodeJson(context, true);
+  return canonicalJson(context);
 }
 
 /** SQLite cannot hold NaN: it is stored as NULL and read back as NaN. */

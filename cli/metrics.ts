@@ -1,0 +1,81 @@
+/**
+ * `aim metrics ls`: search series across runs.
+ *
+ * @module
+ */
+
+import { parse, printJson, UsageError } from "./_args.ts";
+import { intOption } from "./runs.ts";
+import { Repo } from "../lib/repo.ts";
+import { MAX_LIMIT, searchMetrics } from "../lib/query.ts";
+
+const HELP =
+  `Usage: aim metrics ls [--repo PATH] [--query Q] [--sort KEY] [--limit N] [--offset N] [--json]
+
+Lists (run, series) pairs matching a query, indexed or not, with each
+series' summary. Example:
+  aim metrics ls --query 'metric.name == "loss" and metric.context.subset == "train" and metric.last < 0.1'`;
+
+/** `aim metrics`. */
+export function metrics(args: string[]): number {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === "--help" || sub === "-h") {
+    return (console.log(HELP), sub ? 0 : 2);
+  }
+  if (sub !== "ls") {
+    throw new UsageError(
+      `unknown subcommand ${JSON.stringify(sub)}: expected ls`,
+      "aim metrics",
+    );
+  }
+  const { values } = parse("aim metrics ls", rest, {
+    json: { type: "boolean" },
+    query: { type: "string", short: "q" },
+    sort: { type: "string" },
+    limit: { type: "string" },
+    offset: { type: "string" },
+  });
+  if (values.help) return (console.log(HELP), 0);
+  const limit = intOption("aim metrics ls", "limit", values.limit, MAX_LIMIT);
+  const offset = intOption("aim metrics ls", "offset", values.offset, 0);
+  const repo = Repo.openSync(values.repo);
+  try {
+    const page = searchMetrics(repo, values.query ?? "", {
+      limit,
+      offset,
+      ...(values.sort !== undefined ? { sort: values.sort } : {}),
+    });
+    for (const failure of page.unreadable) {
+      console.error(`warning: ${failure.reason}`);
+    }
+    if (values.json) {
+      printJson(page.matches.map(({ run, series }) => ({
+        hash: run.record.hash,
+        run_name: run.record.name,
+        experiment: run.record.experiment,
+        indexed: run.indexed,
+        ...series,
+      })));
+      return 0;
+    }
+    console.log(
+      ["HASH", "NAME", "CONTEXT", "COUNT", "LAST", "MIN", "MAX", "LAST STEP"]
+        .join("\t"),
+    );
+    for (const { run, series } of page.matches) {
+      console.log([
+        run.record.hash,
+        series.name,
+        JSON.stringify(series.context),
+        series.count,
+        series.last,
+        series.min,
+        series.max,
+        series.last_step,
+      ].join("\t"));
+    }
+    return 0;
+  } finally {
+    repo.close();
+  }
+}

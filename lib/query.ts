@@ -1,0 +1,331 @@
+/**
+ * Run and metric search: one answer whether runs are indexed or not.
+ * Indexed runs are answered by SQL on the index (finished in TypeScript
+ * where the query cannot be pushed down); unindexed runs (marker present)
+ * are read from their own space, one file at a time, with the same
+ * evaluator. Results are merged, sorted and paginated.
+ *
+ * @module
+ */
+
+import { canonicalJson, decodeJson } from "./_json.ts";
+import { AimError } from "./errors.ts";
+import type { IndexFailure } from "./indexer.ts";
+import { evalMetricQuery, evalRunQuery, evalValue } from "./query_eval.ts";
+import { parseQuery, type Query } from "./query_parser.ts";
+import { compileMetricQuery, compileRunQuery } from "./query_sql.ts";
+import type { Repo } from "./repo.ts";
+import type { ListedRun } from "./run_list.ts";
+import type { ParamValue, RunRecord, SeriesSummary } from "./types.ts";
+
+/** Most results one search may return. */
+export const MAX_LIMIT = 100_000;
+
+/** Options of {@linkcode searchRuns} and {@linkcode searchMetrics}. */
+export interface SearchOptions {
+  /**
+   * Sort key: a query expression such as `run.hparams.lr`, `run.name` or
+   * `run.metrics["loss"].last`; a leading `-` sorts descending. Default:
+   * `run.created_at`. None sorts last either way.
+   */
+  sort?: string;
+  /** Results to return (default 1,000; at most {@linkcode MAX_LIMIT}). */
+  limit?: number;
+  offset?: number;
+  /** "Now" for `run.duration` of unfinished runs, seconds since the epoch. */
+  now?: number;
+}
+
+/** A page of runs. */
+export interface RunPage {
+  runs: ListedRun[];
+  /** Matches before pagination. */
+  total: number;
+  /** Unindexed runs that could not be read (skipped, never fatal). */
+  unreadable: IndexFailure[];
+}
+
+/** A (run, series) match. */
+export interface MetricMatch {
+  run: ListedRun;
+  series: SeriesSummary;
+}
+
+/** A page of metric matches. */
+export interface MetricPage {
+  matches: MetricMatch[];
+  total: number;
+  unreadable: IndexFailure[];
+}
+
+/**
+ * Runs matching `text` (a run query; an empty query matches all). Runs with
+ * a marker are read from their own space; all others from the index, whose
+ * records are decoded only when the query or the sort needs them.
+ */
+export function searchRuns(
+  repo: Repo,
+  text: string,
+  options: SearchOptions = {},
+): RunPage {
+  const query = parseQuery(text);
+  if (query.usesMetric) {
+    throw new RangeError(
+      "This query mentions metric: search series with `aim metrics ls` (or use run.metrics[...] here)",
+    );
+  }
+  const now = options.now ?? Date.now() / 1000;
+  const { limit, offset } = _page(options);
+  const sort = _sortSpec(options.sort);
+  const markers = new Set(repo.listMarkers());
+  const compiled = compileRunQuery(query, now);
+  const candidates: _Candidate[] = [];
+  const rows = repo.index().db.prepare(
+    `SELECT r.hash, r.created_at, ${
+      compiled.exact && sort.byCreation ? "NULL AS record" : "r.record"
+    } FROM runs r WHERE ${compiled.where}`,
+  ).all(...compiled.args);
+  for (const row of rows) {
+    const hash = String(row.hash);
+    if (markers.has(hash)) continue;
+    const candidate: _Candidate = {
+      hash,
+      created_at: Number(row.created_at),
+      run: null,
+    };
+    if (row.record !== null) {
+      const record = decodeJson(String(row.record)) as RunRecord;
+      if (!compiled.exact && !evalRunQuery(query, record, now)) continue;
+      candidate.run = { record, live: false, indexed: true };
+    }
+    candidates.push(candidate);
+  }
+  const unreadable = _scanUnindexed(repo, markers, (run) => {
+    if (evalRunQuery(query, run.record, now)) {
+      candidates.push({
+        hash: run.record.hash,
+        created_at: run.record.created_at,
+        run,
+      });
+    }
+  });
+  _sortCandidates(candidates, sort, now);
+  const page = candidates.slice(offset, offset + limit);
+  _fillRecords(repo, page);
+  return {
+    runs: page.map((c) => c.run!),
+    total: candidates.length,
+    unreadable,
+  };
+}
+
+interface _Candidate {
+  hash: string;
+  created_at: number;
+  /** Null until decoded: only the returned page needs its records. */
+  run: ListedRun | null;
+}
+
+function _fillRecords(repo: Repo, page: _Candidate[]): void {
+  const missing = page.filter((c) => c.run === null);
+  if (missing.length === 0) return;
+  const get = repo.index().db.prepare("SELECT record FROM runs WHERE hash = ?");
+  for (const candidate of missing) {
+    const row = get.get(candidate.hash) as { record: string };
+    candidate.run = {
+      record: decodeJson(row.record) as RunRecord,
+      live: false,
+      indexed: true,
+    };
+  }
+}
+
+interface _SortSpec {
+  query: Query;
+  descending: boolean;
+  /** The default order, by creation time: no record is needed to sort. */
+  byCreation: boolean;
+}
+
+function _sortSpec(spec: string | undefined): _SortSpec {
+  const descending = spec?.trim().startsWith("-") ?? false;
+  const text = (descending ? spec!.trim().slice(1) : spec)?.trim() ||
+    "run.created_at";
+  const query = parseQuery(text);
+  if (query.usesMetric || query.expr === null) {
+    throw new RangeError(
+      `Cannot sort by ${
+        JSON.stringify(spec)
+      }: give a run expression such as run.hparams.lr`,
+    );
+  }
+  return {
+    query,
+    descending,
+    byCreation: text === "run.created_at" && !descending,
+  };
+}
+
+function _sortCandidates(
+  items: _Candidate[],
+  sort: _SortSpec,
+  now: number,
+): void {
+  if (sort.byCreation) {
+    items.sort((a, b) =>
+      a.created_at - b.created_at || _compareStrings(a.hash, b.hash)
+    );
+    return;
+  }
+  _sort(items, (c) => c.run!.record, sort, now);
+}
+
+/** (run, series) pairs matching `text`, a query that may mention `metric`. */
+export function searchMetrics(
+  repo: Repo,
+  text: string,
+  options: SearchOptions = {},
+): MetricPage {
+  const query = parseQuery(text);
+  const now = options.now ?? Date.now() / 1000;
+  const { limit, offset } = _page(options);
+  const markers = new Set(repo.listMarkers());
+  const matches: MetricMatch[] = [];
+  const compiled = compileMetricQuery(query, now);
+  const rows = repo.index().db.prepare(
+    `SELECT r.hash, r.record, s.name, s.context FROM runs r JOIN series s ON s.hash = r.hash WHERE ${compiled.where}`,
+  ).all(...compiled.args);
+  const decoded = new Map<string, RunRecord>();
+  for (const row of rows) {
+    const hash = String(row.hash);
+    if (markers.has(hash)) continue;
+    let record = decoded.get(hash);
+    if (record === undefined) {
+      record = decodeJson(String(row.record)) as RunRecord;
+      decoded.set(hash, record);
+    }
+    const context = String(row.context);
+    const series = record.metrics.find((s) =>
+      s.name === row.name && _contextKey(s.context) === context
+    );
+    if (series === undefined) continue;
+    if (compiled.exact || evalMetricQuery(query, record, series, now)) {
+      matches.push({ run: { record, live: false, indexed: true }, series });
+    }
+  }
+  const unreadable = _scanUnindexed(repo, markers, (run) => {
+    for (const series of run.record.metrics) {
+      if (evalMetricQuery(query, run.record, series, now)) {
+        matches.push({ run, series });
+      }
+    }
+  });
+  _sort(
+    matches,
+    (m) => m.run.record,
+    _sortSpec(options.sort),
+    now,
+    (m) => `${m.series.name}\u0000${_contextKey(m.series.context)}`,
+  );
+  return {
+    matches: matches.slice(offset, offset + limit),
+    total: matches.length,
+    unreadable,
+  };
+}
+
+/** Parses a query only to validate it; throws `QuerySyntaxError` naming the column. */
+export function validateQuery(text: string): Query {
+  return parseQuery(text);
+}
+
+/** Reads each unindexed run from its own space, one file open at a time. */
+function _scanUnindexed(
+  repo: Repo,
+  markers: Set<string>,
+  visit: (run: ListedRun) => void,
+): IndexFailure[] {
+  const unreadable: IndexFailure[] = [];
+  for (const hash of markers) {
+    let loaded;
+    try {
+      loaded = repo.loadRun(hash);
+    } catch (error) {
+      if (!(error instanceof AimError)) throw error;
+      // A marker left behind by a removed run: nothing to show.
+      if (error.code === "run_not_found") continue;
+      unreadable.push({ hash, reason: error.message });
+      continue;
+    }
+    visit({ record: loaded.record, live: loaded.live, indexed: false });
+  }
+  return unreadable;
+}
+
+function _page(options: SearchOptions): { limit: number; offset: number } {
+  const limit = options.limit ?? 1000;
+  const offset = options.offset ?? 0;
+  if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT) {
+    throw new RangeError(
+      `limit must be an integer from 0 to ${MAX_LIMIT}, got ${limit}`,
+    );
+  }
+  if (!Number.isInteger(offset) || offset < 0) {
+    throw new RangeError(
+      `offset must be a non-negative integer, got ${offset}`,
+    );
+  }
+  return { limit, offset };
+}
+
+/** Sorts by the sort expression, then by creation time and hash so that pages are stable. */
+function _sort<T>(
+  items: T[],
+  recordOf: (item: T) => RunRecord,
+  sort: _SortSpec,
+  now: number,
+  tieBreak: (item: T) => string = () => "",
+): void {
+  const keyed = items.map((item) => ({
+    item,
+    key: evalValue(sort.query, recordOf(item), now),
+    record: recordOf(item),
+  }));
+  keyed.sort((a, b) => {
+    const order = _compareKeys(a.key, b.key);
+    if (order !== 0) return sort.descending ? -order : order;
+    return a.record.created_at - b.record.created_at ||
+      _compareStrings(a.record.hash, b.record.hash) ||
+      _compareStrings(tieBreak(a.item), tieBreak(b.item));
+  });
+  keyed.forEach((entry, i) => (items[i] = entry.item));
+}
+
+/** Numbers (and booleans) before strings before anything else; None and NaN always last. */
+function _compareKeys(a: ParamValue, b: ParamValue): number {
+  const rank = (v: ParamValue) =>
+    typeof v === "number"
+      ? (Number.isNaN(v) ? 4 : 0)
+      : typeof v === "boolean"
+      ? 0
+      : typeof v === "string"
+      ? 1
+      : v === null
+      ? 4
+      : 2;
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  if (ra === 0) return Number(a) - Number(b) || 0;
+  if (ra === 1) return _compareStrings(a as string, b as string);
+  return 0;
+}
+
+function _compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function _contextKey(context: unknown): string {
+  // The same canonical form the index stores contexts in.
+  return canonicalJson(context);
+}

@@ -1,0 +1,331 @@
+/**
+ * The index must never change a query's answer: random repositories are
+ * queried all-indexed, all-unindexed and half-and-half, with random queries,
+ * and the three answers must be identical.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { reindex } from "../lib/indexer.ts";
+import { searchMetrics, searchRuns } from "../lib/query.ts";
+import { Repo } from "../lib/repo.ts";
+import type { Context, ParamValue } from "../lib/types.ts";
+import { WriterProcess } from "./_helpers.ts";
+
+/** A small seeded generator, so a failure can be replayed from its seed. */
+class Random {
+  #state: number;
+  constructor(seed: number) {
+    this.#state = seed >>> 0 || 1;
+  }
+  next(): number {
+    // xorshift32
+    let x = this.#state;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.#state = x >>> 0;
+    return this.#state / 4294967296;
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)]!;
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+}
+
+const KEYS = [
+  "lr",
+  "batch size",
+  "ß-unicode",
+  "opt",
+  "layers",
+  "flag",
+  "seed",
+  "note",
+  "10",
+  "9",
+  "__proto__",
+] as const;
+const STRINGS = ["adam", "sgd", "Adam", "", "résumé", 'a"quote', "x.y"];
+const NUMBERS = [
+  0,
+  1,
+  -1,
+  0.5,
+  0.01,
+  1e-3,
+  64,
+  128,
+  NaN,
+  Infinity,
+  -Infinity,
+  2.5e10,
+];
+const NAMES = ["loss", "accuracy", "lr"];
+const CONTEXTS: Context[] = [
+  {},
+  { subset: "train" },
+  { subset: "val" },
+  { subset: "train", gpu: 1 },
+  { "10": 1, "9": 2 },
+];
+const TAGS = ["best", "baseline", "ünïcode", "x"];
+
+function randomValue(r: Random, depth = 0): ParamValue {
+  switch (r.int(depth > 1 ? 5 : 7)) {
+    case 0:
+      return r.pick(NUMBERS);
+    case 1:
+      return r.pick(STRINGS);
+    case 2:
+      return r.chance(0.5);
+    case 3:
+      return null;
+    case 4:
+      return r.int(200) - 50;
+    case 5:
+      return Array.from({ length: r.int(3) }, () => r.pick(NUMBERS));
+    default: {
+      const out: Record<string, ParamValue> = {};
+      for (const key of KEYS) {
+        if (r.chance(0.3)) out[key] = randomValue(r, depth + 1);
+      }
+      return out;
+    }
+  }
+}
+
+async function buildRepo(r: Random, path: string): Promise<Repo> {
+  const repo = Repo.openSync(path, { create: true });
+  const runs = 24;
+  for (let i = 0; i < runs; i++) {
+    const run = await repo.startRun({
+      experiment: r.pick(["base", "wide", "Base", ""]),
+      name: r.pick(["resnet-18", "resnet-50", "vit", "mlp", ""]) +
+        (r.chance(0.5) ? `-${i}` : ""),
+      tags: TAGS.filter(() => r.chance(0.3)),
+    });
+    const hparams: Record<string, ParamValue> = {};
+    for (const key of KEYS) if (r.chance(0.7)) hparams[key] = randomValue(r);
+    run.set("hparams", hparams);
+    if (r.chance(0.5)) run.set("seed", r.int(5));
+    if (r.chance(0.3)) run.set("name", r.pick(STRINGS));
+    for (const name of NAMES) {
+      for (const context of CONTEXTS) {
+        if (!r.chance(0.4)) continue;
+        const n = 1 + r.int(20);
+        for (let step = 0; step < n; step++) {
+          run.track(
+            r.chance(0.05) ? r.pick([NaN, Infinity, -Infinity]) : r.next() * 2,
+            { name, step, context },
+          );
+        }
+      }
+    }
+    run.finalize(
+      r.pick(
+        [{ status: "finished" }, { status: "failed", exitCode: 1 }, {
+          status: "terminated",
+          signal: "SIGTERM",
+        }] as const,
+      ),
+    );
+  }
+  // Two runs whose writer is SIGKILLed: crashed, with end time = last heartbeat.
+  for (let i = 0; i < 2; i++) {
+    await using writer = new WriterProcess(repo.path, [
+      "--forever",
+      "--batch",
+      "5",
+      "--series",
+      "2",
+    ]);
+    await writer.waitForFlushed(5);
+    writer.child.kill("SIGKILL");
+    await writer.finished();
+  }
+  reindex(repo);
+  return repo;
+}
+
+function randomOperand(r: Random): string {
+  return r.pick([
+    () =>
+      `run.hparams.${
+        r.pick(["lr", "opt", "flag", "seed", "note", "layers", "missing"])
+      }`,
+    () => `run["hparams", "${r.pick(KEYS)}"]`,
+    () => `run.hparams.opt.${r.pick(["lr", "opt", "seed"])}`,
+    () =>
+      `run.${
+        r.pick([
+          "name",
+          "experiment",
+          "status",
+          "signal",
+          "exit_code",
+          "hash",
+          "archived",
+          "seed",
+        ])
+      }`,
+    () => `run.${r.pick(["created_at", "ended_at", "duration"])}`,
+    () =>
+      `run.metrics["${r.pick(NAMES)}", ${JSON.stringify(r.pick(CONTEXTS))}].${
+        r.pick(["last", "min", "max", "count", "last_step"])
+      }`,
+    () => `run.metrics["${r.pick(NAMES)}"].${r.pick(["last", "min", "count"])}`,
+    () =>
+      String(r.pick(NUMBERS)).replace("Infinity", "inf").replace("NaN", "nan"),
+    () => JSON.stringify(r.pick(STRINGS)),
+    () => r.pick(["True", "False", "None", "null"]),
+  ])();
+}
+
+function randomAtom(r: Random, metric: boolean): string {
+  const op = () => r.pick(["==", "!=", "<", "<=", ">", ">="]);
+  const choices = [
+    () => `${randomOperand(r)} ${op()} ${randomOperand(r)}`,
+    () =>
+      `${randomOperand(r)} ${op()} ${
+        r.pick(NUMBERS).toString().replace("Infinity", "inf").replace(
+          "NaN",
+          "nan",
+        )
+      }`,
+    () => `"${r.pick(TAGS)}" ${r.pick(["in", "not in"])} run.tags`,
+    () => `run.status ${r.pick(["in", "not in"])} ["failed", "crashed"]`,
+    () =>
+      `run.name.${r.pick(["startswith", "endswith", "contains"])}("${
+        r.pick(["res", "-1", "vit", ""])
+      }")`,
+    () => `run.name.match("${r.pick(["res.*-\\\\d", "^v", "mlp$"])}")`,
+    () => `${randomOperand(r)} * 2 ${op()} ${randomOperand(r)}`,
+    () => `run.created_at ${op()} "2000-01-01"`,
+    () =>
+      r.pick(["run.active", "run.archived", "run.hparams.flag", "run.hparams"]),
+    () =>
+      `${randomOperand(r)} in ${
+        r.pick(['[0.5, 1, "adam"]', "run.hparams.layers", '"adam sgd"'])
+      }`,
+  ];
+  if (metric) {
+    choices.push(
+      () => `metric.name == "${r.pick(NAMES)}"`,
+      () =>
+        `metric.context.subset ${r.pick(["==", "!="])} "${
+          r.pick(["train", "val"])
+        }"`,
+      () =>
+        `metric.${
+          r.pick(["last", "min", "max", "count", "first_step", "last_step"])
+        } ${op()} ${r.pick(["0.5", "1", "nan", "inf", "10"])}`,
+      () => `metric.context == ${JSON.stringify(r.pick(CONTEXTS))}`,
+    );
+  }
+  return r.pick(choices)();
+}
+
+function randomQuery(r: Random, metric: boolean, depth = 0): string {
+  if (depth > 2 || r.chance(0.35)) return randomAtom(r, metric);
+  switch (r.int(3)) {
+    case 0:
+      return `not ${randomQuery(r, metric, depth + 1)}`;
+    case 1:
+      return `(${randomQuery(r, metric, depth + 1)}) and (${
+        randomQuery(r, metric, depth + 1)
+      })`;
+    default:
+      return `(${randomQuery(r, metric, depth + 1)}) or ${
+        randomQuery(r, metric, depth + 1)
+      }`;
+  }
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  const out = await new Deno.Command("cp", { args: ["-a", from, to] }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+}
+
+Deno.test("a query gives the same answer over indexed, unindexed and half-indexed copies of a random repository", async () => {
+  const seed = Number(Deno.env.get("AIM_TEST_SEED") ?? Date.now() % 100000);
+  const r = new Random(seed);
+  const dir = await Deno.makeTempDir({ prefix: "aim-equiv-" });
+  try {
+    const indexed = await buildRepo(r, join(dir, "indexed", ".aim"));
+    indexed.close();
+    await copyTree(join(dir, "indexed"), join(dir, "unindexed"));
+    await copyTree(join(dir, "indexed"), join(dir, "mixed"));
+    const unindexed = Repo.openSync(join(dir, "unindexed", ".aim"));
+    const mixed = Repo.openSync(join(dir, "mixed", ".aim"));
+    const hashes = unindexed.listRuns();
+    for (const hash of hashes) unindexed.touchMarker(hash);
+    hashes.forEach((hash, i) => i % 2 === 0 && mixed.touchMarker(hash));
+    const repos = [
+      Repo.openSync(join(dir, "indexed", ".aim")),
+      unindexed,
+      mixed,
+    ];
+    assert.equal(repos[0]!.listMarkers().length, 0);
+    assert.equal(repos[1]!.listMarkers().length, hashes.length);
+
+    const now = Date.now() / 1000 + 3600;
+    let nonEmpty = 0;
+    let partial = 0;
+    const queries = 300;
+    for (let i = 0; i < queries; i++) {
+      const metric = i % 3 === 2;
+      const text = randomQuery(r, metric);
+      const answers = repos.map((repo) => {
+        try {
+          return metric
+            ? searchMetrics(repo, text, { now, limit: 100_000 }).matches.map((
+              m,
+            ) =>
+              `${m.run.record.hash}/${m.series.name}/${
+                JSON.stringify(m.series.context)
+              }`
+            )
+            : searchRuns(repo, text, { now, limit: 100_000 }).runs.map((run) =>
+              run.record.hash
+            );
+        } catch (error) {
+          return [`error: ${(error as Error).message}`];
+        }
+      });
+      const context = `seed ${seed}, query ${i}: ${text}`;
+      assert.deepEqual(
+        answers[1],
+        answers[0],
+        `unindexed differs from indexed (${context})`,
+      );
+      assert.deepEqual(
+        answers[2],
+        answers[0],
+        `half-indexed differs from indexed (${context})`,
+      );
+      if (answers[0]!.length > 0 && !answers[0]![0]!.startsWith("error")) {
+        nonEmpty++;
+      }
+      const total = metric ? Infinity : hashes.length;
+      if (answers[0]!.length > 0 && answers[0]!.length < total) partial++;
+    }
+    // Guard against a generator whose queries all match nothing (or everything).
+    assert.ok(
+      nonEmpty > queries / 5,
+      `only ${nonEmpty} of ${queries} queries matched anything`,
+    );
+    assert.ok(
+      partial > queries / 10,
+      `only ${partial} of ${queries} queries split the runs`,
+    );
+    for (const repo of repos) repo.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
