@@ -21,7 +21,7 @@ export function openDatabase(
     // WAL needs shared memory on one host, so network filesystems keep a rollback journal.
     db.exec(
       mode === "local"
-        ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4000;"
         : "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;",
     );
   }
@@ -42,5 +42,24 @@ export function transaction<T>(
   } catch (error) {
     if (db.isTransaction) db.exec("ROLLBACK");
     throw error;
+  }
+}
+
+/**
+ * Opens another writer's run file for reading. Read-only first: closing a
+ * read-write connection would write a dead writer's WAL back into the file,
+ * which costs more than the read itself. A file that needs recovery (a hot
+ * rollback journal) is opened read-write, which performs it.
+ */
+export function openForReading(path: string, mode: FsMode): DatabaseSync {
+  let db: DatabaseSync | null = null;
+  try {
+    db = openDatabase(path, mode, { readOnly: true });
+    // Touch the schema now so that an unreadable file fails here, not later.
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+    return db;
+  } catch {
+    db?.close();
+    return openDatabase(path, mode);
   }
 }

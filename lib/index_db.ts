@@ -13,28 +13,33 @@ import { openDatabase, transaction } from "./_sqlite.ts";
 import type { FsMode } from "./fs_mode.ts";
 import type { RunRecord } from "./types.ts";
 
+/** Bumped whenever SCHEMA changes: an index of another version is rebuilt. */
+const SCHEMA_VERSION = 2;
+
+// Child tables are clustered by run (WITHOUT ROWID, keyed by hash first), so
+// writing or deleting one run touches few pages; value lookups go through
+// partial indexes, each leaf in exactly one of them.
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS runs(
+CREATE TABLE runs(
   hash TEXT PRIMARY KEY, name TEXT NOT NULL, experiment TEXT NOT NULL,
   description TEXT NOT NULL, status TEXT NOT NULL, signal TEXT, exit_code INTEGER,
   created_at REAL NOT NULL, ended_at REAL, archived INTEGER NOT NULL,
   data_version INTEGER NOT NULL, indexed_at REAL NOT NULL, record TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
-CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment);
-CREATE TABLE IF NOT EXISTS params(
-  hash TEXT NOT NULL, path TEXT NOT NULL, type TEXT NOT NULL, num REAL, str TEXT);
-CREATE INDEX IF NOT EXISTS params_path_num ON params(path, num);
-CREATE INDEX IF NOT EXISTS params_path_str ON params(path, str);
-CREATE INDEX IF NOT EXISTS params_hash ON params(hash);
-CREATE TABLE IF NOT EXISTS tags(hash TEXT NOT NULL, tag TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag, hash);
-CREATE INDEX IF NOT EXISTS tags_hash ON tags(hash);
-CREATE TABLE IF NOT EXISTS series(
+CREATE INDEX runs_created ON runs(created_at);
+CREATE INDEX runs_experiment ON runs(experiment);
+CREATE TABLE params(
+  hash TEXT NOT NULL, path TEXT NOT NULL, type TEXT NOT NULL, num REAL, str TEXT,
+  PRIMARY KEY(hash, path)) WITHOUT ROWID;
+CREATE INDEX params_num ON params(path, num) WHERE num IS NOT NULL;
+CREATE INDEX params_str ON params(path, str) WHERE str IS NOT NULL;
+CREATE TABLE tags(hash TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY(hash, tag)) WITHOUT ROWID;
+CREATE INDEX tags_tag ON tags(tag);
+CREATE TABLE series(
   hash TEXT NOT NULL, name TEXT NOT NULL, context TEXT NOT NULL,
   count INTEGER NOT NULL, first_step INTEGER, last_step INTEGER,
-  last REAL, min REAL, max REAL, last_time REAL);
-CREATE INDEX IF NOT EXISTS series_name ON series(name, context);
-CREATE INDEX IF NOT EXISTS series_hash ON series(hash);
+  last REAL, min REAL, max REAL, last_time REAL,
+  PRIMARY KEY(hash, name, context)) WITHOUT ROWID;
+CREATE INDEX series_name ON series(name, context);
 `;
 
 /** The repository index. Not safe to share across threads: open one per thread. */
@@ -45,10 +50,35 @@ export class IndexDb {
   /** Longest write transaction so far, in milliseconds. */
   longestWriteMs = 0;
 
+  /** True when opening found no index or one of another schema version and built it anew. */
+  readonly rebuilt: boolean;
+
   constructor(path: string, mode: FsMode) {
     this.path = path;
     this.#db = openDatabase(path, mode);
-    transaction(this.#db, () => this.#db.exec(SCHEMA));
+    // Commits stay short when the WAL is folded back rarely; readers never wait on it.
+    this.#db.exec(
+      "PRAGMA wal_autocheckpoint = 10000; PRAGMA cache_size = -32000;",
+    );
+    this.rebuilt = transaction(this.#db, () => {
+      const version = Number(
+        (this.#db.prepare("PRAGMA user_version").get() as {
+          user_version: number;
+        }).user_version,
+      );
+      if (version === SCHEMA_VERSION) return false;
+      for (const table of ["runs", "params", "tags", "series"]) {
+        this.#db.exec(`DROP TABLE IF EXISTS ${table}`);
+      }
+      this.#db.exec(SCHEMA);
+      this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      return true;
+    });
+  }
+
+  /** Folds the WAL back into the database file; for idle moments, never inside a write. */
+  checkpoint(): void {
+    this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");
   }
 
   /** The underlying connection, for read queries. */

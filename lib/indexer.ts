@@ -10,7 +10,7 @@
 
 import { join } from "node:path";
 import { AimError } from "./errors.ts";
-import { openDatabase, transaction } from "./_sqlite.ts";
+import { openDatabase, openForReading, transaction } from "./_sqlite.ts";
 import { readHeartbeat } from "./liveness.ts";
 import type { Repo } from "./repo.ts";
 import {
@@ -59,7 +59,9 @@ export function indexRun(
   if (live && !options.includeLive) return { kind: "live" };
   let db;
   try {
-    db = openDatabase(path, repo.mode);
+    db = options.finalizeStalled && !live
+      ? openDatabase(path, repo.mode)
+      : openForReading(path, repo.mode);
   } catch (cause) {
     throw corruptRunError(hash, path, cause);
   }
@@ -195,6 +197,7 @@ export function reindex(
       }
     }
   }
+  if (!options.dryRun && summary.indexed > 0) repo.index().checkpoint();
   summary.seconds = (performance.now() - start) / 1000;
   return summary;
 }

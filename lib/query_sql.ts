@@ -553,7 +553,7 @@ function _tagsSlot(): _Slot {
     // Tags are strings, so nothing else is ever a member.
     has: (c) =>
       typeof c === "string"
-        ? _sql`EXISTS (SELECT 1 FROM tags t WHERE t.hash = r.hash AND t.tag = ${c})`
+        ? _sql`r.hash IN (SELECT t.hash FROM tags t WHERE t.tag = ${c})`
         : _NO,
     composite: () => null,
   };
@@ -569,8 +569,10 @@ function _paramSlot(path: readonly PathKey[]): _Slot | null {
   // Every descendant's path starts with `["a","b",`, and ',' + 1 is '-'.
   const lo = `${at.slice(0, -1)},`;
   const hi = `${at.slice(0, -1)}-`;
+  // `IN (subquery)` rather than a correlated EXISTS: SQLite then drives the
+  // search from the (path, value) index instead of probing it once per run.
   const row = (cond: _Sql): _Sql =>
-    _sql`EXISTS (SELECT 1 FROM params p WHERE p.hash = r.hash AND p.path = ${at} AND ${cond})`;
+    _sql`r.hash IN (SELECT p.hash FROM params p WHERE p.path = ${at} AND ${cond})`;
   return {
     num: (op, c) => row(_sql`p.type IN ('n', 'b') AND p.num ${_raw(op)} ${c}`),
     str: (op, c) => row(_sql`p.type = 's' AND p.str ${_raw(op)} ${c}`),
@@ -725,9 +727,9 @@ function _runSeriesSlot(
   field: MetricField | null,
   path: readonly PathKey[],
 ): _Slot | null {
-  const filter =
-    _sql`s2.hash = r.hash AND s2.name = ${name} AND s2.context = ${context}`;
-  const exists = _sql`EXISTS (SELECT 1 FROM series s2 WHERE ${filter})`;
+  const filter = _sql`s2.name = ${name} AND s2.context = ${context}`;
+  const exists =
+    _sql`r.hash IN (SELECT s2.hash FROM series s2 WHERE ${filter})`;
   if (field === null) {
     return {
       num: () => _NO,
@@ -745,7 +747,7 @@ function _runSeriesSlot(
   if (inner === null) return null;
   const wrap = (s: _Sql | null): _Sql | null => {
     if (s === null || s.sql === "0") return s;
-    return _sql`EXISTS (SELECT 1 FROM series s2 WHERE ${filter} AND ${s})`;
+    return _sql`r.hash IN (SELECT s2.hash FROM series s2 WHERE ${filter} AND ${s})`;
   };
   return {
     num: (op, c) => wrap(inner.num(op, c)),

@@ -16,7 +16,7 @@ import {
   readHeartbeat,
   writeHeartbeat,
 } from "./liveness.ts";
-import { openDatabase, transaction } from "./_sqlite.ts";
+import { openDatabase, openForReading, transaction } from "./_sqlite.ts";
 import { decodeJson } from "./_json.ts";
 import {
   checkVersion,
@@ -145,7 +145,13 @@ export class Repo implements RunHost {
 
   /** The index, opened on first use and kept open until {@linkcode Repo.close}. */
   index(): IndexDb {
-    this.#index ??= new IndexDb(join(this.path, INDEX_DB), this.mode);
+    if (this.#index === null) {
+      this.#index = new IndexDb(join(this.path, INDEX_DB), this.mode);
+      // A new or rebuilt index covers nothing yet: every run needs indexing.
+      if (this.#index.rebuilt) {
+        for (const hash of this.listRuns()) this.touchMarker(hash);
+      }
+    }
     return this.#index;
   }
 
@@ -259,7 +265,7 @@ export class Repo implements RunHost {
     let record: RunRecord;
     let db: DatabaseSync | null = null;
     try {
-      db = openDatabase(path, this.mode);
+      db = openForReading(path, this.mode);
       const opened = db;
       record = transaction(opened, () => readRecord(opened, hash), "DEFERRED");
     } catch (cause) {

@@ -122,10 +122,6 @@ export class Run {
   #host: RunHost;
   #lock: Deno.FsFile;
   #series = new Map<string, Map<string, _Series>>();
-  #lastContext = new Map<
-    string,
-    { context: Context | undefined; series: _Series }
-  >();
   #dirtySeries = new Set<_Series>();
   #meta = new Map<string, unknown>();
   #dirtyMeta = new Set<string>();
@@ -290,17 +286,12 @@ export class Run {
       );
     }
     const context = options.context;
-    let series: _Series;
-    const cached = this.#lastContext.get(name);
-    if (cached !== undefined && cached.context === context) {
-      series = cached.series;
-    } else {
-      series = this.#seriesFor(
-        name,
-        context === undefined ? "{}" : _contextKey(context),
-      );
-      this.#lastContext.set(name, { context, series });
-    }
+    // The key is recomputed on every call (no cache by object identity), so a
+    // context object mutated between calls still lands in the right series.
+    const series = this.#seriesFor(
+      name,
+      context === undefined ? "{}" : _contextKey(context),
+    );
     let step = options.step;
     if (step === undefined) {
       step = series.lastStep === null ? 0 : series.lastStep + 1;
@@ -534,13 +525,56 @@ export class Run {
 /** Canonical key of a context: JSON with keys sorted at every level. */
 function _contextKey(context: Context): string {
   if (
-    context === null || typeof context !== "object" || Array.isArray(context)
+    context === null || typeof context !== "object" || Array.isArray(context) ||
+    Object.getPrototypeOf(context) !== Object.prototype
   ) {
-    throw new TypeError(
-      `track() context must be a plain object, got ${_describe(context)}`,
-    );
+    if (
+      context === null || typeof context !== "object" || Array.isArray(context)
+    ) {
+      throw new TypeError(
+        `track() context must be a plain object, got ${_describe(context)}`,
+      );
+    }
+    return canonicalJson(context);
   }
-  return canonicalJson(context);
+  // Fast path for the usual small flat context of strings, finite numbers
+  // and booleans; it yields exactly canonicalJson's text.
+  let names: string[] | null = null;
+  let count = 0;
+  for (const name in context) {
+    if (count++ === 0) names = [name];
+    else names!.push(name);
+  }
+  if (names === null) return "{}";
+  if (count > 1) names.sort();
+  let key = "{";
+  for (let i = 0; i < count; i++) {
+    const name = names[i]!;
+    const value = context[name];
+    let text: string;
+    if (typeof value === "string") text = _quote(value);
+    else if (
+      typeof value === "boolean" ||
+      (typeof value === "number" && Number.isFinite(value))
+    ) {
+      text = String(value);
+    } else return canonicalJson(context);
+    key += (i ? "," : "") + _quote(name) + ":" + text;
+  }
+  return key + "}";
+}
+
+const _quoted = new Map<string, string>();
+
+/** JSON.stringify of a string, remembered: contexts repeat the same few words. */
+function _quote(text: string): string {
+  let quoted = _quoted.get(text);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(text);
+    if (_quoted.size >= 4096) _quoted.clear();
+    _quoted.set(text, quoted);
+  }
+  return quoted;
 }
 
 /** SQLite cannot hold NaN: it is stored as NULL and read back as NaN. */

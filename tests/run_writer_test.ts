@@ -217,3 +217,29 @@ Deno.test("every flush bumps the data version and re-creates a deleted marker", 
   assert.equal(run.dataVersion, start + 1, "an empty flush commits nothing");
   await run.close();
 });
+
+Deno.test("a context object mutated between calls lands each point in the series it names", async () => {
+  await using repo = await tempRepo();
+  const run = await repo.startRun();
+  const context: Record<string, string | number> = { subset: "train" };
+  run.track(1, { name: "loss", context });
+  context.subset = "val";
+  run.track(2, { name: "loss", context });
+  context["10"] = 1;
+  context["9"] = 2;
+  run.track(3, { name: "loss", context });
+  await run.close();
+  const byContext = Object.fromEntries(
+    repo.index().get(run.hash)!.metrics.map((
+      m,
+    ) => [JSON.stringify(m.context), m.last]),
+  );
+  assert.deepEqual(byContext, {
+    '{"subset":"train"}': 1,
+    '{"subset":"val"}': 2,
+    '{"10":1,"9":2,"subset":"val"}': 3,
+  });
+  assert.deepEqual([
+    ...points(repo, run.hash, "loss", '{"10":1,"9":2,"subset":"val"}')!.values,
+  ], [3]);
+});
