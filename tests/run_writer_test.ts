@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readPoints } from "../lib/run_space.ts";
+import { canonicalJson } from "../lib/_json.ts";
 import { openDatabase } from "../lib/_sqlite.ts";
 import { tempRepo } from "./_helpers.ts";
 import type { Repo } from "../lib/repo.ts";
@@ -232,7 +233,7 @@ Deno.test("a context object mutated between calls lands each point in the series
   const byContext = Object.fromEntries(
     repo.index().get(run.hash)!.metrics.map((
       m,
-    ) => [JSON.stringify(m.context), m.last]),
+    ) => [canonicalJson(m.context), m.last]),
   );
   assert.deepEqual(byContext, {
     '{"subset":"train"}': 1,
