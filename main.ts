@@ -6,6 +6,7 @@
 
 import { UsageError } from "./cli/_args.ts";
 import { AimError } from "./lib/errors.ts";
+import { runWorker, workerRole } from "./server/worker_entry.ts";
 
 /** The version this program reports. */
 export const VERSION = "0.1.0";
@@ -22,6 +23,7 @@ Commands:
   track                record a run from the tracking protocol on stdin
   reindex              index runs whose writer did not (crashed, killed)
   status               counts of runs, indexed and not, and the index size
+  up                   serve the web UI and the API; index stalled runs in the background
   version              print the version
 
 Options for every command:
@@ -40,6 +42,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   runs: async () => (await import("./cli/runs.ts")).runs,
   track: async () => (await import("./cli/track.ts")).track,
   metrics: async () => (await import("./cli/metrics.ts")).metrics,
+  up: async () => {
+    const { up } = await import("./cli/up.ts");
+    return (args) => up(args, VERSION);
+  },
   version: () => Promise.resolve(() => (console.log(`aim ${VERSION}`), 0)),
 };
 
@@ -100,5 +106,8 @@ function report(error: unknown, verbose: boolean): number {
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  // The same module is the entry of every Worker of aim up: dispatch on its name.
+  const role = workerRole();
+  if (role !== null) await runWorker(role);
+  else Deno.exit(await main(Deno.args));
 }

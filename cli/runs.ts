@@ -7,6 +7,7 @@
 import { parse, printJson, UsageError } from "./_args.ts";
 import { Repo, validateHash } from "../lib/repo.ts";
 import { AimError } from "../lib/errors.ts";
+import { removeRun } from "../lib/run_access.ts";
 import { runToJson } from "../lib/run_list.ts";
 import { MAX_LIMIT, searchRuns } from "../lib/query.ts";
 
@@ -108,21 +109,7 @@ function _rm(args: string[]): number {
   try {
     for (const hash of positionals) {
       try {
-        const dir = repo.runDir(hash);
-        try {
-          Deno.statSync(dir);
-        } catch {
-          throw new AimError("run_not_found", `No run ${hash} in ${repo.path}`);
-        }
-        if (!values.force && repo.isLive(hash)) {
-          throw new AimError(
-            "run_live",
-            `Run ${hash} is live (its writer is running): stop it first or pass --force`,
-          );
-        }
-        Deno.removeSync(dir, { recursive: true });
-        repo.removeMarker(hash);
-        repo.index().remove(hash);
+        removeRun(repo, hash, { force: values.force ?? false });
         console.log(`removed ${hash}`);
       } catch (error) {
         if (!(error instanceof AimError)) throw error;

@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import { AimError } from "./errors.ts";
 import { openDatabase, openForReading, transaction } from "./_sqlite.ts";
-import { readHeartbeat } from "./liveness.ts";
+import { crashEndTime, readHeartbeat } from "./liveness.ts";
 import type { Repo } from "./repo.ts";
 import {
   corruptRunError,
@@ -76,7 +76,7 @@ export function indexRun(
     }
     if (!live && record.status === "running") {
       record.status = "crashed";
-      record.ended_at = readHeartbeat(dir)?.time ?? record.created_at;
+      record.ended_at = crashEndTime(dir, record);
     }
     const writeMs = repo.index().write(record);
     repo.removeMarker(hash);
@@ -97,7 +97,11 @@ function _recordCrash(db: ReturnType<typeof openDatabase>, dir: string): void {
         | { value: string }
         | undefined;
     if (row === undefined || JSON.parse(row.value) !== "running") return;
-    const ended = readHeartbeat(dir)?.time ?? null;
+    const last = db.prepare("SELECT max(last_time) AS t FROM series").get() as {
+      t: number | null;
+    };
+    const beat = readHeartbeat(dir)?.time ?? null;
+    const ended = beat === null ? last.t : Math.max(beat, last.t ?? beat);
     const put = db.prepare(
       "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
     );

@@ -155,3 +155,20 @@ function _positiveEnv(name: string, fallback: number): number {
   }
   return value;
 }
+
+/**
+ * When a crashed run ended, as far as anyone can tell: its last heartbeat or
+ * its last tracked point, whichever is later (seconds since the epoch).
+ */
+export function crashEndTime(
+  runDir: string,
+  record: { created_at: number; metrics: { last_time: number | null }[] },
+): number {
+  let end = readHeartbeat(runDir)?.time ?? record.created_at;
+  for (const series of record.metrics) {
+    if (series.last_time !== null && series.last_time > end) {
+      end = series.last_time;
+    }
+  }
+  return end;
+}

@@ -11,6 +11,7 @@ import { AimError } from "./errors.ts";
 import { detectFsMode, type FsMode } from "./fs_mode.ts";
 import { IndexDb } from "./index_db.ts";
 import {
+  crashEndTime,
   isLive,
   LOCK_FILE,
   readHeartbeat,
@@ -275,7 +276,7 @@ export class Repo implements RunHost {
     }
     if (!live && record.status === "running") {
       record.status = "crashed";
-      record.ended_at = readHeartbeat(dir)?.time ?? record.created_at;
+      record.ended_at = crashEndTime(dir, record);
     }
     return { record, live };
   }

@@ -1,0 +1,137 @@
+/**
+ * `aim up`: the server, its query Workers and the background indexer.
+ *
+ * @module
+ */
+
+import { parse, UsageError } from "./_args.ts";
+import { Repo } from "../lib/repo.ts";
+import { AimError } from "../lib/errors.ts";
+import { createApp } from "../server/app.ts";
+import { Indexer } from "../server/indexer.ts";
+import { QueryPool } from "../server/query_pool.ts";
+
+const HELP =
+  `Usage: aim up [--repo PATH] [--host 127.0.0.1] [--port 43800] [--token TOKEN | --no-auth]
+              [--index-interval SECONDS] [--no-index] [--base-path /prefix]
+
+Serves the web UI and the JSON API, and keeps the index complete in the
+background (stalled runs are indexed and recorded crashed; no cron needed).
+Requests need the token, given in the printed URL (then kept in a cookie), as
+'Authorization: Bearer TOKEN', or from AIM_TOKEN; without --token one is
+generated. --no-auth is refused on a non-loopback --host. SIGTERM or SIGINT
+stops it cleanly.`;
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+/** `aim up`. */
+export async function up(args: string[], version: string): Promise<number> {
+  const { values } = parse("aim up", args, {
+    host: { type: "string", default: "127.0.0.1" },
+    port: { type: "string", default: "43800" },
+    token: { type: "string" },
+    "no-auth": { type: "boolean" },
+    "index-interval": { type: "string", default: "5" },
+    "no-index": { type: "boolean" },
+    "base-path": { type: "string", default: "" },
+  });
+  if (values.help) return (console.log(HELP), 0);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(
+      `--port must be a port number, got ${JSON.stringify(values.port)}`,
+      "aim up",
+    );
+  }
+  const interval = Number(values["index-interval"]);
+  if (!(interval > 0)) {
+    throw new UsageError(
+      `--index-interval must be a positive number of seconds, got ${
+        JSON.stringify(values["index-interval"])
+      }`,
+      "aim up",
+    );
+  }
+  const host = values.host;
+  if (values["no-auth"] && values.token !== undefined) {
+    throw new UsageError(
+      "--token and --no-auth contradict each other",
+      "aim up",
+    );
+  }
+  if (values["no-auth"] && !LOOPBACK.test(host)) {
+    throw new UsageError(
+      `refusing --no-auth on ${host}: anyone who can reach it could read and delete runs; drop --no-auth or bind to 127.0.0.1`,
+      "aim up",
+    );
+  }
+  const token = values["no-auth"]
+    ? null
+    : values.token ?? (Deno.env.get("AIM_TOKEN") || _newToken());
+  const repo = Repo.openSync(values.repo);
+  repo.index(); // Create or upgrade the index before the Workers open it.
+  const workerUrl = Deno.mainModule;
+  const pool = new QueryPool(repo.path, workerUrl);
+  const fault = Deno.env.get("AIM_INDEXER_FAULT_AFTER");
+  const indexer = values["no-index"] ? null : new Indexer(repo.path, {
+    intervalSeconds: interval,
+    workerUrl,
+    faultAfter: fault ? Number(fault) : null,
+  });
+  const app = createApp({
+    repo,
+    token,
+    basePath: values["base-path"],
+    query: (request) => pool.request(request),
+    indexer,
+    version,
+  });
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: host,
+      port,
+      onListen: ({ hostname, port }) => {
+        const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
+        const base = values["base-path"].replace(/\/+$/, "");
+        console.log(`aim ${version} serving ${repo.path}`);
+        console.log(
+          `open http://${shown}:${port}${base}/${
+            token === null ? "" : `?token=${token}`
+          }`,
+        );
+      },
+    }, app.fetch);
+  } catch (error) {
+    pool.close();
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new AimError(
+        "bad_input",
+        `Port ${port} on ${host} is in use: choose another with --port`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  indexer?.start();
+  const stop = async () => {
+    // Exit within 5 s whatever happens.
+    setTimeout(() => Deno.exit(0), 5000);
+    await server.shutdown();
+    await indexer?.stop(3000);
+    pool.close();
+    repo.close();
+  };
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => void stop());
+  }
+  await server.finished;
+  return 0;
+}
+
+function _newToken(): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(18)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+}

@@ -1,0 +1,322 @@
+/**
+ * The hono app behind `aim up`: token auth, the JSON API and (with the UI)
+ * the pages. Reads go through `query` (the query Workers in production), so
+ * the main thread stays free; edits are short and run here.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { Context as HonoContext, Next } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import { AimError } from "../lib/errors.ts";
+import { QuerySyntaxError } from "../lib/query_parser.ts";
+import { type Repo, validateHash } from "../lib/repo.ts";
+import { removeRun, type RunPatch, updateRun } from "../lib/run_access.ts";
+import { runToJson } from "../lib/run_list.ts";
+import { repoStatus } from "../lib/status.ts";
+import type { IndexerState, QueryRequest, WireError } from "./messages.ts";
+import { RemoteError } from "./query_pool.ts";
+import { toJson, toWireError } from "./query_worker.ts";
+
+/** The cookie that carries the token after the first visit. */
+export const TOKEN_COOKIE = "aim_token";
+
+/** What {@linkcode createApp} needs. */
+export interface AppOptions {
+  repo: Repo;
+  /** Required token; `null` turns authentication off (loopback only). */
+  token: string | null;
+  /** Prefix every route is served under, e.g. `/aim`; default none. */
+  basePath?: string;
+  /** Answers a read with JSON text (the query Worker pool, or in-process for tests). */
+  query: (request: QueryRequest) => Promise<string>;
+  /** The background indexer, when running. */
+  indexer?: { readonly state: IndexerState; wake(): void } | null;
+  version?: string;
+}
+
+/** Builds the app. */
+export function createApp(options: AppOptions): Hono {
+  const base = _normalizeBase(options.basePath ?? "");
+  const app = new Hono().basePath(base || "/");
+  const json = (c: HonoContext, body: string, status = 200) =>
+    c.body(body, status as 200, {
+      "content-type": "application/json; charset=utf-8",
+    });
+
+  app.get(
+    "/api/health",
+    (c) => c.json({ ok: true, version: options.version ?? null }),
+  );
+  app.use("*", _auth(options.token, base));
+
+  app.get("/api/runs", async (c) => {
+    const request: QueryRequest = {
+      kind: "runs",
+      q: c.req.query("q") ?? "",
+      ..._paging(c),
+    };
+    const sort = c.req.query("sort");
+    if (sort !== undefined) request.sort = sort;
+    return json(c, await options.query(request));
+  });
+
+  app.get(
+    "/api/runs/:hash",
+    async (c) => json(c, await options.query({ kind: "run", hash: _hash(c) })),
+  );
+
+  app.get("/api/runs/:hash/series", async (c) => {
+    const hash = _hash(c);
+    const name = c.req.query("name");
+    if (!name) throw new TypeError("series needs ?name=");
+    const request: QueryRequest = {
+      kind: "series",
+      hash,
+      name,
+      context: _context(c.req.query("context")),
+    };
+    const points = _int(c, "points");
+    const from = _number(c, "from");
+    const to = _number(c, "to");
+    if (points !== undefined) request.points = points;
+    if (from !== undefined) request.from = from;
+    if (to !== undefined) request.to = to;
+    return json(c, await options.query(request));
+  });
+
+  app.post("/api/series/search", async (c) => {
+    const body = await _body(c);
+    if (typeof body.q !== "string") {
+      throw new TypeError('series search needs a JSON body {"q": "…"}');
+    }
+    const points = (body.points ?? 200) as number;
+    if (!Number.isInteger(points) || points < 0 || points > 10_000) {
+      throw new RangeError(
+        `points must be an integer from 0 to 10000, got ${
+          JSON.stringify(points)
+        }`,
+      );
+    }
+    const request: QueryRequest = {
+      kind: "metrics",
+      q: body.q,
+      points: points as number,
+    };
+    if (body.limit !== undefined) request.limit = body.limit as number;
+    if (body.offset !== undefined) request.offset = body.offset as number;
+    if (typeof body.sort === "string") request.sort = body.sort;
+    return json(c, await options.query(request));
+  });
+
+  app.get("/api/runs/:hash/logs", async (c) => {
+    const request: QueryRequest = { kind: "logs", hash: _hash(c) };
+    const offset = _int(c, "offset");
+    const limit = _int(c, "limit");
+    if (offset !== undefined) request.offset = offset;
+    if (limit !== undefined) request.limit = limit;
+    return json(c, await options.query(request));
+  });
+
+  app.patch("/api/runs/:hash", async (c) => {
+    const hash = _hash(c);
+    const record = updateRun(options.repo, hash, (await _body(c)) as RunPatch);
+    return json(
+      c,
+      toJson(
+        runToJson({
+          record,
+          live: false,
+          indexed: !options.repo.hasMarker(hash),
+        }),
+      ),
+    );
+  });
+
+  app.delete("/api/runs/:hash", (c) => {
+    const hash = _hash(c);
+    removeRun(options.repo, hash);
+    return c.json({ deleted: hash });
+  });
+
+  app.get("/api/index", (c) => {
+    return json(
+      c,
+      toJson({
+        indexer: options.indexer?.state ?? null,
+        status: repoStatus(options.repo),
+      }),
+    );
+  });
+
+  app.notFound((c) =>
+    c.json({
+      error: {
+        code: "not_found",
+        message: `No route ${c.req.method} ${c.req.path}`,
+      },
+    }, 404)
+  );
+  app.onError((error, c) => {
+    const { status, body } = errorResponse(error);
+    return c.json(body, status as 400);
+  });
+  return app;
+}
+
+/** Maps any error to an HTTP status and `{"error": {"code", "message"}}`. */
+export function errorResponse(
+  error: unknown,
+): { status: number; body: { error: Record<string, unknown> } } {
+  const wire: WireError = error instanceof RemoteError
+    ? error.wire
+    : toWireError(error);
+  let status = 500;
+  let code = wire.code ?? "internal";
+  if (wire.name === "QuerySyntaxError" || error instanceof QuerySyntaxError) {
+    status = 400;
+    code = "query_syntax";
+  } else if (wire.name === "AimError" || error instanceof AimError) {
+    status = {
+      run_not_found: 404,
+      run_live: 409,
+      run_corrupt: 422,
+      bad_input: 400,
+    }[code] ?? 500;
+  } else if (
+    wire.name === "TypeError" || wire.name === "RangeError" ||
+    wire.name === "SyntaxError"
+  ) {
+    status = 400;
+    code = wire.message.startsWith("Invalid run hash")
+      ? "bad_hash"
+      : "bad_request";
+  }
+  if (status === 500) console.error(`error: ${wire.name}: ${wire.message}`);
+  const body: Record<string, unknown> = { code, message: wire.message };
+  if (wire.column !== undefined) body.column = wire.column;
+  return { status, body: { error: body } };
+}
+
+function _auth(token: string | null, base: string) {
+  return async (c: HonoContext, next: Next) => {
+    if (token === null) return await next();
+    const fromQuery = c.req.query("token");
+    const header = c.req.header("authorization");
+    const fromHeader = header?.startsWith("Bearer ")
+      ? header.slice(7)
+      : undefined;
+    const given = fromQuery ?? fromHeader ?? getCookie(c, TOKEN_COOKIE);
+    if (given === undefined || !_sameText(given, token)) {
+      return c.json({
+        error: {
+          code: "unauthorized",
+          message: "A token is required: open the URL that aim up printed",
+        },
+      }, 401);
+    }
+    if (fromQuery !== undefined) {
+      setCookie(c, TOKEN_COOKIE, token, {
+        httpOnly: true,
+        sameSite: "Strict",
+        path: base || "/",
+      });
+    }
+    await next();
+  };
+}
+
+/** Compares without an early exit, so timing does not reveal the token. */
+function _sameText(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  }
+  return diff === 0;
+}
+
+function _normalizeBase(base: string): string {
+  const trimmed = base.trim().replace(/\/+$/, "");
+  if (trimmed === "") return "";
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(trimmed)) {
+    throw new TypeError(
+      `--base-path must look like /prefix, got ${JSON.stringify(base)}`,
+    );
+  }
+  return trimmed;
+}
+
+function _hash(c: HonoContext): string {
+  return validateHash(c.req.param("hash") ?? "");
+}
+
+function _paging(c: HonoContext): { limit?: number; offset?: number } {
+  const out: { limit?: number; offset?: number } = {};
+  const limit = _int(c, "limit");
+  const offset = _int(c, "offset");
+  if (limit !== undefined) out.limit = limit;
+  if (offset !== undefined) out.offset = offset;
+  return out;
+}
+
+function _int(c: HonoContext, name: string): number | undefined {
+  const text = c.req.query(name);
+  if (text === undefined || text === "") return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(
+      `?${name}= must be a non-negative integer, got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+function _number(c: HonoContext, name: string): number | undefined {
+  const text = c.req.query(name);
+  if (text === undefined || text === "") return undefined;
+  const value = Number(text);
+  if (Number.isNaN(value)) {
+    throw new RangeError(
+      `?${name}= must be a number, got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+function _context(text: string | undefined): Record<string, unknown> {
+  if (text === undefined || text === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new TypeError(
+      `?context= must be a JSON object, got ${
+        JSON.stringify(text.slice(0, 100))
+      }`,
+    );
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError(
+      `?context= must be a JSON object, got ${
+        JSON.stringify(text.slice(0, 100))
+      }`,
+    );
+  }
+  return value as Record<string, unknown>;
+}
+
+async function _body(c: HonoContext): Promise<Record<string, unknown>> {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new TypeError("The request body must be a JSON object");
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new TypeError("The request body must be a JSON object");
+  }
+  return body as Record<string, unknown>;
+}

@@ -1,0 +1,162 @@
+/**
+ * The background indexer, running inside a Worker: it lists the unindexed
+ * markers, skips live runs, and indexes the others one at a time, each in
+ * its own short transaction, yielding between runs. Stalled runs are
+ * recorded `crashed` in their own space. A run that fails to index is
+ * reported once and retried only when its files change.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { AimError } from "../lib/errors.ts";
+import { indexRun } from "../lib/indexer.ts";
+import { Repo } from "../lib/repo.ts";
+import { RUN_DB } from "../lib/run_space.ts";
+import type { FromIndexer, ToIndexer } from "./messages.ts";
+import { workerScope } from "./_worker_scope.ts";
+
+/** Longest idle sleep, as a multiple of the index interval. */
+const MAX_BACKOFF = 6;
+
+/** Runs the indexer loop in this Worker until told to stop. */
+export function runIndexerWorker(): void {
+  const post = (message: FromIndexer) => workerScope().postMessage(message);
+  let stopping = false;
+  let wake: (() => void) | null = null;
+  workerScope().onmessage = (event: MessageEvent<ToIndexer>) => {
+    const message = event.data;
+    if (message.type === "start") {
+      _loop(
+        message.repo,
+        message.intervalSeconds,
+        message.faultAfter,
+        post,
+        () => stopping,
+        (fn) => (wake = fn),
+      )
+        .then(() => {
+          post({ type: "stopped" });
+          workerScope().close();
+        });
+    } else if (message.type === "wake") wake?.();
+    else if (message.type === "stop") {
+      stopping = true;
+      wake?.();
+    }
+  };
+  // Messages sent before the handler existed would be lost: say when it does.
+  post({ type: "ready" });
+}
+
+async function _loop(
+  repoPath: string,
+  intervalSeconds: number,
+  faultAfter: number | null,
+  post: (message: FromIndexer) => void,
+  stopping: () => boolean,
+  onWake: (wake: () => void) => void,
+): Promise<void> {
+  const repo = Repo.openSync(repoPath);
+  const failed = new Map<string, string>();
+  const watcher = _watchMarkers(repo, () => wakeNow());
+  let wakeNow = () => {};
+  let idleMs = intervalSeconds * 1000;
+  let indexedHere = 0;
+  try {
+    while (!stopping()) {
+      const todo = repo.listMarkers().filter((hash) => {
+        if (failed.has(hash) && failed.get(hash) === _signature(repo, hash)) {
+          return false;
+        }
+        return !repo.isLive(hash);
+      });
+      post({ type: "progress", inProgress: null, queue: todo.length });
+      let worked = 0;
+      for (let i = 0; i < todo.length && !stopping(); i++) {
+        const hash = todo[i]!;
+        post({ type: "progress", inProgress: hash, queue: todo.length - i });
+        try {
+          const outcome = indexRun(repo, hash, { finalizeStalled: true });
+          if (outcome.kind === "indexed") {
+            worked++;
+            failed.delete(hash);
+            post({
+              type: "indexed",
+              hash,
+              crashed: outcome.record.status === "crashed",
+              writeMs: outcome.writeMs,
+              queue: todo.length - i - 1,
+            });
+          } else if (outcome.kind === "missing") {
+            repo.removeMarker(hash);
+            repo.index().remove(hash);
+          }
+        } catch (error) {
+          if (!(error instanceof AimError)) throw error;
+          failed.set(hash, _signature(repo, hash));
+          post({ type: "failed", hash, reason: error.message });
+        }
+        if (faultAfter !== null && ++indexedHere >= faultAfter) {
+          throw new Error(`injected indexer fault after ${indexedHere} runs`);
+        }
+        // Yield between runs: the index write lock is never held across runs.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      if (worked > 0) repo.index().checkpoint();
+      post({ type: "progress", inProgress: null, queue: 0 });
+      post({ type: "pass", at: Date.now() / 1000 });
+      idleMs = worked > 0
+        ? intervalSeconds * 1000
+        : Math.min(idleMs * 2, intervalSeconds * 1000 * MAX_BACKOFF);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, idleMs);
+        wakeNow = () => {
+          clearTimeout(timer);
+          idleMs = intervalSeconds * 1000;
+          resolve();
+        };
+        onWake(wakeNow);
+      });
+    }
+  } finally {
+    watcher?.close();
+    repo.close();
+  }
+}
+
+/** Wakes the loop early when markers appear (local filesystems; others rely on polling). */
+function _watchMarkers(repo: Repo, wake: () => void): Deno.FsWatcher | null {
+  if (repo.mode !== "local") return null;
+  try {
+    const watcher = Deno.watchFs(join(repo.path, "progress"), {
+      recursive: false,
+    });
+    (async () => {
+      try {
+        for await (const event of watcher) {
+          if (event.kind === "create") wake();
+        }
+      } catch {
+        // Closed.
+      }
+    })();
+    return watcher;
+  } catch {
+    return null;
+  }
+}
+
+/** Size and modification time of the run's files: changes when its data does. */
+function _signature(repo: Repo, hash: string): string {
+  const parts: string[] = [];
+  for (const suffix of ["", "-wal"]) {
+    try {
+      const stat = Deno.statSync(join(repo.runDir(hash), RUN_DB + suffix));
+      parts.push(`${stat.size}@${stat.mtime?.getTime()}`);
+    } catch {
+      parts.push("-");
+    }
+  }
+  return parts.join("/");
+}

@@ -1,0 +1,107 @@
+/**
+ * Messages between the server's main thread and its Workers, shared by both
+ * sides: a discriminated union on `type`.
+ *
+ * @module
+ */
+
+/** Worker names: `main.ts` starts the matching loop when it runs as a Worker. */
+export const INDEXER_WORKER = "aim-indexer";
+export const QUERY_WORKER = "aim-query";
+
+/** A run that failed to index, and why. */
+export interface IndexerFailure {
+  hash: string;
+  reason: string;
+  /** Seconds since the epoch. */
+  at: number;
+}
+
+/** What the background indexer reports after every run and every pass. */
+export interface IndexerState {
+  /** Unindexed, non-live runs waiting in the current pass. */
+  queue: number;
+  /** Runs indexed since the indexer started (across restarts). */
+  indexed: number;
+  /** Runs recorded `crashed` by the indexer. */
+  crashed: number;
+  /** Most recent failures, newest last (at most 50). */
+  failures: IndexerFailure[];
+  /** The run being indexed now, or null. */
+  in_progress: string | null;
+  /** Longest single index write transaction, in milliseconds. */
+  longest_write_ms: number;
+  /** When the last pass over the markers ended (seconds since the epoch), or null. */
+  last_pass_at: number | null;
+  /** Worker restarts after a crash. */
+  restarts: number;
+  running: boolean;
+}
+
+/** Main thread → indexer Worker. */
+export type ToIndexer =
+  | {
+    type: "start";
+    repo: string;
+    intervalSeconds: number;
+    faultAfter: number | null;
+  }
+  | { type: "wake" }
+  | { type: "stop" };
+
+/** Indexer Worker → main thread. */
+export type FromIndexer =
+  | { type: "ready" }
+  | {
+    type: "indexed";
+    hash: string;
+    crashed: boolean;
+    writeMs: number;
+    queue: number;
+  }
+  | { type: "failed"; hash: string; reason: string }
+  | { type: "progress"; inProgress: string | null; queue: number }
+  | { type: "pass"; at: number }
+  | { type: "stopped" };
+
+/** A read the query Workers perform. */
+export type QueryRequest =
+  | { kind: "runs"; q: string; sort?: string; limit?: number; offset?: number }
+  | {
+    kind: "metrics";
+    q: string;
+    sort?: string;
+    limit?: number;
+    offset?: number;
+    points: number;
+  }
+  | { kind: "run"; hash: string }
+  | {
+    kind: "series";
+    hash: string;
+    name: string;
+    context: Record<string, unknown>;
+    points?: number;
+    from?: number;
+    to?: number;
+  }
+  | { kind: "logs"; hash: string; offset?: number; limit?: number };
+
+/** Main thread → query Worker. */
+export type ToQuery =
+  | { type: "open"; repo: string }
+  | { type: "request"; id: number; request: QueryRequest };
+
+/** An error crossing the thread boundary, enough to map it to HTTP. */
+export interface WireError {
+  name: string;
+  message: string;
+  code?: string;
+  column?: number;
+}
+
+/** Query Worker → main thread. */
+export type FromQuery =
+  | { type: "ready" }
+  | { type: "result"; id: number; body: unknown }
+  | { type: "error"; id: number; error: WireError };

@@ -1,0 +1,158 @@
+/**
+ * Query Workers: run searches and run-file reads off the main thread, so a
+ * heavy request (thousands of unindexed runs) never stalls the others.
+ * Results go back as JSON text (non-finite numbers as strings).
+ *
+ * @module
+ */
+
+import { AimError } from "../lib/errors.ts";
+import { searchMetrics, searchRuns } from "../lib/query.ts";
+import { QuerySyntaxError } from "../lib/query_parser.ts";
+import { Repo, validateHash } from "../lib/repo.ts";
+import { readLogs, readSeries } from "../lib/run_access.ts";
+import { runToJson } from "../lib/run_list.ts";
+import type { Context } from "../lib/types.ts";
+import type {
+  FromQuery,
+  QueryRequest,
+  ToQuery,
+  WireError,
+} from "./messages.ts";
+import { workerScope } from "./_worker_scope.ts";
+
+/** JSON text with NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity". */
+export function toJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, item) =>
+      typeof item === "number" && !Number.isFinite(item) ? String(item) : item,
+  );
+}
+
+/** Serializes an error for the main thread. */
+export function toWireError(error: unknown): WireError {
+  if (error instanceof QuerySyntaxError) {
+    return {
+      name: "QuerySyntaxError",
+      message: error.message,
+      code: "query_syntax",
+      column: error.column,
+    };
+  }
+  if (error instanceof AimError) {
+    return { name: "AimError", message: error.message, code: error.code };
+  }
+  if (error instanceof Error) {
+    return { name: error.name, message: error.message };
+  }
+  return { name: "Error", message: String(error) };
+}
+
+/** Answers one request against `repo`; returns the response body as JSON text. */
+export function answer(repo: Repo, request: QueryRequest): string {
+  switch (request.kind) {
+    case "runs": {
+      const page = searchRuns(repo, request.q, _paging(request));
+      return toJson({
+        runs: page.runs.map((run) => runToJson(run)),
+        total: page.total,
+        unreadable: page.unreadable,
+      });
+    }
+    case "metrics": {
+      const page = searchMetrics(repo, request.q, _paging(request));
+      const series = page.matches.map(({ run, series }) => {
+        let data: unknown = null;
+        let error: string | null = null;
+        try {
+          data = readSeries(
+            repo,
+            run.record.hash,
+            series.name,
+            series.context,
+            { points: request.points },
+          );
+        } catch (cause) {
+          if (!(cause instanceof AimError)) throw cause;
+          error = cause.message;
+        }
+        return { run: runToJson(run), series, data, error };
+      });
+      return toJson({ series, total: page.total, unreadable: page.unreadable });
+    }
+    case "run": {
+      validateHash(request.hash);
+      return toJson(runToJson(_loadListed(repo, request.hash)));
+    }
+    case "series": {
+      validateHash(request.hash);
+      return toJson(
+        readSeries(
+          repo,
+          request.hash,
+          request.name,
+          request.context as Context,
+          {
+            ...(request.points !== undefined ? { points: request.points } : {}),
+            ...(request.from !== undefined ? { from: request.from } : {}),
+            ...(request.to !== undefined ? { to: request.to } : {}),
+          },
+        ),
+      );
+    }
+    case "logs":
+      validateHash(request.hash);
+      return toJson(
+        readLogs(
+          repo,
+          request.hash,
+          request.offset ?? 0,
+          request.limit ?? 1000,
+        ),
+      );
+  }
+}
+
+/** A run from the index, or from its own space when it has a marker or is missing from the index. */
+function _loadListed(repo: Repo, hash: string) {
+  if (!repo.hasMarker(hash)) {
+    const record = repo.index().get(hash);
+    if (record !== null) return { record, live: false, indexed: true };
+  }
+  const { record, live } = repo.loadRun(hash);
+  return { record, live, indexed: false };
+}
+
+function _paging(request: { sort?: string; limit?: number; offset?: number }) {
+  return {
+    ...(request.sort !== undefined ? { sort: request.sort } : {}),
+    ...(request.limit !== undefined ? { limit: request.limit } : {}),
+    ...(request.offset !== undefined ? { offset: request.offset } : {}),
+  };
+}
+
+/** Runs the query loop in this Worker. */
+export function runQueryWorker(): void {
+  let repo: Repo | null = null;
+  workerScope().onmessage = (event: MessageEvent<ToQuery>) => {
+    const message = event.data;
+    if (message.type === "open") {
+      repo = Repo.openSync(message.repo);
+      return;
+    }
+    let reply: FromQuery;
+    try {
+      reply = {
+        type: "result",
+        id: message.id,
+        body: answer(repo!, message.request),
+      };
+    } catch (error) {
+      reply = { type: "error", id: message.id, error: toWireError(error) };
+    }
+    workerScope().postMessage(reply);
+  };
+  // Messages sent before the handler existed would be lost: say when it does.
+  workerScope().postMessage({ type: "ready" } satisfies FromQuery);
+}
