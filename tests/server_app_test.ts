@@ -1,0 +1,319 @@
+import assert from "node:assert/strict";
+import { createApp } from "../server/app.ts";
+import { answer } from "../server/query_worker.ts";
+import type { Repo } from "../lib/repo.ts";
+import { tempRepo, WriterProcess } from "./_helpers.ts";
+
+const TOKEN = "s3cret-token";
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+function appFor(repo: Repo, basePath = "") {
+  return createApp({
+    repo,
+    token: TOKEN,
+    basePath,
+    query: (request) => Promise.resolve(answer(repo, request)),
+  });
+}
+
+async function seed(repo: Repo) {
+  const run = await repo.startRun({
+    experiment: "base",
+    name: "first",
+    tags: ["best"],
+  });
+  run.set("hparams", { lr: 0.01, optimizer: { name: "adam" } });
+  for (let step = 0; step < 500; step++) {
+    run.track(step === 250 ? 100 : Math.sin(step / 10), {
+      name: "loss",
+      step,
+      epoch: Math.floor(step / 100),
+      context: { subset: "train" },
+    });
+  }
+  run.log("hello from the run");
+  await run.close();
+  const other = await repo.startRun({ experiment: "wide", name: "second" });
+  other.set("hparams", { lr: 0.1 });
+  other.track(1, { name: "loss", context: { subset: "train" } });
+  await other.close();
+  return [run.hash, other.hash] as const;
+}
+
+Deno.test("every route but /api/health needs the token; ?token= sets an HttpOnly SameSite=Strict cookie", async () => {
+  await using repo = await tempRepo();
+  const app = appFor(repo);
+  const health = await app.request("/api/health");
+  assert.equal(health.status, 200);
+  assert.deepEqual(Object.keys(await health.json()), ["ok", "version"]);
+  for (
+    const path of ["/api/runs", "/api/index", "/api/runs/0123456789abcdef0123"]
+  ) {
+    const denied = await app.request(path);
+    assert.equal(denied.status, 401, path);
+    assert.equal((await denied.json()).error.code, "unauthorized");
+  }
+  assert.equal(
+    (await app.request("/api/runs", {
+      headers: { authorization: "Bearer wrong" },
+    })).status,
+    401,
+  );
+  const viaQuery = await app.request(`/api/runs?token=${TOKEN}`);
+  assert.equal(viaQuery.status, 200);
+  const cookie = viaQuery.headers.get("set-cookie")!;
+  assert.match(cookie, /^aim_token=s3cret-token;/);
+  assert.match(cookie, /HttpOnly/);
+  assert.match(cookie, /SameSite=Strict/);
+  assert.equal(
+    (await app.request("/api/runs", {
+      headers: { cookie: `aim_token=${TOKEN}` },
+    })).status,
+    200,
+  );
+  assert.equal((await app.request("/api/runs", { headers: AUTH })).status, 200);
+});
+
+Deno.test("/api/runs searches, sorts and pages; a bad query is a 400 naming the column", async () => {
+  await using repo = await tempRepo();
+  const [first, second] = await seed(repo);
+  const app = appFor(repo);
+  const all = await (await app.request("/api/runs", { headers: AUTH })).json();
+  assert.equal(all.total, 2);
+  assert.deepEqual(all.runs.map((r: { hash: string }) => r.hash), [
+    first,
+    second,
+  ]);
+  const q = encodeURIComponent(
+    'run.hparams.optimizer.name == "adam" and "best" in run.tags',
+  );
+  const filtered =
+    await (await app.request(`/api/runs?q=${q}`, { headers: AUTH })).json();
+  assert.deepEqual(filtered.runs.map((r: { hash: string }) => r.hash), [first]);
+  assert.equal(filtered.runs[0].metrics[0].max, 100);
+  const sorted = await (await app.request(
+    `/api/runs?sort=-run.hparams.lr&limit=1&offset=0`,
+    { headers: AUTH },
+  )).json();
+  assert.deepEqual([sorted.total, sorted.runs[0].hash], [2, second]);
+  const bad = await app.request(
+    `/api/runs?q=${encodeURIComponent("run.hparams.lr >")}`,
+    { headers: AUTH },
+  );
+  assert.equal(bad.status, 400);
+  const error = (await bad.json()).error;
+  assert.equal(error.code, "query_syntax");
+  assert.equal(error.column, 17);
+  assert.match(error.message, /at column 17 of: run\.hparams\.lr >/);
+  assert.equal(
+    (await app.request("/api/runs?limit=-1", { headers: AUTH })).status,
+    400,
+  );
+  assert.equal(
+    (await app.request("/api/runs?limit=1000000", { headers: AUTH })).status,
+    400,
+  );
+});
+
+Deno.test("bad and unknown run hashes get 400 and 404, never a path outside the repository", async () => {
+  await using repo = await tempRepo();
+  const app = appFor(repo);
+  for (
+    const hash of [
+      "..%2F..%2Fetc%2Fpasswd",
+      "..%252F..%252Fetc",
+      "ABCDEF0123456789",
+      "xyz",
+      "0".repeat(65),
+      "%00abcdef01",
+    ]
+  ) {
+    const response = await app.request(`/api/runs/${hash}`, { headers: AUTH });
+    assert.equal(response.status, 400, hash);
+    assert.equal((await response.json()).error.code, "bad_hash", hash);
+  }
+  const traversal = await app.request("/api/runs/../../etc/passwd", {
+    headers: AUTH,
+  });
+  assert.ok([400, 404].includes(traversal.status));
+  const unknown = await app.request("/api/runs/0123456789abcdef0123", {
+    headers: AUTH,
+  });
+  assert.equal(unknown.status, 404);
+  assert.equal((await unknown.json()).error.code, "run_not_found");
+  for (const sub of ["series?name=loss", "logs"]) {
+    assert.equal(
+      (await app.request(`/api/runs/0123456789abcdef0123/${sub}`, {
+        headers: AUTH,
+      })).status,
+      404,
+      sub,
+    );
+  }
+});
+
+Deno.test("/api/runs/:hash, its series (downsampled, spike kept, step range) and its log", async () => {
+  await using repo = await tempRepo();
+  const [first] = await seed(repo);
+  const app = appFor(repo);
+  const run = await (await app.request(`/api/runs/${first}`, { headers: AUTH }))
+    .json();
+  assert.deepEqual([run.name, run.indexed, run.live, run.params.hparams.lr], [
+    "first",
+    true,
+    false,
+    0.01,
+  ]);
+  const context = encodeURIComponent('{"subset":"train"}');
+  const series = await (await app.request(
+    `/api/runs/${first}/series?name=loss&context=${context}&points=20`,
+    { headers: AUTH },
+  )).json();
+  assert.equal(series.total, 500);
+  assert.ok(series.steps.length <= 20 * 5 && series.steps.length > 20);
+  assert.ok(series.values.includes(100), "the spike survives downsampling");
+  const range = await (await app.request(
+    `/api/runs/${first}/series?name=loss&context=${context}&points=0&from=100&to=109`,
+    { headers: AUTH },
+  )).json();
+  assert.deepEqual(range.steps, [
+    100,
+    101,
+    102,
+    103,
+    104,
+    105,
+    106,
+    107,
+    108,
+    109,
+  ]);
+  assert.deepEqual(range.epochs, Array(10).fill(1));
+  const missing = await app.request(`/api/runs/${first}/series?name=nope`, {
+    headers: AUTH,
+  });
+  assert.equal(missing.status, 404);
+  assert.equal(
+    (await app.request(`/api/runs/${first}/series?name=loss&context=notjson`, {
+      headers: AUTH,
+    })).status,
+    400,
+  );
+  const logs =
+    await (await app.request(`/api/runs/${first}/logs`, { headers: AUTH }))
+      .json();
+  assert.equal(logs.total, 1);
+  assert.equal(logs.lines[0].text, "hello from the run");
+});
+
+Deno.test("POST /api/series/search returns every matching series with its points", async () => {
+  await using repo = await tempRepo();
+  const [first, second] = await seed(repo);
+  const app = appFor(repo);
+  const found = await (await app.request("/api/series/search", {
+    method: "POST",
+    headers: { ...AUTH, "content-type": "application/json" },
+    body: JSON.stringify({
+      q: 'metric.name == "loss" and metric.context.subset == "train"',
+      points: 50,
+    }),
+  })).json();
+  assert.equal(found.total, 2);
+  assert.deepEqual(
+    found.series.map((s: { run: { hash: string } }) => s.run.hash),
+    [first, second],
+  );
+  assert.ok(found.series[0].data.values.includes(100));
+  const bad = await app.request("/api/series/search", {
+    method: "POST",
+    headers: AUTH,
+    body: "not json",
+  });
+  assert.equal(bad.status, 400);
+});
+
+Deno.test("PATCH edits a finished run and re-indexes it; PATCH and DELETE refuse a live run", async () => {
+  await using repo = await tempRepo();
+  const [first, second] = await seed(repo);
+  const app = appFor(repo);
+  const patched = await app.request(`/api/runs/${first}`, {
+    method: "PATCH",
+    headers: AUTH,
+    body: JSON.stringify({ name: "renamed", tags: ["a", "b"], archived: true }),
+  });
+  assert.equal(patched.status, 200);
+  assert.deepEqual([
+    repo.index().get(first)!.name,
+    repo.index().get(first)!.tags,
+    repo.index().get(first)!.archived,
+  ], [
+    "renamed",
+    ["a", "b"],
+    true,
+  ]);
+  assert.equal(
+    repo.loadRun(first).record.name,
+    "renamed",
+    "written to the run's own space, not only the index",
+  );
+  assert.equal(
+    repo.index().get(first)!.status,
+    "finished",
+    "editing does not change the state",
+  );
+  const invalid = await app.request(`/api/runs/${first}`, {
+    method: "PATCH",
+    headers: AUTH,
+    body: '{"status":"failed"}',
+  });
+  assert.equal(invalid.status, 400);
+
+  await using writer = new WriterProcess(repo.path, [
+    "--forever",
+    "--batch",
+    "10",
+  ]);
+  const live = (await writer.waitForLine(/^started /)).split(" ")[1]!;
+  for (
+    const init of [{ method: "PATCH", body: '{"name":"x"}' }, {
+      method: "DELETE",
+    }]
+  ) {
+    const refused = await app.request(`/api/runs/${live}`, {
+      ...init,
+      headers: AUTH,
+    });
+    assert.equal(refused.status, 409, init.method);
+    assert.equal((await refused.json()).error.code, "run_live");
+  }
+  const deleted = await app.request(`/api/runs/${second}`, {
+    method: "DELETE",
+    headers: AUTH,
+  });
+  assert.equal(deleted.status, 200);
+  assert.equal(repo.index().get(second), null);
+  assert.equal(
+    (await app.request(`/api/runs/${second}`, { headers: AUTH })).status,
+    404,
+  );
+});
+
+Deno.test("/api/index reports the repository counts, and routes live under --base-path", async () => {
+  await using repo = await tempRepo();
+  await seed(repo);
+  const app = appFor(repo, "/aim/");
+  const index = await (await app.request("/aim/api/index", { headers: AUTH }))
+    .json();
+  assert.deepEqual([index.status.runs, index.status.indexed, index.indexer], [
+    2,
+    2,
+    null,
+  ]);
+  assert.equal(
+    (await app.request("/api/index", { headers: AUTH })).status,
+    404,
+  );
+  assert.equal((await app.request("/aim/api/health")).status, 200);
+  const viaQuery = await app.request(`/aim/api/runs?token=${TOKEN}`);
+  assert.match(viaQuery.headers.get("set-cookie")!, /Path=\/aim/);
+});

@@ -1,0 +1,233 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { aim, ROOT, tempRepo, waitFor, WriterProcess } from "./_helpers.ts";
+
+const TOKEN = "t0ken";
+
+/** A real `aim up` on a free port; SIGTERMed and awaited at scope end. */
+async function startServer(
+  repo: string,
+  env: Record<string, string> = {},
+  extra: string[] = [],
+) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      join(ROOT, "main.ts"),
+      "up",
+      "--repo",
+      repo,
+      "--port",
+      "0",
+      "--token",
+      TOKEN,
+      "--index-interval",
+      "0.5",
+      ...extra,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...env },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  const deadline = Date.now() + 20_000;
+  while (!/open http:\/\/127\.0\.0\.1:(\d+)\//.test(out)) {
+    assert.ok(Date.now() < deadline, `aim up did not print its URL: ${out}`);
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  const port = Number(out.match(/open http:\/\/127\.0\.0\.1:(\d+)\//)![1]);
+  reader.releaseLock();
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream());
+  let errors = "";
+  const drained = (async () => {
+    for await (const chunk of stderr) errors += chunk;
+  })();
+  const get = async (path: string) => {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    return { status: response.status, body: await response.json() };
+  };
+  return {
+    port,
+    get,
+    child,
+    errors: () => errors,
+    async stop(): Promise<Deno.CommandStatus> {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await child.stdout.cancel().catch(() => {});
+      await drained;
+      return status;
+    },
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already stopped.
+      }
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+      await drained;
+    },
+  };
+}
+
+/** Starts `count` writer processes, waits until each has flushed, then SIGKILLs them all. */
+async function killedWriters(repo: string, count: number): Promise<string[]> {
+  const writers = Array.from(
+    { length: count },
+    () =>
+      new WriterProcess(repo, ["--forever", "--batch", "20", "--series", "2"]),
+  );
+  try {
+    const hashes = await Promise.all(
+      writers.map(async (w) =>
+        (await w.waitForLine(/^started /, 60_000)).split(" ")[1]!
+      ),
+    );
+    await Promise.all(writers.map((w) => w.waitForFlushed(20, 60_000)));
+    for (const writer of writers) writer.child.kill("SIGKILL");
+    await Promise.all(writers.map((w) => w.finished()));
+    return hashes;
+  } finally {
+    for (const writer of writers) await writer[Symbol.asyncDispose]();
+  }
+}
+
+Deno.test("aim up indexes 50 SIGKILLed writers as crashed while the API keeps answering, and never a live one", async () => {
+  await using repo = await tempRepo();
+  const killed = await killedWriters(repo.path, 50);
+  await using live = new WriterProcess(repo.path, [
+    "--forever",
+    "--batch",
+    "10",
+  ]);
+  const liveHash = (await live.waitForLine(/^started /)).split(" ")[1]!;
+  await live.waitForFlushed(10);
+  const server = await startServer(repo.path);
+  await using _server = server;
+  const started = Date.now();
+  let answered = 0;
+  let slowest = 0;
+  await waitFor(
+    async () => {
+      const t = performance.now();
+      const { status, body } = await server.get("/api/runs?limit=1000");
+      slowest = Math.max(slowest, performance.now() - t);
+      assert.equal(status, 200);
+      // Correct throughout: every run is listed, indexed or not, with its points.
+      assert.equal(body.total, 51);
+      for (const run of body.runs) {
+        assert.ok(
+          run.metrics.length === 2 || run.hash === liveHash,
+          `run ${run.hash} lists its series`,
+        );
+        if (run.hash !== liveHash) assert.equal(run.status, "crashed");
+      }
+      answered++;
+      return body.runs.filter((r: { indexed: boolean }) => r.indexed).length ===
+        50;
+    },
+    "50 stalled runs to be indexed",
+    60_000,
+  );
+  const took = (Date.now() - started) / 1000;
+  assert.ok(answered > 1, "the API answered while the indexer worked");
+  for (const hash of killed) {
+    const run = repo.index().get(hash);
+    assert.equal(run?.status, "crashed", hash);
+    assert.ok(run!.metrics.every((m) => m.count >= 20));
+  }
+  const { body: index } = await server.get("/api/index");
+  assert.equal(index.indexer.crashed, 50);
+  assert.equal(index.indexer.failures.length, 0);
+  assert.deepEqual([
+    index.status.indexed,
+    index.status.unindexed_live,
+    index.status.unindexed_stalled,
+  ], [50, 1, 0]);
+  // The live writer is never indexed by the Worker: it has no index row and keeps its marker.
+  assert.equal(repo.index().get(liveHash), null);
+  assert.ok(repo.hasMarker(liveHash));
+  const { body: liveRun } = await server.get(`/api/runs/${liveHash}`);
+  assert.deepEqual([liveRun.live, liveRun.indexed, liveRun.status], [
+    true,
+    false,
+    "running",
+  ]);
+  console.log(
+    `indexed 50 stalled runs in ${
+      took.toFixed(1)
+    } s; ${answered} searches answered meanwhile, slowest ${
+      slowest.toFixed(0)
+    } ms`,
+  );
+
+  const t = Date.now();
+  const status = await server.stop();
+  assert.equal(status.code, 0, server.errors());
+  assert.ok(Date.now() - t < 5000, "SIGTERM stops aim up within 5 s");
+});
+
+Deno.test("an indexer Worker killed by a fault is restarted and indexing resumes", async () => {
+  await using repo = await tempRepo();
+  const killed = await killedWriters(repo.path, 8);
+  const server = await startServer(repo.path, { AIM_INDEXER_FAULT_AFTER: "3" });
+  await using _server = server;
+  await waitFor(
+    async () =>
+      (await server.get("/api/index")).body.status.unindexed_stalled === 0,
+    "all runs indexed",
+    60_000,
+  );
+  const { body } = await server.get("/api/index");
+  assert.ok(body.indexer.restarts >= 1, JSON.stringify(body.indexer));
+  assert.equal(body.indexer.running, true);
+  assert.match(server.errors(), /injected indexer fault after 3 runs/);
+  for (const hash of killed) {
+    assert.equal(repo.index().get(hash)?.status, "crashed");
+  }
+  assert.equal(
+    (await server.get("/api/runs")).status,
+    200,
+    "the server kept serving",
+  );
+  assert.equal((await server.stop()).code, 0);
+});
+
+Deno.test("aim up names a port in use, and refuses --no-auth on a non-loopback host", async () => {
+  await using repo = await tempRepo();
+  const server = await startServer(repo.path, {}, ["--no-index"]);
+  await using _server = server;
+  const clash = await aim([
+    "up",
+    "--repo",
+    repo.path,
+    "--port",
+    String(server.port),
+  ]);
+  assert.equal(clash.code, 1);
+  assert.match(
+    clash.stderr,
+    new RegExp(
+      `error: Port ${server.port} on 127\\.0\\.0\\.1 is in use: choose another with --port`,
+    ),
+  );
+  const open = await aim([
+    "up",
+    "--repo",
+    repo.path,
+    "--host",
+    "0.0.0.0",
+    "--no-auth",
+  ]);
+  assert.equal(open.code, 2);
+  assert.match(open.stderr, /refusing --no-auth on 0\.0\.0\.0/);
+  assert.equal((await server.stop()).code, 0);
+});
