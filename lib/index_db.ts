@@ -9,12 +9,13 @@
 import type { DatabaseSync } from "node:sqlite";
 import { canonicalJson, decodeJson, encodeJson } from "./_json.ts";
 import { flattenParams } from "./query_sql.ts";
+import { seriesKey } from "./run_space.ts";
 import { openDatabase, transaction } from "./_sqlite.ts";
 import type { FsMode } from "./fs_mode.ts";
 import type { RunRecord } from "./types.ts";
 
 /** Bumped whenever SCHEMA changes: an index of another version is rebuilt. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 // Child tables are clustered by run (WITHOUT ROWID, keyed by hash first), so
 // writing or deleting one run touches few pages; value lookups go through
@@ -37,7 +38,7 @@ CREATE INDEX tags_tag ON tags(tag);
 CREATE TABLE series(
   hash TEXT NOT NULL, name TEXT NOT NULL, context TEXT NOT NULL,
   count INTEGER NOT NULL, first_step INTEGER, last_step INTEGER,
-  last REAL, min REAL, max REAL, last_time REAL,
+  last REAL, min REAL, max REAL, last_time REAL, preview BLOB,
   PRIMARY KEY(hash, name, context)) WITHOUT ROWID;
 CREATE INDEX series_name ON series(name, context);
 `;
@@ -87,7 +88,10 @@ export class IndexDb {
   }
 
   /** Replaces the run's rows with `record` in one transaction; returns its duration in ms. */
-  write(record: RunRecord): number {
+  write(
+    record: RunRecord,
+    previews: Map<string, Uint8Array> = new Map(),
+  ): number {
     const tags = [...new Set(record.tags)];
     const params = flattenParams(record.params);
     const recordText = encodeJson(record);
@@ -121,13 +125,14 @@ export class IndexDb {
       const putTag = db.prepare("INSERT INTO tags(hash, tag) VALUES (?, ?)");
       for (const tag of tags) putTag.run(record.hash, tag);
       const putSeries = db.prepare(
-        "INSERT INTO series(hash, name, context, count, first_step, last_step, last, min, max, last_time) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO series(hash, name, context, count, first_step, last_step, last, min, max, last_time, preview) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
       );
       for (const s of record.metrics) {
+        const context = canonicalJson(s.context);
         putSeries.run(
           record.hash,
           s.name,
-          canonicalJson(s.context),
+          context,
           s.count,
           s.first_step,
           s.last_step,
@@ -135,12 +140,24 @@ export class IndexDb {
           _real(s.min),
           _real(s.max),
           s.last_time,
+          previews.get(seriesKey(s.name, context)) ?? null,
         );
       }
     });
     const elapsed = performance.now() - start;
     if (elapsed > this.longestWriteMs) this.longestWriteMs = elapsed;
     return elapsed;
+  }
+
+  /** The stored preview of one series (see `preview.ts`), or `null`. */
+  preview(hash: string, name: string, contextKey: string): Uint8Array | null {
+    const row = this.#db.prepare(
+      "SELECT preview FROM series WHERE hash = ? AND name = ? AND context = ?",
+    )
+      .get(hash, name, contextKey) as
+        | { preview: Uint8Array | null }
+        | undefined;
+    return row?.preview ?? null;
   }
 
   /** Removes every row of the run. */

@@ -16,6 +16,7 @@ import type { Repo } from "./repo.ts";
 import {
   corruptRunError,
   readDataVersion,
+  readPreviews,
   readRecord,
   RUN_DB,
 } from "./run_space.ts";
@@ -68,9 +69,14 @@ export function indexRun(
   try {
     const opened = db;
     let record: RunRecord;
+    let previews: Map<string, Uint8Array>;
     try {
       if (options.finalizeStalled && !live) _recordCrash(opened, dir);
-      record = transaction(opened, () => readRecord(opened, hash), "DEFERRED");
+      [record, previews] = transaction(
+        opened,
+        () => [readRecord(opened, hash), readPreviews(opened)] as const,
+        "DEFERRED",
+      );
     } catch (cause) {
       throw corruptRunError(hash, path, cause);
     }
@@ -78,7 +84,7 @@ export function indexRun(
       record.status = "crashed";
       record.ended_at = crashEndTime(dir, record);
     }
-    const writeMs = repo.index().write(record);
+    const writeMs = repo.index().write(record, previews);
     repo.removeMarker(hash);
     // A writer may have committed after our read: its marker must survive.
     const markerKept = readDataVersion(opened) !== record.data_version;

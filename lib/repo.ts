@@ -32,6 +32,7 @@ import {
   corruptRunError,
   HASH_PATTERN,
   readDataVersion,
+  readPreviews,
   readRecord,
   RUN_DB,
   RUN_SCHEMA,
@@ -283,8 +284,12 @@ export class Repo implements RunHost {
 
   /** @internal The writer's last step: index its own finalized run. */
   indexFinalized(hash: string, db: DatabaseSync): void {
-    const record = transaction(db, () => readRecord(db, hash), "DEFERRED");
-    this.index().write(record);
+    const [record, previews] = transaction(
+      db,
+      () => [readRecord(db, hash), readPreviews(db)] as const,
+      "DEFERRED",
+    );
+    this.index().write(record, previews);
     this.removeMarker(hash);
     // Only this writer writes the run, but keep the protocol honest anyway.
     if (readDataVersion(db) !== record.data_version) this.touchMarker(hash);

@@ -18,9 +18,12 @@ import {
   corruptRunError,
   readDataVersion,
   readPoints,
+  readPreviews,
   RUN_DB,
+  seriesKey,
 } from "./run_space.ts";
 import type { Context, RunRecord } from "./types.ts";
+import { Preview } from "./preview.ts";
 
 /** Points of one series as the API returns them. */
 export interface SeriesData {
@@ -112,6 +115,33 @@ export function readSeries(
     epochs,
     times,
   };
+}
+
+/**
+ * A series' preview (at most 64 points, every bucket's low and high) from
+ * the index for an indexed run, from its own space otherwise. No point data
+ * is read: this is what charts across thousands of runs use.
+ */
+export function readSeriesPreview(
+  repo: Repo,
+  hash: string,
+  name: string,
+  context: Context,
+  indexed: boolean,
+): {
+  name: string;
+  context: Context;
+  preview: true;
+  steps: number[];
+  values: number[];
+} {
+  const key = canonicalJson(context);
+  const bytes = indexed
+    ? repo.index().preview(hash, name, key)
+    : _withRun(repo, hash, (db) =>
+      readPreviews(db).get(seriesKey(name, key)) ?? null);
+  const { steps, values } = new Preview(bytes).points();
+  return { name, context, preview: true, steps, values };
 }
 
 /** One line of a run's log. */

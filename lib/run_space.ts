@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS params(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS series(
   id INTEGER PRIMARY KEY, name TEXT NOT NULL, context TEXT NOT NULL,
   count INTEGER NOT NULL, first_step INTEGER, last_step INTEGER,
-  last REAL, min REAL, max REAL, last_time REAL, UNIQUE(name, context));
+  last REAL, min REAL, max REAL, last_time REAL, preview BLOB, UNIQUE(name, context));
 CREATE TABLE IF NOT EXISTS chunks(
   series_id INTEGER NOT NULL, seq INTEGER NOT NULL, n INTEGER NOT NULL,
   first_step INTEGER NOT NULL, last_step INTEGER NOT NULL,
@@ -237,4 +237,25 @@ export function corruptRunError(
     }`,
     { cause },
   );
+}
+
+/** Each series' preview state (see `preview.ts`), keyed by {@linkcode seriesKey}. */
+export function readPreviews(db: DatabaseSync): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (
+    const row of db.prepare("SELECT name, context, preview FROM series").all()
+  ) {
+    if (row.preview !== null) {
+      out.set(
+        seriesKey(String(row.name), String(row.context)),
+        row.preview as Uint8Array,
+      );
+    }
+  }
+  return out;
+}
+
+/** Identifies a series within a run: its name and canonical context. */
+export function seriesKey(name: string, contextKey: string): string {
+  return `${name}\u0000${contextKey}`;
 }

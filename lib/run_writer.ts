@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { canonicalJson, encodeJson } from "./_json.ts";
 import { transaction } from "./_sqlite.ts";
 import { encodeChunk } from "./run_space.ts";
+import { Preview } from "./preview.ts";
 import { heartbeatInterval, writeHeartbeat } from "./liveness.ts";
 import type { Context, ParamValue, RunStatus } from "./types.ts";
 import { registerOpenRun, unregisterOpenRun } from "./_finalizer.ts";
@@ -58,10 +59,13 @@ class _Series {
   times = new Float64Array(64);
   epochs: Float64Array | null = null;
 
+  preview = new Preview();
+
   constructor(readonly name: string, readonly contextKey: string) {}
 
   push(value: number, step: number, time: number, epoch: number | undefined) {
     if (this.n === this.values.length) this.#grow();
+    this.preview.add(step, value);
     const i = this.n++;
     this.values[i] = value;
     this.steps[i] = step;
@@ -163,11 +167,11 @@ export class Run {
       "INSERT INTO chunks(series_id, seq, n, first_step, last_step, has_epoch, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
     this.#updateSeries = db.prepare(
-      "UPDATE series SET count = ?, first_step = ?, last_step = ?, last = ?, min = ?, max = ?, last_time = ? WHERE id = ?",
+      "UPDATE series SET count = ?, first_step = ?, last_step = ?, last = ?, min = ?, max = ?, last_time = ?, preview = ? WHERE id = ?",
     );
     for (
       const row of db.prepare(
-        "SELECT id, name, context, count, first_step, last_step, last, min, max, last_time, (SELECT coalesce(max(seq) + 1, 0) FROM chunks WHERE series_id = series.id) AS next_seq FROM series",
+        "SELECT id, name, context, count, first_step, last_step, last, min, max, last_time, preview, (SELECT coalesce(max(seq) + 1, 0) FROM chunks WHERE series_id = series.id) AS next_seq FROM series",
       ).all()
     ) {
       const series = this.#seriesFor(String(row.name), String(row.context));
@@ -182,6 +186,7 @@ export class Run {
       series.min = row.min === null ? NaN : Number(row.min);
       series.max = row.max === null ? NaN : Number(row.max);
       series.lastTime = row.last_time === null ? null : Number(row.last_time);
+      series.preview = new Preview(row.preview as Uint8Array | null);
     }
     const heartbeatMs = heartbeatInterval() * 1000;
     // Deno's timers are numbers; the node typings that node:sqlite pulls in say otherwise.
@@ -383,6 +388,7 @@ export class Run {
           _real(series.min),
           _real(series.max),
           series.lastTime,
+          series.preview.bytes(),
           id,
         );
       }

@@ -107,6 +107,13 @@ export function createApp(options: AppOptions): Hono {
     if (body.limit !== undefined) request.limit = body.limit as number;
     if (body.offset !== undefined) request.offset = body.offset as number;
     if (typeof body.sort === "string") request.sort = body.sort;
+    for (const key of ["from", "to"] as const) {
+      if (body[key] === undefined) continue;
+      if (typeof body[key] !== "number") {
+        throw new TypeError(`${key} must be a step number`);
+      }
+      request[key] = body[key] as number;
+    }
     return json(c, await options.query(request));
   });
 

@@ -73,7 +73,10 @@ export type QueryRequest =
     sort?: string;
     limit?: number;
     offset?: number;
+    /** Buckets per series when a step range is given; without one, previews are returned. */
     points: number;
+    from?: number;
+    to?: number;
   }
   | { kind: "run"; hash: string }
   | {

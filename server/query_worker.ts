@@ -10,7 +10,7 @@ import { AimError } from "../lib/errors.ts";
 import { searchMetrics, searchRuns } from "../lib/query.ts";
 import { QuerySyntaxError } from "../lib/query_parser.ts";
 import { Repo, validateHash } from "../lib/repo.ts";
-import { readLogs, readSeries } from "../lib/run_access.ts";
+import { readLogs, readSeries, readSeriesPreview } from "../lib/run_access.ts";
 import { runToJson } from "../lib/run_list.ts";
 import type { Context } from "../lib/types.ts";
 import type {
