@@ -60,3 +60,43 @@ export function printJson(value: unknown): void {
     ),
   );
 }
+
+/** Flags shared by the search commands (`runs ls`, `metrics ls`). */
+export const SEARCH_OPTIONS = {
+  json: { type: "boolean" },
+  query: { type: "string", short: "q" },
+  sort: { type: "string" },
+  limit: { type: "string" },
+  offset: { type: "string" },
+} as const satisfies Options;
+
+/** The search options from parsed search flags; a bad --limit or --offset is a usage error. */
+export function searchOptions(
+  command: string,
+  values: { sort?: string; limit?: string; offset?: string },
+  maxLimit: number,
+): { sort?: string; limit: number; offset: number } {
+  return {
+    limit: intOption(command, "limit", values.limit, maxLimit),
+    offset: intOption(command, "offset", values.offset, 0),
+    ...(values.sort !== undefined ? { sort: values.sort } : {}),
+  };
+}
+
+/** A non-negative integer flag, or `fallback` when absent. */
+export function intOption(
+  command: string,
+  name: string,
+  text: string | undefined,
+  fallback: number,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new UsageError(
+      `--${name} must be a non-negative integer, got ${JSON.stringify(text)}`,
+      command,
+    );
+  }
+  return value;
+}

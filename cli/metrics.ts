@@ -4,8 +4,13 @@
  * @module
  */
 
-import { parse, printJson, UsageError } from "./_args.ts";
-import { intOption } from "./runs.ts";
+import {
+  parse,
+  printJson,
+  SEARCH_OPTIONS,
+  searchOptions,
+  UsageError,
+} from "./_args.ts";
 import { Repo } from "../lib/repo.ts";
 import { MAX_LIMIT, searchMetrics } from "../lib/query.ts";
 
@@ -28,23 +33,15 @@ export function metrics(args: string[]): number {
       "aim metrics",
     );
   }
-  const { values } = parse("aim metrics ls", rest, {
-    json: { type: "boolean" },
-    query: { type: "string", short: "q" },
-    sort: { type: "string" },
-    limit: { type: "string" },
-    offset: { type: "string" },
-  });
+  const { values } = parse("aim metrics ls", rest, SEARCH_OPTIONS);
   if (values.help) return (console.log(HELP), 0);
-  const limit = intOption("aim metrics ls", "limit", values.limit, MAX_LIMIT);
-  const offset = intOption("aim metrics ls", "offset", values.offset, 0);
   const repo = Repo.openSync(values.repo);
   try {
-    const page = searchMetrics(repo, values.query ?? "", {
-      limit,
-      offset,
-      ...(values.sort !== undefined ? { sort: values.sort } : {}),
-    });
+    const page = searchMetrics(
+      repo,
+      values.query ?? "",
+      searchOptions("aim metrics ls", values, MAX_LIMIT),
+    );
     for (const failure of page.unreadable) {
       console.error(`warning: ${failure.reason}`);
     }

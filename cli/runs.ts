@@ -4,7 +4,13 @@
  * @module
  */
 
-import { parse, printJson, UsageError } from "./_args.ts";
+import {
+  parse,
+  printJson,
+  SEARCH_OPTIONS,
+  searchOptions,
+  UsageError,
+} from "./_args.ts";
 import { Repo, validateHash } from "../lib/repo.ts";
 import { AimError } from "../lib/errors.ts";
 import { removeRun } from "../lib/run_access.ts";
@@ -38,23 +44,15 @@ export function runs(args: string[]): number {
 }
 
 function _ls(args: string[]): number {
-  const { values } = parse("aim runs ls", args, {
-    json: { type: "boolean" },
-    query: { type: "string", short: "q" },
-    sort: { type: "string" },
-    limit: { type: "string" },
-    offset: { type: "string" },
-  });
+  const { values } = parse("aim runs ls", args, SEARCH_OPTIONS);
   if (values.help) return (console.log(HELP), 0);
-  const limit = intOption("aim runs ls", "limit", values.limit, MAX_LIMIT);
-  const offset = intOption("aim runs ls", "offset", values.offset, 0);
   const repo = Repo.openSync(values.repo);
   try {
-    const { runs, unreadable } = searchRuns(repo, values.query ?? "", {
-      limit,
-      offset,
-      ...(values.sort !== undefined ? { sort: values.sort } : {}),
-    });
+    const { runs, unreadable } = searchRuns(
+      repo,
+      values.query ?? "",
+      searchOptions("aim runs ls", values, MAX_LIMIT),
+    );
     for (const failure of unreadable) {
       console.error(`warning: ${failure.reason}`);
     }
@@ -132,22 +130,4 @@ function _table(header: string[], rows: string[][]): void {
   console.log(line(header));
   for (const row of rows) console.log(line(row));
   if (rows.length === 0) console.log("(no runs)");
-}
-
-/** A non-negative integer flag, or `fallback` when absent. */
-export function intOption(
-  command: string,
-  name: string,
-  text: string | undefined,
-  fallback: number,
-): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new UsageError(
-      `--${name} must be a non-negative integer, got ${JSON.stringify(text)}`,
-      command,
-    );
-  }
-  return value;
 }

@@ -77,10 +77,12 @@ export function searchRuns(
   const now = options.now ?? Date.now() / 1000;
   const { limit, offset } = _page(options);
   const sort = _sortSpec(options.sort);
+  // Open the index first: opening may rebuild it and mark every run.
+  const index = repo.index();
   const markers = new Set(repo.listMarkers());
   const compiled = compileRunQuery(query, now);
   const candidates: _Candidate[] = [];
-  const rows = repo.index().db.prepare(
+  const rows = index.db.prepare(
     `SELECT r.hash, r.created_at, ${
       compiled.exact && sort.byCreation ? "NULL AS record" : "r.record"
     } FROM runs r WHERE ${compiled.where}`,
@@ -189,10 +191,12 @@ export function searchMetrics(
   const query = parseQuery(text);
   const now = options.now ?? Date.now() / 1000;
   const { limit, offset } = _page(options);
+  // Open the index first: opening may rebuild it and mark every run.
+  const index = repo.index();
   const markers = new Set(repo.listMarkers());
   const matches: MetricMatch[] = [];
   const compiled = compileMetricQuery(query, now);
-  const rows = repo.index().db.prepare(
+  const rows = index.db.prepare(
     `SELECT r.hash, r.record, s.name, s.context FROM runs r JOIN series s ON s.hash = r.hash WHERE ${compiled.where}`,
   ).all(...compiled.args);
   const decoded = new Map<string, RunRecord>();

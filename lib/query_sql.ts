@@ -51,6 +51,7 @@ import type {
   QueryMethod,
   RunAttribute,
 } from "./query_parser.ts";
+import { METRIC_FIELDS } from "./query_parser.ts";
 import type { ParamValue } from "./types.ts";
 
 export { canonicalJson } from "./query_eval.ts";
@@ -708,17 +709,7 @@ function _seriesFieldSlot(
   }
 }
 
-const _FIELD_NAMES = new Set<string>([
-  "name",
-  "context",
-  "count",
-  "first_step",
-  "last_step",
-  "last",
-  "min",
-  "max",
-  "last_time",
-]);
+const _FIELD_NAMES = new Set<string>(METRIC_FIELDS);
 
 /** `run.metrics[name, context]` and what follows it. */
 function _runSeriesSlot(

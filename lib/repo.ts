@@ -31,6 +31,7 @@ import {
 import {
   corruptRunError,
   HASH_PATTERN,
+  hasPreviewColumn,
   readDataVersion,
   readPreviews,
   readRecord,
@@ -313,6 +314,10 @@ export class Repo implements RunHost {
     writeHeartbeat(dir);
     const db = openDatabase(join(dir, RUN_DB), this.mode);
     db.exec(RUN_SCHEMA);
+    // A run written before series previews existed gains the column when resumed.
+    if (!hasPreviewColumn(db)) {
+      db.exec("ALTER TABLE series ADD COLUMN preview BLOB");
+    }
     if (options.handleSignals === false) handleSignals(false);
     const run = new Run(hash, dir, db, lock, this, {
       meta: new Map(meta),

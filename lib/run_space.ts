@@ -242,6 +242,8 @@ export function corruptRunError(
 /** Each series' preview state (see `preview.ts`), keyed by {@linkcode seriesKey}. */
 export function readPreviews(db: DatabaseSync): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
+  // Run files written before previews existed have no such column.
+  if (!hasPreviewColumn(db)) return out;
   for (
     const row of db.prepare("SELECT name, context, preview FROM series").all()
   ) {
@@ -258,4 +260,11 @@ export function readPreviews(db: DatabaseSync): Map<string, Uint8Array> {
 /** Identifies a series within a run: its name and canonical context. */
 export function seriesKey(name: string, contextKey: string): string {
   return `${name}\u0000${contextKey}`;
+}
+
+/** Whether the run file's series table has the `preview` column. */
+export function hasPreviewColumn(db: DatabaseSync): boolean {
+  return db.prepare("PRAGMA table_info(series)").all().some((column) =>
+    column.name === "preview"
+  );
 }
