@@ -71,10 +71,10 @@ export class Preview {
         s[at + 2]!,
         s[at + 3]!,
       ];
-      if (lowStep === highStep) {
+      if (lowStep === highStep && low === high) {
         steps.push(lowStep);
         values.push(low);
-      } else if (lowStep < highStep) {
+      } else if (lowStep <= highStep) {
         steps.push(lowStep, highStep);
         values.push(low, high);
       } else {

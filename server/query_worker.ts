@@ -62,17 +62,25 @@ export function answer(repo: Repo, request: QueryRequest): string {
     }
     case "metrics": {
       const page = searchMetrics(repo, request.q, _paging(request));
+      // Without a step range the index previews answer: no run file is opened.
+      const ranged = request.from !== undefined || request.to !== undefined;
       const series = page.matches.map(({ run, series }) => {
         let data: unknown = null;
         let error: string | null = null;
         try {
-          data = readSeries(
-            repo,
-            run.record.hash,
-            series.name,
-            series.context,
-            { points: request.points },
-          );
+          data = ranged
+            ? readSeries(repo, run.record.hash, series.name, series.context, {
+              points: request.points,
+              ...(request.from !== undefined ? { from: request.from } : {}),
+              ...(request.to !== undefined ? { to: request.to } : {}),
+            })
+            : readSeriesPreview(
+              repo,
+              run.record.hash,
+              series.name,
+              series.context,
+              run.indexed,
+            );
         } catch (cause) {
           if (!(cause instanceof AimError)) throw cause;
           error = cause.message;
