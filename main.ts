@@ -21,6 +21,7 @@ Commands:
   metrics ls           search series across runs with a metric query
   runs rm <hash...>    delete runs (refuses live runs without --force)
   track                record a run from the tracking protocol on stdin
+  run -- COMMAND       record a run around any command (output, system metrics, exit, signals)
   reindex              index runs whose writer did not (crashed, killed)
   status               counts of runs, indexed and not, and the index size
   up                   serve the web UI and the API; index stalled runs in the background
@@ -41,6 +42,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   status: async () => (await import("./cli/status.ts")).status,
   runs: async () => (await import("./cli/runs.ts")).runs,
   track: async () => (await import("./cli/track.ts")).track,
+  run: async () => (await import("./cli/run.ts")).run,
   metrics: async () => (await import("./cli/metrics.ts")).metrics,
   up: async () => {
     const { up } = await import("./cli/up.ts");

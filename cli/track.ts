@@ -6,7 +6,7 @@
 
 import { parse, UsageError } from "./_args.ts";
 import { Repo } from "../lib/repo.ts";
-import { applyMessage, parseMessage } from "../lib/protocol.ts";
+import { Ingester } from "../lib/protocol.ts";
 import type { ParamValue } from "../lib/types.ts";
 
 const HELP =
@@ -20,7 +20,9 @@ and skipped. --param values are JSON when they parse (lr=0.01 is a number),
 strings otherwise.`;
 
 /** How many malformed lines are echoed to stderr before going quiet. */
-const ECHOED_ERRORS = 5;
+export const ECHOED_ERRORS = 5;
+/** Bytes read from standard input at a time. */
+const READ_SIZE = 1 << 20;
 
 /** `aim track`. */
 export async function track(args: string[]): Promise<number> {
@@ -46,30 +48,18 @@ export async function track(args: string[]): Promise<number> {
   });
   for (const [key, value] of params) run.set(key, value);
   console.log(run.hash);
-  let lineNo = 0;
-  let malformed = 0;
-  let closed = false;
-  for await (const line of _lines(Deno.stdin.readable)) {
-    lineNo++;
-    if (line.trim() === "") continue;
-    try {
-      const message = parseMessage(line);
-      if (message.type === "close") {
-        closed = true;
-        break;
-      }
-      applyMessage(run, message);
-    } catch (error) {
-      if (
-        !(error instanceof TypeError || error instanceof SyntaxError ||
-          error instanceof RangeError)
-      ) throw error;
-      malformed++;
-      const text = `line ${lineNo}: ${error.message}: ${line.slice(0, 200)}`;
-      run.log(`malformed tracking line skipped: ${text}`, "warning");
-      if (malformed <= ECHOED_ERRORS) console.error(`warning: ${text}`);
-    }
+  const ingester = new Ingester(run, {
+    onMalformed: (text, count) => {
+      if (count <= ECHOED_ERRORS) console.error(`warning: ${text}`);
+    },
+  });
+  // Plain reads of a large buffer: a stream adds a promise per chunk and more.
+  const buffer = new Uint8Array(READ_SIZE);
+  while (true) {
+    const n = await Deno.stdin.read(buffer);
+    if (n === null || !ingester.push(buffer.subarray(0, n))) break;
   }
+  const { closed, malformed } = ingester.end();
   if (malformed > ECHOED_ERRORS) {
     console.error(
       `warning: ${malformed} malformed lines in all (see the run's log)`,
@@ -105,27 +95,4 @@ export function parseParams(
     out.set(pair.slice(0, eq), value);
   }
   return out;
-}
-
-/** Splits a byte stream into lines, with bounded memory for one line. */
-async function* _lines(
-  stream: ReadableStream<Uint8Array>,
-): AsyncGenerator<string> {
-  let buffer = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    let start = 0;
-    let newline;
-    while ((newline = buffer.indexOf("\n", start)) >= 0) {
-      yield buffer.slice(start, newline);
-      start = newline + 1;
-    }
-    buffer = buffer.slice(start);
-    // An endless line is cut and reported as malformed rather than held in memory.
-    if (buffer.length > (1 << 20) + 1) {
-      yield buffer;
-      buffer = "";
-    }
-  }
-  if (buffer !== "") yield buffer;
 }

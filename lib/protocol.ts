@@ -75,16 +75,11 @@ export function parseMessage(line: string): Message {
       throw new TypeError(`"name" must be a non-empty string`);
     }
     const message: Message = { type: "track", value, name: m.name };
-    for (const key of ["step", "epoch", "time"] as const) {
-      if (m[key] === undefined || m[key] === null) continue;
-      if (typeof m[key] !== "number") {
-        throw new TypeError(
-          `"${key}" must be a number, got ${JSON.stringify(m[key])}`,
-        );
-      }
-      message[key] = m[key];
-    }
-    if (m.context !== undefined && m.context !== null) {
+    // Unrolled rather than looped over the keys: this runs once per point.
+    if (m.step != null) message.step = _number(m, "step");
+    if (m.epoch != null) message.epoch = _number(m, "epoch");
+    if (m.time != null) message.time = _number(m, "time");
+    if (m.context != null) {
       if (typeof m.context !== "object" || Array.isArray(m.context)) {
         throw new TypeError(`"context" must be an object`);
       }
@@ -136,17 +131,9 @@ export function parseMessage(line: string): Message {
 /** Applies a message to an open run (a `close` is the caller's to handle). */
 export function applyMessage(run: Run, message: Message): void {
   switch (message.type) {
-    case "track": {
-      const { value, name, step, epoch, context, time } = message;
-      run.track(value, {
-        name,
-        ...(step !== undefined ? { step } : {}),
-        ...(epoch !== undefined ? { epoch } : {}),
-        ...(context !== undefined ? { context } : {}),
-        ...(time !== undefined ? { time } : {}),
-      });
-      return;
-    }
+    case "track":
+      // The message has every field of TrackOptions: passed as is, no copy per point.
+      return run.track(message.value, message);
     case "set":
       return run.set(message.key, message.value);
     case "tag":
@@ -163,6 +150,179 @@ export function applyMessage(run: Run, message: Message): void {
     case "close":
       return;
   }
+}
+
+/** What {@linkcode Ingester} read from a stream. */
+export interface IngestSummary {
+  /** Lines read, blank ones included. */
+  lines: number;
+  /** Lines skipped as malformed (each one is in the run's log as a warning). */
+  malformed: number;
+  /** Whether a `{"close": true}` line was read. */
+  closed: boolean;
+}
+
+/** Options of {@linkcode Ingester}. */
+export interface IngestOptions {
+  /**
+   * Whether a `close` message ends the input (default true, as for
+   * `aim track`). `aim run` keeps reading: its child's exit ends the run.
+   */
+  stopAtClose?: boolean;
+  /**
+   * Called for every malformed line, after it is logged in the run, with
+   * what and where (`line 3: "track" must be a number, got "abc": …`) and
+   * the count so far.
+   */
+  onMalformed?: (description: string, count: number) => void;
+  /**
+   * Called when a well-formed line cannot be stored (the run's disk write
+   * failed); reading goes on. Without it the error is thrown from
+   * {@linkcode Ingester.push}, and the ingester must not be used again.
+   */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Feeds a run from a byte stream of protocol lines, chunk by chunk, with
+ * bounded memory: a line longer than {@linkcode MAX_LINE} is skipped as
+ * malformed without being held. Malformed lines are logged in the run as
+ * warnings and skipped; they never stop the input.
+ */
+export class Ingester {
+  #run: Run;
+  #stopAtClose: boolean;
+  #onMalformed: IngestOptions["onMalformed"];
+  #onError: IngestOptions["onError"];
+  #decoder = new TextDecoder();
+  #buffer = "";
+  /** Characters of an over-long line dropped so far, or -1 when not in one. */
+  #skipping = -1;
+  /** The start of the over-long line being skipped, for its report. */
+  #firstOfLong = "";
+  #summary: IngestSummary = { lines: 0, malformed: 0, closed: false };
+
+  constructor(run: Run, options: IngestOptions = {}) {
+    this.#run = run;
+    this.#stopAtClose = options.stopAtClose ?? true;
+    this.#onMalformed = options.onMalformed;
+    this.#onError = options.onError;
+  }
+
+  /** Whether input should stop: a close message was read and stops it. */
+  get done(): boolean {
+    return this.#stopAtClose && this.#summary.closed;
+  }
+
+  /** Counts so far. */
+  get summary(): IngestSummary {
+    return { ...this.#summary };
+  }
+
+  /** Reads one chunk; returns false once a close message ended the input. */
+  push(chunk: Uint8Array): boolean {
+    if (this.done) return false;
+    this.#text(this.#decoder.decode(chunk, { stream: true }));
+    return !this.done;
+  }
+
+  /** Ends the input: a last line without a newline is read too. */
+  end(): IngestSummary {
+    if (!this.done) {
+      this.#text(this.#decoder.decode());
+      if (this.#skipping >= 0) this.#tooLong();
+      else if (this.#buffer !== "" && !this.done) this.#line(this.#buffer);
+    }
+    this.#buffer = "";
+    return this.summary;
+  }
+
+  #text(text: string) {
+    let buffer = this.#buffer + text;
+    let start = 0;
+    let newline;
+    while ((newline = buffer.indexOf("\n", start)) >= 0) {
+      if (this.#skipping >= 0) {
+        this.#skipping += newline - start;
+        this.#tooLong();
+      } else this.#line(buffer.slice(start, newline));
+      start = newline + 1;
+      if (this.done) {
+        this.#buffer = "";
+        return;
+      }
+    }
+    buffer = start === 0 ? buffer : buffer.slice(start);
+    if (this.#skipping >= 0) {
+      this.#skipping += buffer.length;
+      buffer = "";
+    } else if (buffer.length > MAX_LINE) {
+      // An endless line is dropped as it comes, never held in memory.
+      this.#skipping = buffer.length;
+      this.#firstOfLong = buffer.slice(0, 200);
+      buffer = "";
+    }
+    this.#buffer = buffer;
+  }
+
+  #tooLong() {
+    this.#summary.lines++;
+    this.#malformed(
+      new RangeError(
+        `line is ${this.#skipping} characters long, more than ${MAX_LINE}`,
+      ),
+      this.#firstOfLong,
+    );
+    this.#skipping = -1;
+    this.#firstOfLong = "";
+  }
+
+  #line(line: string) {
+    this.#summary.lines++;
+    // Blank lines (and a lone CR) are allowed; JSON.parse skips a trailing CR itself.
+    if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === "")) {
+      return;
+    }
+    try {
+      const message = parseMessage(line);
+      if (message.type === "close") {
+        this.#summary.closed = true;
+        return;
+      }
+      applyMessage(this.#run, message);
+    } catch (error) {
+      if (
+        error instanceof TypeError || error instanceof SyntaxError ||
+        error instanceof RangeError
+      ) this.#malformed(error, line);
+      else if (this.#onError) this.#onError(error);
+      else throw error;
+    }
+  }
+
+  #malformed(error: Error, line: string) {
+    const count = ++this.#summary.malformed;
+    const text = `line ${this.#summary.lines}: ${error.message}: ${
+      line.slice(0, 200)
+    }`;
+    try {
+      this.#run.log(`malformed tracking line skipped: ${text}`, "warning");
+    } catch (logError) {
+      if (this.#onError) this.#onError(logError);
+      else throw logError;
+    }
+    this.#onMalformed?.(text, count);
+  }
+}
+
+function _number(m: Record<string, unknown>, key: string): number {
+  const value = m[key];
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `"${key}" must be a number, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
 }
 
 /** JSON with Python's bare NaN / Infinity / -Infinity tokens outside strings. */

@@ -1,0 +1,611 @@
+/**
+ * `aim run -- COMMAND`: a run around any program. The command runs as a
+ * child with a tracking pipe; its output is passed through and kept as the
+ * run's log; system metrics are sampled; its exit decides the run's end; and
+ * SIGTERM, SIGINT and SIGHUP are forwarded to it, with a SIGKILL of its
+ * process group when it outlives the grace period (as SLURM's KillWait
+ * expects).
+ *
+ * @module
+ */
+
+import { spawn } from "node:child_process";
+import { constants, userInfo } from "node:os";
+import type { Readable } from "node:stream";
+import { parse, UsageError } from "./_args.ts";
+import { ECHOED_ERRORS, parseParams } from "./track.ts";
+import { Repo } from "../lib/repo.ts";
+import type { Ending, Run } from "../lib/run_writer.ts";
+import { Ingester } from "../lib/protocol.ts";
+import { hostName } from "../lib/liveness.ts";
+import {
+  gpuSamples,
+  ProcessTreeSampler,
+  type SystemSample,
+} from "../lib/system_metrics.ts";
+import type { ParamValue } from "../lib/types.ts";
+
+const HELP =
+  `Usage: aim run [--repo PATH] [--experiment E] [--name N] [--description D]
+               [--tag T]... [--param KEY=VALUE]... [--no-capture]
+               [--system-interval SECONDS] [--grace SECONDS] -- COMMAND [ARG]...
+
+Starts a run and COMMAND as its child. The child gets AIM_REPO, AIM_RUN_HASH
+and AIM_TRACK_FD=3, a pipe on which it may write the tracking protocol (the
+Python client does so by itself). Its stdout and stderr are passed through
+unchanged and kept as the run's log (--no-capture: passed through only).
+The run's parameter __aim records the command, cwd, host, user, pid, the git
+commit and dirty flag, and SLURM_* and CUDA_VISIBLE_DEVICES.
+
+Every --system-interval seconds (default 10; 0 turns it off) the CPU % and
+RSS of the child's process tree, host memory and load, and GPU use (when
+nvidia-smi exists) are tracked with the context {"system": true}.
+
+The run ends when the child does: exit 0 finished, another code failed,
+killed by a signal failed with the signal; aim run exits with the child's
+code (128+n for a signal). SIGTERM, SIGINT and SIGHUP are forwarded to the
+child; if it still runs --grace seconds later (default 20) its process group
+is SIGKILLed; the run is then terminated with the signal and aim run exits
+128+n.`;
+
+/** Longest line kept in the run's log, in bytes; the rest of the line is counted, not kept. */
+export const MAX_LOG_LINE = 64 * 1024;
+/** Log bytes buffered before the run is flushed, whatever the time. */
+const LOG_FLUSH_BYTES = 4 << 20;
+/** How long output is still read after the child exits (a grandchild may hold its pipes). */
+const DRAIN_MS = 2_000;
+/** Longest wait for git, in milliseconds (a huge work tree must not delay the start much). */
+const GIT_TIMEOUT = 3_000;
+const FORWARDED = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+
+interface Options {
+  capture: boolean;
+  systemInterval: number;
+  grace: number;
+}
+
+/** `aim run`. */
+export async function run(args: string[]): Promise<number> {
+  const split = args.indexOf("--");
+  const { values } = parse(
+    "aim run",
+    split < 0 ? args : args.slice(0, split),
+    {
+      experiment: { type: "string" },
+      name: { type: "string" },
+      description: { type: "string" },
+      tag: { type: "string", multiple: true },
+      param: { type: "string", multiple: true },
+      "no-capture": { type: "boolean" },
+      "system-interval": { type: "string" },
+      grace: { type: "string" },
+    },
+  );
+  if (values.help) return (console.log(HELP), 0);
+  const command = split < 0 ? [] : args.slice(split + 1);
+  if (command.length === 0) {
+    throw new UsageError(
+      "no command to run: put it after --, as in aim run -- python train.py",
+      "aim run",
+    );
+  }
+  const options: Options = {
+    capture: values["no-capture"] !== true,
+    systemInterval: _seconds(
+      values["system-interval"],
+      "--system-interval",
+      10,
+    ),
+    grace: _seconds(values.grace, "--grace", 20),
+  };
+  const params = parseParams(values.param ?? [], "aim run");
+  const repo = Repo.openSync(values.repo);
+  try {
+    const launch = await _launchInfo(command);
+    const run = await repo.startRun({
+      ...(values.experiment !== undefined
+        ? { experiment: values.experiment }
+        : {}),
+      ...(values.name !== undefined ? { name: values.name } : {}),
+      ...(values.description !== undefined
+        ? { description: values.description }
+        : {}),
+      tags: values.tag ?? [],
+      // aim run finalizes the run itself, once the child has ended.
+      handleSignals: false,
+    });
+    for (const [key, value] of params) run.set(key, value);
+    if (Deno.stderr.isTerminal()) {
+      console.error(`aim: run ${run.hash} in ${repo.path}`);
+    }
+    return await _supervise(run, repo.path, command, launch, options);
+  } finally {
+    repo.close();
+  }
+}
+
+/** How the child ended, as node reports it, or why it never started. */
+type ChildEnd =
+  | { code: number | null; signal: NodeJS.Signals | null }
+  | { error: NodeJS.ErrnoException };
+
+async function _supervise(
+  run: Run,
+  repoPath: string,
+  command: string[],
+  launch: Record<string, ParamValue>,
+  options: Options,
+): Promise<number> {
+  const child = spawn(command[0]!, command.slice(1), {
+    stdio: [
+      "inherit",
+      options.capture ? "pipe" : "inherit",
+      options.capture ? "pipe" : "inherit",
+      "pipe",
+    ],
+    // Its own process group, so that the grace-period SIGKILL reaches every
+    // process it started; signals for it come from aim run.
+    detached: true,
+    env: {
+      ...Deno.env.toObject(),
+      AIM_REPO: repoPath,
+      AIM_RUN_HASH: run.hash,
+      AIM_TRACK_FD: "3",
+    },
+  });
+  const ended = new Promise<ChildEnd>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+    child.on("error", (error) => {
+      if (child.pid === undefined) resolve({ error });
+    });
+  });
+  const pid = child.pid;
+  run.set("__aim", { ...launch, ...(pid !== undefined ? { pid } : {}) });
+  run.flush();
+
+  // Set once the run is about to be finalized: nothing may write to it after.
+  let stopped = false;
+  let exited = false;
+  let received: (typeof FORWARDED)[number] | null = null;
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  const onSignal = (signal: (typeof FORWARDED)[number]) => {
+    // After the child's exit its own ending stands; finalization is under way.
+    if (exited || pid === undefined) return;
+    if (received === null) {
+      received = signal;
+      run.log(
+        `aim run received ${signal}: forwarded to the command (pid ${pid}); its process group is killed if it still runs in ${options.grace} s`,
+        "warning",
+      );
+      graceTimer = setTimeout(() => {
+        run.log(
+          `the command outlived the ${options.grace} s grace period: its process group was killed`,
+          "warning",
+        );
+        _kill(-pid, "SIGKILL");
+      }, options.grace * 1000);
+    } else {
+      run.log(`aim run received ${signal} again: forwarded`, "warning");
+    }
+    _kill(pid, signal);
+  };
+  for (const signal of FORWARDED) {
+    Deno.addSignalListener(signal, () => onSignal(signal));
+  }
+
+  // A failing disk must not stop the command: its output keeps flowing and
+  // its pipe keeps being read; what cannot be stored is reported once.
+  let storageWarned = false;
+  const onStorageError = (error: unknown) => {
+    if (storageWarned) return;
+    storageWarned = true;
+    console.error(
+      `aim run: warning: run ${run.hash} could not store everything: ${
+        error instanceof Error ? error.message : error
+      }`,
+    );
+  };
+  const readers: Promise<void>[] = [];
+  const logs: TerminalLog[] = [];
+  if (options.capture && child.stdout && child.stderr) {
+    let logBytes = 0;
+    const onLogBytes = (bytes: number) => {
+      // The writer flushes every second by itself; this bounds memory when output floods.
+      if ((logBytes += bytes) >= LOG_FLUSH_BYTES) {
+        logBytes = 0;
+        run.flush();
+      }
+    };
+    for (
+      const [stream, target, level] of [
+        [child.stdout, Deno.stdout, "stdout"],
+        [child.stderr, Deno.stderr, "stderr"],
+      ] as const
+    ) {
+      const log = new TerminalLog((text, time) => {
+        try {
+          run.log(text, level, time);
+          onLogBytes(text.length);
+        } catch (error) {
+          onStorageError(error);
+        }
+      });
+      logs.push(log);
+      readers.push(
+        _passThrough(stream, target, log, () => stopped, (error) =>
+          run.log(
+            `aim run stopped passing ${level} through (${error.message}); the command's ${level} was closed, as a shell pipeline would`,
+            "warning",
+          )),
+      );
+    }
+  }
+  const tracking = child.stdio[3] as Readable | null;
+  let ingester: Ingester | null = null;
+  if (tracking) {
+    ingester = new Ingester(run, {
+      stopAtClose: false,
+      onError: onStorageError,
+      onMalformed: (text, count) => {
+        if (count <= ECHOED_ERRORS) {
+          console.error(`aim run: warning: tracking pipe ${text}`);
+        }
+      },
+    });
+    readers.push(_ingest(tracking, ingester, () => stopped));
+  }
+
+  let sampling: ReturnType<typeof setInterval> | undefined;
+  if (options.systemInterval > 0 && pid !== undefined) {
+    sampling = _sampleSystem(
+      run,
+      pid,
+      options.systemInterval,
+      () => stopped,
+      onStorageError,
+    );
+  }
+
+  let end: ChildEnd;
+  try {
+    end = await ended;
+  } finally {
+    exited = true;
+    clearTimeout(graceTimer);
+    clearInterval(sampling);
+  }
+  // Output written just before the exit is still in the pipes: read it, but
+  // not forever, since a grandchild may hold them open.
+  let drainTimer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.allSettled(readers),
+    new Promise((resolve) => (drainTimer = setTimeout(resolve, DRAIN_MS))),
+  ]);
+  clearTimeout(drainTimer);
+  stopped = true;
+  for (const log of logs) log.end();
+  const summary = ingester?.end();
+  for (const stream of [child.stdout, child.stderr, tracking]) {
+    stream?.destroy();
+  }
+  // A signal from now on finds `exited` set and is ignored: the child's
+  // ending stands, and finalization is synchronous, so nothing interleaves.
+  if (summary && summary.malformed > ECHOED_ERRORS) {
+    console.error(
+      `aim run: warning: ${summary.malformed} malformed tracking lines in all (see the run's log)`,
+    );
+  }
+  const { ending, code } = _ending(end, received);
+  if ("error" in end) {
+    const text = `cannot start ${
+      JSON.stringify(command[0])
+    }: ${end.error.message}`;
+    run.log(text, "error");
+    console.error(`aim run: error: ${text}`);
+  }
+  run.finalize(ending);
+  return code;
+}
+
+/** The run's ending and aim run's exit code for how the child ended. */
+function _ending(
+  end: ChildEnd,
+  received: string | null,
+): { ending: Ending; code: number } {
+  if ("error" in end) {
+    // As a shell reports it: 127 not found, 126 found but not executable.
+    const code = end.error.code === "ENOENT" ? 127 : 126;
+    return {
+      ending: { status: "failed", exitCode: code },
+      code,
+    };
+  }
+  if (received !== null) {
+    return {
+      ending: {
+        status: "terminated",
+        signal: received,
+        exitCode: end.code,
+      },
+      code: 128 + _signalNumber(received),
+    };
+  }
+  if (end.signal !== null) {
+    return {
+      ending: { status: "failed", signal: end.signal },
+      code: 128 + _signalNumber(end.signal),
+    };
+  }
+  const code = end.code ?? 1;
+  return {
+    ending: code === 0
+      ? { status: "finished", exitCode: 0 }
+      : { status: "failed", exitCode: code },
+    code,
+  };
+}
+
+/**
+ * Splits a child's output into log lines with bounded memory, the way a
+ * terminal shows it: a line is cut at {@linkcode MAX_LOG_LINE} bytes (the
+ * rest is counted), and a carriage return inside a line starts it over, so a
+ * progress bar leaves its last state rather than every redraw. Bytes that are
+ * not UTF-8 become U+FFFD.
+ */
+export class TerminalLog {
+  #onLine: (text: string, time: number) => void;
+  #parts: Uint8Array[] = [];
+  #size = 0;
+  #cut = 0;
+  /** A carriage return ended the last chunk: the next visible byte starts the line over. */
+  #pendingReturn = false;
+  #decoder = new TextDecoder();
+
+  /** `onLine` gets each line without its newline, and the time (s) its end arrived. */
+  constructor(onLine: (text: string, time: number) => void) {
+    this.#onLine = onLine;
+  }
+
+  /** Takes one chunk of output, as it arrived. */
+  push(chunk: Uint8Array, time = Date.now() / 1000): void {
+    let start = 0;
+    while (start <= chunk.length) {
+      const newline = chunk.indexOf(10, start);
+      const stop = newline < 0 ? chunk.length : newline;
+      if (stop > start) this.#append(chunk.subarray(start, stop));
+      if (newline < 0) break;
+      this.#emit(time);
+      start = newline + 1;
+    }
+  }
+
+  /** Ends the output: a last line without a newline is kept too. */
+  end(time = Date.now() / 1000): void {
+    if (this.#size > 0 || this.#cut > 0) this.#emit(time);
+  }
+
+  #append(bytes: Uint8Array) {
+    const endsWithReturn = bytes[bytes.length - 1] === 13;
+    if (endsWithReturn) bytes = bytes.subarray(0, bytes.length - 1);
+    if (bytes.length === 0) {
+      this.#pendingReturn ||= endsWithReturn;
+      return;
+    }
+    const lastReturn = bytes.lastIndexOf(13);
+    if (this.#pendingReturn || lastReturn >= 0) this.#reset();
+    if (lastReturn >= 0) bytes = bytes.subarray(lastReturn + 1);
+    this.#pendingReturn = endsWithReturn;
+    const room = MAX_LOG_LINE - this.#size;
+    if (room > 0) {
+      const kept = bytes.length <= room ? bytes : bytes.subarray(0, room);
+      // A copy: the chunk may be a view of a larger buffer that must not be kept alive.
+      this.#parts.push(kept.slice());
+      this.#size += kept.length;
+    }
+    this.#cut += Math.max(0, bytes.length - Math.max(room, 0));
+  }
+
+  #emit(time: number) {
+    let bytes: Uint8Array;
+    if (this.#parts.length === 1) bytes = this.#parts[0]!;
+    else {
+      bytes = new Uint8Array(this.#size);
+      let offset = 0;
+      for (const part of this.#parts) {
+        bytes.set(part, offset);
+        offset += part.length;
+      }
+    }
+    let text = this.#decoder.decode(bytes);
+    if (this.#cut > 0) text += ` … [${this.#cut} more bytes cut]`;
+    this.#reset();
+    this.#pendingReturn = false;
+    this.#onLine(text, time);
+  }
+
+  #reset() {
+    this.#parts = [];
+    this.#size = 0;
+    this.#cut = 0;
+  }
+}
+
+/** Copies a child's output to `target` and into `log`, one chunk at a time (the child waits while the target does). */
+async function _passThrough(
+  stream: Readable,
+  target: { write(data: Uint8Array): Promise<number> },
+  log: TerminalLog,
+  stopped: () => boolean,
+  onBroken: (error: Error) => void,
+): Promise<void> {
+  let passing = true;
+  try {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      if (stopped()) return;
+      if (passing) {
+        try {
+          for (let done = 0; done < chunk.length;) {
+            done += await target.write(chunk.subarray(done));
+          }
+        } catch (error) {
+          passing = false;
+          onBroken(error as Error);
+          // What the child would have met without aim run in between.
+          stream.destroy();
+        }
+      }
+      if (stopped()) return;
+      log.push(chunk);
+    }
+    if (!stopped()) log.end();
+  } catch {
+    // The stream was destroyed after the drain period: what was read is kept.
+  }
+}
+
+async function _ingest(
+  stream: Readable,
+  ingester: Ingester,
+  stopped: () => boolean,
+): Promise<void> {
+  try {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      if (stopped()) return;
+      ingester.push(chunk);
+    }
+  } catch {
+    // Destroyed after the drain period.
+  }
+}
+
+/** Tracks system metrics every `seconds`; returns the interval timer. */
+function _sampleSystem(
+  run: Run,
+  pid: number,
+  seconds: number,
+  stopped: () => boolean,
+  onError: (error: unknown) => void,
+): ReturnType<typeof setInterval> {
+  const sampler = new ProcessTreeSampler(pid);
+  sampler.sample();
+  let gpus = true;
+  let asking = false;
+  const track = (samples: () => SystemSample[]) => {
+    try {
+      if (stopped()) return;
+      for (const { name, value, context } of samples()) {
+        run.track(value, { name, context });
+      }
+    } catch (error) {
+      onError(error);
+    }
+  };
+  return setInterval(() => {
+    track(() => sampler.sample());
+    if (gpus && !asking) {
+      asking = true;
+      gpuSamples().then((samples) => {
+        asking = false;
+        if (samples === null) gpus = false;
+        else track(() => samples);
+      });
+    }
+  }, seconds * 1000);
+}
+
+/** What `__aim` holds besides the child's pid. */
+async function _launchInfo(
+  command: string[],
+): Promise<Record<string, ParamValue>> {
+  const cwd = Deno.cwd();
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(Deno.env.toObject()).sort()) {
+    if (key.startsWith("SLURM_") || key === "CUDA_VISIBLE_DEVICES") {
+      env[key] = value;
+    }
+  }
+  const git = await _git(cwd);
+  return {
+    command,
+    cwd,
+    host: hostName(),
+    user: _user(),
+    ...(git !== null ? { git } : {}),
+    env,
+  };
+}
+
+/** Commit, branch, dirty flag and root of the git work tree holding `cwd`, or `null`. */
+async function _git(cwd: string): Promise<Record<string, ParamValue> | null> {
+  const git = async (args: string[]): Promise<string | null> => {
+    try {
+      const out = await new Deno.Command("git", {
+        args,
+        cwd,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "null",
+        // Never take index.lock: the user may be running git at the same time.
+        env: { GIT_OPTIONAL_LOCKS: "0" },
+        signal: AbortSignal.timeout(GIT_TIMEOUT),
+      }).output();
+      return out.success ? new TextDecoder().decode(out.stdout) : null;
+    } catch {
+      return null; // no git, or too slow
+    }
+  };
+  const [head, status] = await Promise.all([
+    git(["rev-parse", "--show-toplevel", "HEAD", "--abbrev-ref", "HEAD"]),
+    git(["status", "--porcelain", "--untracked-files=no"]),
+  ]);
+  if (head === null) return null;
+  const [root, commit, branch] = head.trim().split("\n");
+  if (!commit) return null;
+  return {
+    commit,
+    branch: branch === "HEAD" || branch === undefined ? null : branch,
+    // Untracked files do not count, as for `git describe --dirty`; null when git status timed out.
+    dirty: status === null ? null : status.trim() !== "",
+    root: root ?? null,
+  };
+}
+
+function _user(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // A uid with no passwd entry, as in some containers.
+    return Deno.env.get("USER") ?? Deno.env.get("LOGNAME") ??
+      String(Deno.uid());
+  }
+}
+
+function _kill(pid: number, signal: Deno.Signal): void {
+  try {
+    Deno.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+function _signalNumber(signal: string): number {
+  return (constants.signals as Record<string, number>)[signal] ?? 0;
+}
+
+function _seconds(
+  text: string | undefined,
+  flag: string,
+  fallback: number,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
+    throw new UsageError(
+      `${flag} must be a number of seconds, 0 or more, got ${
+        JSON.stringify(text)
+      }`,
+      "aim run",
+    );
+  }
+  return value;
+}
