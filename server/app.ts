@@ -18,6 +18,7 @@ import { repoStatus } from "../lib/status.ts";
 import type { IndexerState, QueryRequest, WireError } from "./messages.ts";
 import { RemoteError } from "./query_pool.ts";
 import { toJson, toWireError } from "./query_worker.ts";
+import { mountUi } from "./ui_routes.ts";
 
 /** The cookie that carries the token after the first visit. */
 export const TOKEN_COOKIE = "aim_token";
@@ -156,6 +157,8 @@ export function createApp(options: AppOptions): Hono {
       }),
     );
   });
+
+  mountUi(app, { basePath: base });
 
   app.notFound((c) =>
     c.json({

@@ -1,0 +1,109 @@
+// The UI's entry: strips the token from the address bar (the server has put
+// it in a cookie), routes client-side between the pages, and keeps the
+// index summary in the top bar current.
+
+import { api } from "./api.js";
+import { currentRoute, every, h, url } from "./util.js";
+
+const ROUTES = [
+  { pattern: /^(runs)?\/?$/, page: "runs", load: () => import("./runs.js") },
+  {
+    pattern: /^run\/([0-9a-f]{8,64})\/?$/,
+    page: "runs",
+    load: () => import("./run.js"),
+  },
+  {
+    pattern: /^metrics\/?$/,
+    page: "metrics",
+    load: () => import("./metrics.js"),
+  },
+  { pattern: /^status\/?$/, page: "status", load: () => import("./status.js") },
+];
+
+const main = document.getElementById("page");
+let unmount = null;
+let renderId = 0;
+
+/** Goes to `path` (relative to the root, may hold a query string) without reloading. */
+export function navigate(path, { replace = false } = {}) {
+  const target = url(path);
+  if (replace) history.replaceState(null, "", target);
+  else history.pushState(null, "", target);
+  render();
+}
+
+async function render() {
+  const id = ++renderId;
+  const route = currentRoute();
+  const match = ROUTES.map((r) => ({ r, m: route.match(r.pattern) })).find((
+    x,
+  ) => x.m);
+  for (const a of document.querySelectorAll("header nav a")) {
+    a.classList.toggle("active", match?.r.page === a.dataset.page);
+  }
+  if (unmount) {
+    try {
+      unmount();
+    } finally {
+      unmount = null;
+    }
+  }
+  main.replaceChildren();
+  if (!match) {
+    main.append(h("p.empty", { text: `No page here: ${route}` }));
+    return;
+  }
+  const module = await match.r.load();
+  if (id !== renderId) return;
+  unmount = module.mount(main, { params: match.m.slice(1), navigate }) ?? null;
+}
+
+// Links marked data-nav stay in the app.
+document.addEventListener("click", (event) => {
+  const a = event.target.closest?.("a[data-nav]");
+  if (!a || event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const target = new URL(a.href);
+  if (target.origin !== location.origin) return;
+  event.preventDefault();
+  history.pushState(null, "", target.href);
+  render();
+});
+addEventListener("popstate", () => render());
+
+// Nav links as absolute paths: <base href> is relative to the first page only.
+for (const a of document.querySelectorAll("a[data-nav]")) {
+  a.href = url(a.getAttribute("href"));
+}
+
+// The token has been exchanged for an HttpOnly cookie: keep it out of the
+// address bar, history and bookmarks.
+const here = new URL(location.href);
+if (here.searchParams.has("token")) {
+  here.searchParams.delete("token");
+  history.replaceState(null, "", here.href);
+}
+
+const summary = document.getElementById("index-summary");
+let busy = false;
+async function refreshSummary() {
+  const { status, indexer } = await api("api/index");
+  const parts = [`${status.runs.toLocaleString("en-US")} runs`];
+  const unindexed = status.unindexed_live + status.unindexed_stalled;
+  if (unindexed > 0) {
+    parts.push(`${unindexed.toLocaleString("en-US")} unindexed`);
+  }
+  if (indexer?.in_progress) parts.push("indexing…");
+  busy = unindexed > 0;
+  summary.replaceChildren(h("a", {
+    href: url("status"),
+    "data-nav": true,
+    text: parts.join(" · "),
+    class: busy ? "busy" : "",
+  }));
+}
+refreshSummary().catch(() => {});
+// Often while the index is catching up, rarely when it covers everything.
+every(() => (busy ? 2000 : 10_000), refreshSummary);
+
+render();

@@ -1,0 +1,215 @@
+/**
+ * The web UI's routes: the HTML shell at `/` and at every client-side route
+ * (`/runs`, `/run/:hash`, `/metrics`, `/status`), and its assets under
+ * `/static/`. Every asset is imported as text, so the bundle and the compiled
+ * binary carry the UI and serve it offline: nothing is read from disk at run
+ * time and nothing comes from the internet.
+ *
+ * @module
+ */
+
+import type { Context as HonoContext, Hono } from "hono";
+import { parseQuery, QuerySyntaxError } from "../lib/query_parser.ts";
+import indexHtml from "./ui/index.html" with { type: "text" };
+import apiJs from "./ui/api.js" with { type: "text" };
+import appJs from "./ui/app.js" with { type: "text" };
+import chartJs from "./ui/chart.js" with { type: "text" };
+import metricsJs from "./ui/metrics.js" with { type: "text" };
+import runJs from "./ui/run.js" with { type: "text" };
+import runsJs from "./ui/runs.js" with { type: "text" };
+import statusJs from "./ui/status.js" with { type: "text" };
+import styleCss from "./ui/style.css" with { type: "text" };
+import utilJs from "./ui/util.js" with { type: "text" };
+import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
+import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
+
+/** What {@linkcode mountUi} needs. */
+export interface UiOptions {
+  /** The prefix the app is served under (`--base-path`), e.g. `/aim`; `""` for none. */
+  basePath: string;
+}
+
+interface _Asset {
+  body: string;
+  type: string;
+  etag: string;
+}
+
+const JS = "text/javascript; charset=utf-8";
+const CSS = "text/css; charset=utf-8";
+
+/** Assets by file name, as served under `/static/`. */
+const ASSETS: ReadonlyMap<string, _Asset> = new Map(
+  ([
+    ["app.js", appJs, JS],
+    ["api.js", apiJs, JS],
+    ["util.js", utilJs, JS],
+    ["chart.js", chartJs, JS],
+    ["runs.js", runsJs, JS],
+    ["run.js", runJs, JS],
+    ["metrics.js", metricsJs, JS],
+    ["status.js", statusJs, JS],
+    ["style.css", styleCss, CSS],
+    ["uPlot.iife.min.js", uplotJs, JS],
+    ["uPlot.min.css", uplotCss, CSS],
+  ] as const).map((
+    [name, body, type],
+  ) => [name, { body, type, etag: `"${_fnv1a(body)}"` }]),
+);
+
+/** Client-side routes, relative to the base path; each gets the HTML shell. */
+const PAGE = /^\/?$|^\/(runs|metrics|status)\/?$|^\/run\/[0-9a-f]{8,64}\/?$/;
+
+// The pages run only their own scripts, talk only to this server, and are
+// never framed; the token in the first URL is never sent on as a referrer.
+const PAGE_HEADERS = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "content-security-policy":
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+  "referrer-policy": "no-referrer",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+};
+
+/**
+ * Serves the web UI on `app` (already under the base path). Call it after
+ * the API routes and before `app.notFound`, so the token check in front of
+ * every route covers the pages too.
+ */
+export function mountUi(app: Hono, options: UiOptions): void {
+  const base = options.basePath.replace(/\/+$/, "");
+  app.get("/static/:name", (c) => {
+    const asset = ASSETS.get(c.req.param("name"));
+    if (asset === undefined) return c.notFound();
+    const headers = {
+      "content-type": asset.type,
+      "cache-control": "no-cache",
+      "x-content-type-options": "nosniff",
+      etag: asset.etag,
+    };
+    if (c.req.header("if-none-match") === asset.etag) {
+      return c.body(null, 304, headers);
+    }
+    return c.body(asset.body, 200, headers);
+  });
+  // The pages check a query before they search with it: a syntax error is
+  // then an answer, not a failed request (which browsers log as an error).
+  app.get("/ui/check", (c) => {
+    const kind = c.req.query("kind") === "metrics" ? "metrics" : "runs";
+    return c.json(
+      checkQuery(c.req.query("q") ?? "", kind) ??
+        checkSort(c.req.query("sort") ?? "") ?? { ok: true },
+    );
+  });
+  app.get("*", (c, next) => {
+    const suffix = _suffix(c, base);
+    if (suffix === null || !PAGE.test(suffix)) return next();
+    return c.body(_shell(_relativeRoot(suffix, base), base), 200, PAGE_HEADERS);
+  });
+}
+
+/** A problem with a query, as `/ui/check` reports it. */
+export interface QueryProblem {
+  ok: false;
+  field: "q" | "sort";
+  code: "query_syntax" | "bad_request";
+  message: string;
+  /** 1-based column of a syntax error. */
+  column?: number;
+}
+
+/**
+ * Checks `text` as the run search (`kind: "runs"`) or the series search
+ * (`"metrics"`) would, without searching; null when it is fine. The message
+ * and column are the parser's own, as the API would return them.
+ */
+export function checkQuery(
+  text: string,
+  kind: "runs" | "metrics",
+): QueryProblem | null {
+  try {
+    const query = parseQuery(text);
+    if (kind === "runs" && query.usesMetric) {
+      return {
+        ok: false,
+        field: "q",
+        code: "bad_request",
+        message:
+          "This query mentions metric: it selects series, not runs. Use the metrics explorer, or run.metrics[...] here",
+      };
+    }
+    return null;
+  } catch (error) {
+    if (!(error instanceof QuerySyntaxError)) throw error;
+    return {
+      ok: false,
+      field: "q",
+      code: "query_syntax",
+      message: error.message,
+      column: error.column,
+    };
+  }
+}
+
+/** Checks a sort expression (`run.hparams.lr`, `-run.name`); null when it is fine. */
+export function checkSort(sort: string): QueryProblem | null {
+  const text = sort.trim().replace(/^-/, "").trim();
+  if (text === "") return null;
+  const problem = checkQuery(text, "metrics");
+  if (problem !== null) return { ...problem, field: "sort" };
+  const query = parseQuery(text);
+  if (query.usesMetric || query.expr === null) {
+    return {
+      ok: false,
+      field: "sort",
+      code: "bad_request",
+      message: `Cannot sort by ${
+        JSON.stringify(sort)
+      }: give a run expression such as run.hparams.lr`,
+    };
+  }
+  return null;
+}
+
+/** The request path after the base path, or null when it is not under it. */
+function _suffix(c: HonoContext, base: string): string | null {
+  const path = c.req.path;
+  if (base === "") return path;
+  if (path !== base && !path.startsWith(`${base}/`)) return null;
+  return path.slice(base.length);
+}
+
+/**
+ * The relative URL of the app's root from the page at `suffix`, so that the
+ * page's `<base href>` and every URL built from it work behind a proxy that
+ * serves the app under another prefix.
+ */
+function _relativeRoot(suffix: string, base: string): string {
+  if (suffix === "") return `./${base.slice(base.lastIndexOf("/") + 1)}/`;
+  const depth = suffix.split("/").length - 2;
+  return depth === 0 ? "./" : "../".repeat(depth);
+}
+
+function _shell(root: string, base: string): string {
+  return indexHtml
+    .replaceAll("{{ROOT}}", _escapeHtml(root))
+    .replaceAll("{{BASE_PATH}}", _escapeHtml(base));
+}
+
+function _escapeHtml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (ch) => `&#${ch.charCodeAt(0)};`,
+  );
+}
+
+/** A short content hash for ETags (FNV-1a, 32 bits). */
+function _fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(16).padStart(8, "0");
+}
