@@ -1,0 +1,161 @@
+/**
+ * Helpers shared by the benchmark sections of `scripts/bench.ts`: figures
+ * and their markdown table, statistics, timing and temporary folders.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { StalledSpec } from "./_bench_stalled_writer.ts";
+
+const WRITER = fileURLToPath(
+  new URL("./_bench_stalled_writer.ts", import.meta.url),
+);
+/** Runs per writer process: each open run holds four file descriptors. */
+const RUNS_PER_WRITER = 1_250;
+
+/** One benchmark section: runs its measurements and returns its figures. */
+export interface Section {
+  /** Heading of the section's table. */
+  title: string;
+  /** Measures; progress goes to stderr, never stdout. */
+  run(): Promise<Figure[]>;
+}
+
+/** One measured figure next to what it is judged against. */
+export interface Figure {
+  figure: string;
+  measured: string;
+  /** A figure measured side by side in the same run, if any. */
+  baseline?: string;
+  target?: string;
+  /** `undefined` for a figure that is reported, not judged. */
+  pass?: boolean;
+}
+
+/** The figures as a markdown table: figure, measured, baseline, target, result. */
+export function markdownTable(figures: Figure[]): string {
+  const rows = [
+    ["figure", "measured", "baseline", "target", "result"],
+    ...figures.map((f) => [
+      f.figure,
+      f.measured,
+      f.baseline ?? "",
+      f.target ?? "",
+      f.pass === undefined ? "" : f.pass ? "PASS" : "**MISS**",
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) =>
+    Math.max(...rows.map((row) => row[i]!.length))
+  );
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(" | ")} |`;
+  return [
+    line(rows[0]!),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...rows.slice(1).map(line),
+  ].join("\n");
+}
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+  return quantile(values, 0.5);
+}
+
+/** The `q` quantile of `values`, linearly interpolated (q in [0, 1]). */
+export function quantile(values: number[], q: number): number {
+  if (values.length === 0) {
+    throw new RangeError("Cannot take a quantile of no values");
+  }
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  const high = Math.ceil(at);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (at - low);
+}
+
+/** Milliseconds that `fn` took, and its result. */
+export function timed<T>(fn: () => T): { ms: number; result: T } {
+  const start = performance.now();
+  const result = fn();
+  return { ms: performance.now() - start, result };
+}
+
+/** A temporary folder removed at scope end: `await using tmp = await tempDir("aim-bench-")`. */
+export async function tempDir(
+  prefix: string,
+): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
+  };
+}
+
+/** Total bytes of the regular files under `path`. */
+export function diskBytes(path: string): number {
+  const info = Deno.statSync(path);
+  if (!info.isDirectory) return info.size;
+  let total = 0;
+  for (const entry of Deno.readDirSync(path)) {
+    total += diskBytes(join(path, entry.name));
+  }
+  return total;
+}
+
+/** Writes a progress line to stderr, so stdout keeps only the tables. */
+export function progress(text: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(`  … ${text}\n`));
+}
+
+/**
+ * Leaves `spec.runs` stalled runs in `spec.repo`: writer processes create
+ * and flush them, then are SIGKILLed.
+ */
+export async function makeStalledRuns(spec: StalledSpec): Promise<void> {
+  const writers: Promise<void>[] = [];
+  for (let start = 0; start < spec.runs; start += RUNS_PER_WRITER) {
+    writers.push(
+      _stalledWriter({
+        ...spec,
+        runs: Math.min(RUNS_PER_WRITER, spec.runs - start),
+      }),
+    );
+  }
+  await Promise.all(writers);
+}
+
+async function _stalledWriter(spec: StalledSpec): Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", WRITER, JSON.stringify(spec)],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let text = "";
+    while (!text.includes("done\n")) {
+      const { value, done } = await reader.read();
+      if (done) {
+        const { code, signal } = await child.status;
+        throw new Error(
+          `The stalled-run writer ended (code ${code}, signal ${signal}) before printing "done"; its stdout: ${
+            JSON.stringify(text)
+          }`,
+        );
+      }
+      text += value;
+    }
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone, reported above.
+    }
+    await reader.cancel();
+    await child.status;
+    await child.stdin.close().catch(() => {});
+  }
+}

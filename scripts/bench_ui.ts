@@ -1,0 +1,611 @@
+/**
+ * The web UI section of `deno task bench`: page timings in headless Chromium
+ * (Debian's, driven by playwright-core) against a real `aim up`.
+ *
+ * - The runs page over 50,000 runs written straight into the index with
+ *   `IndexDb.write()`: time to the first rows, a programmatic scroll (frame
+ *   intervals from requestAnimationFrame), a jump to the middle, and a
+ *   sort by a param.
+ * - The metrics explorer over 500 runs × 100,000 steps written through the
+ *   real writer: time to the first chart and to all 500 lines, and a zoom
+ *   that re-reads every line's range.
+ *
+ * Times are read from the page: `performance.mark()`s the UI sets
+ * (`aim:first-rows`, `aim:first-chart`, `aim:all-lines`), relative to the
+ * start of the navigation.
+ *
+ * This file is also the helper process that writes runs: `deno run -A
+ * scripts/bench_ui.ts write <repo> <from> <to> <steps>`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { newHash, Repo } from "../lib/repo.ts";
+import type { ParamValue, RunRecord, RunStatus } from "../lib/types.ts";
+import {
+  type Figure,
+  median,
+  progress,
+  quantile,
+  type Section,
+  tempDir,
+} from "./_bench_util.ts";
+
+const SELF = fileURLToPath(import.meta.url);
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const CHROMIUM = "/usr/bin/chromium";
+const TOKEN = "bench-token";
+
+const TABLE_RUNS = 50_000;
+const PAGE_LOADS = 5;
+const SCROLL_MS = 5_000;
+/** Pixels per frame of the programmatic scroll: 60 fps × 120 px ≈ 225 rows/s. */
+const SCROLL_STEP = 120;
+const CHART_RUNS = 500;
+const CHART_STEPS = 100_000;
+const WRITERS = 2;
+const CHART_LOADS = 3;
+
+/** The UI section of the benchmark. */
+export const ui: Section = {
+  title: "Web UI (headless Chromium)",
+  async run() {
+    await using tmp = await tempDir("aim-bench-ui-");
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    try {
+      const loadBefore = Deno.loadavg()[0]!;
+      const figures = [
+        ...await runsPage(browser, join(tmp.path, "table", ".aim")),
+        ...await metricsPage(browser, join(tmp.path, "charts", ".aim")),
+      ];
+      // Browser, server and writers share the machine's CPUs with anything else running.
+      figures.push({
+        figure:
+          `machine load average (1 min) at the start / end of this section, ${navigator.hardwareConcurrency} CPUs`,
+        measured: `${loadBefore.toFixed(1)} / ${Deno.loadavg()[0]!.toFixed(1)}`,
+      });
+      return figures;
+    } finally {
+      await browser.close();
+    }
+  },
+};
+
+/** The little of the page's globals that the in-page functions below use. */
+interface _Window {
+  document: _Element;
+  requestAnimationFrame(callback: (now: number) => void): number;
+}
+
+interface _Element {
+  scrollTop: number;
+  scrollHeight: number;
+  textContent: string | null;
+  classList: { contains(name: string): boolean };
+  querySelector(selector: string): _Element | null;
+  querySelectorAll(selector: string): ArrayLike<_Element>;
+  getBoundingClientRect(): { top: number; bottom: number };
+  hasAttribute(name: string): boolean;
+  click(): void;
+}
+
+// --- 1. The runs page over 50,000 runs -------------------------------------------
+
+async function runsPage(browser: Browser, path: string): Promise<Figure[]> {
+  progress(`writing ${_count(TABLE_RUNS)} synthetic run records into an index`);
+  const writeStart = performance.now();
+  _writeRecords(path, TABLE_RUNS);
+  const writeS = (performance.now() - writeStart) / 1000;
+  await using server = await _aimUp(path);
+  const page = await _page(browser);
+  try {
+    await page.goto(`${server.url}?token=${TOKEN}`);
+    await page.locator(".vt-row[data-loaded]").first().waitFor({
+      timeout: 30_000,
+    });
+
+    progress(`runs page: ${PAGE_LOADS} loads, time to the first rows`);
+    const firstRows: number[] = [];
+    for (let i = 0; i < PAGE_LOADS; i++) {
+      firstRows.push(
+        await _timeTo(page, `${server.url}runs`, "aim:first-rows"),
+      );
+    }
+    const shown = await page.locator(".vt-row").count();
+    const total = await page.locator(".toolbar .count").textContent();
+
+    progress(`runs page: programmatic scroll for ${SCROLL_MS / 1000} s`);
+    const scroll = await page.evaluate(_scrollTest, {
+      ms: SCROLL_MS,
+      step: SCROLL_STEP,
+    });
+    const intervals = scroll.intervals;
+    const long = intervals.filter((ms) => ms > 50).length;
+
+    progress("runs page: jump to the middle");
+    const jumpMs = await page.evaluate(async () => {
+      const win = globalThis as unknown as _Window;
+      const table = win.document.querySelector(".vt")!;
+      const start = performance.now();
+      table.scrollTop = table.scrollHeight / 2;
+      while (true) {
+        await new Promise((resolve) => win.requestAnimationFrame(resolve));
+        const rows = Array.from(table.querySelectorAll(".vt-row"));
+        const visible = rows.filter((row) => {
+          const box = row.getBoundingClientRect();
+          const view = table.getBoundingClientRect();
+          return box.bottom > view.top + 40 && box.top < view.bottom;
+        });
+        if (
+          visible.length > 0 &&
+          visible.every((row) => row.hasAttribute("data-loaded"))
+        ) {
+          return performance.now() - start;
+        }
+        if (performance.now() - start > 30_000) return NaN;
+      }
+    });
+
+    progress("runs page: sort by a param (click on its header)");
+    const sortMs = await page.evaluate(async () => {
+      const win = globalThis as unknown as _Window;
+      const header = Array.from(win.document.querySelectorAll(".vt-th")).find((
+        th,
+      ) => th.textContent?.startsWith("hparams.lr"))!;
+      const table = win.document.querySelector(".vt")!;
+      const start = performance.now();
+      header.click();
+      while (true) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (
+          !table.classList.contains("loading") &&
+          table.querySelector(".vt-row[data-loaded]")
+        ) {
+          return performance.now() - start;
+        }
+        if (performance.now() - start > 60_000) return NaN;
+      }
+    });
+
+    const p50 = median(firstRows);
+    return [
+      {
+        figure: `write ${
+          _count(TABLE_RUNS)
+        } synthetic RunRecords (17 param leaves, 4 series summaries) with IndexDb.write()`,
+        measured: `${writeS.toFixed(1)} s`,
+      },
+      {
+        figure: `runs page, ${
+          _count(TABLE_RUNS)
+        } runs: navigation start → first rows visible (newest first), median / max of ${PAGE_LOADS} loads`,
+        measured: `${_ms(p50)} / ${_ms(Math.max(...firstRows))}`,
+        baseline: `${total}; ${shown} row elements in the DOM`,
+        target: "≤ 1 s",
+        pass: p50 <= 1000,
+      },
+      {
+        figure: `… scrolling ${SCROLL_STEP} px per frame for ${
+          SCROLL_MS / 1000
+        } s (${
+          _count(Math.round(scroll.rows))
+        } rows): frame interval p50 / p95 / max`,
+        measured: `${_ms(quantile(intervals, 0.5))} / ${
+          _ms(quantile(intervals, 0.95))
+        } / ${_ms(Math.max(...intervals))}`,
+        baseline: `${intervals.length} frames; ${
+          (scroll.placeholderShare * 100).toFixed(0)
+        }% showed rows still loading`,
+      },
+      {
+        figure: "… frames longer than 50 ms during that scroll",
+        measured: `${long} of ${intervals.length}`,
+        target: "0 (no jank)",
+        pass: long === 0,
+      },
+      {
+        figure:
+          "… jump to the middle (row 25,000): scrollTop set → every visible row loaded",
+        measured: _ms(jumpMs),
+      },
+      {
+        figure:
+          "… sort by hparams.lr (a header click): click → first rows (the server sorts all 50,000 records)",
+        measured: _ms(sortMs),
+      },
+    ];
+  } finally {
+    await page.close();
+  }
+}
+
+/** Scrolls the runs table by `step` px per frame for `ms`; runs in the page. */
+async function _scrollTest({ ms, step }: { ms: number; step: number }) {
+  const win = globalThis as unknown as _Window;
+  const table = win.document.querySelector(".vt")!;
+  table.scrollTop = 0;
+  await new Promise((resolve) => win.requestAnimationFrame(resolve));
+  const intervals: number[] = [];
+  let placeholders = 0;
+  const start = performance.now();
+  let last = start;
+  await new Promise<void>((resolve) => {
+    const frame = (now: number) => {
+      intervals.push(now - last);
+      last = now;
+      if (table.querySelector(".vt-row.placeholder")) placeholders++;
+      table.scrollTop += step;
+      if (now - start < ms) win.requestAnimationFrame(frame);
+      else resolve();
+    };
+    win.requestAnimationFrame(frame);
+  });
+  intervals.shift();
+  return {
+    intervals,
+    rows: table.scrollTop / 32,
+    placeholderShare: placeholders / Math.max(1, intervals.length),
+  };
+}
+
+// --- 2. The metrics explorer over 500 runs × 100,000 steps -------------------------
+
+async function metricsPage(browser: Browser, path: string): Promise<Figure[]> {
+  progress(
+    `writing ${CHART_RUNS} runs × ${
+      _count(CHART_STEPS)
+    } steps through the writer in ${WRITERS} processes`,
+  );
+  Repo.openSync(path, { create: true }).close();
+  const writeStart = performance.now();
+  await _generate(path, CHART_RUNS, CHART_STEPS);
+  const writeS = (performance.now() - writeStart) / 1000;
+  await using server = await _aimUp(path);
+  const page = await _page(browser);
+  try {
+    await page.goto(`${server.url}?token=${TOKEN}`);
+    await page.locator(".vt-row[data-loaded]").first().waitFor({
+      timeout: 30_000,
+    });
+    const target = `${server.url}metrics?metric=loss&context=${
+      encodeURIComponent('{"subset":"train"}')
+    }`;
+
+    progress(
+      `metrics explorer: ${CHART_LOADS} loads, first chart and all ${CHART_RUNS} lines`,
+    );
+    const first: number[] = [];
+    const all: number[] = [];
+    for (let i = 0; i < CHART_LOADS; i++) {
+      first.push(await _timeTo(page, target, "aim:first-chart"));
+      all.push(await _mark(page, "aim:all-lines", 120_000));
+    }
+    const lines = Number(
+      await page.locator(".chart-main").getAttribute("data-lines"),
+    );
+
+    progress("metrics explorer: zoom to the middle fifth, every line re-read");
+    const plot = (await page.locator(".chart-main .u-over").boundingBox())!;
+    await page.mouse.move(plot.x + plot.width * 0.4, plot.y + plot.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(plot.x + plot.width * 0.6, plot.y + plot.height / 2, {
+      steps: 4,
+    });
+    const zoomStart = performance.now();
+    await page.mouse.up();
+    await page.locator(".explorer-status", { hasText: "double-click to reset" })
+      .waitFor({ timeout: 120_000 });
+    const zoomMs = performance.now() - zoomStart;
+    const p50 = median(first);
+    return [
+      {
+        figure: `write ${CHART_RUNS} runs × ${
+          _count(CHART_STEPS)
+        } steps of one series through the writer (startRun, track, close), ${WRITERS} processes`,
+        measured: `${writeS.toFixed(1)} s`,
+      },
+      {
+        figure: `metrics explorer, ${CHART_RUNS} runs × ${
+          _count(CHART_STEPS)
+        } steps: navigation start → first chart drawn (a first page of 10 lines), median of ${CHART_LOADS}`,
+        measured: _ms(p50),
+        target: "≤ 1.5 s",
+        pass: p50 <= 1500,
+      },
+      {
+        figure:
+          `… → all ${CHART_RUNS} lines drawn (then pages of 50, 2 at a time; every line M4-downsampled to 100 buckets, all its points read from its run file)`,
+        measured: _ms(median(all)),
+        baseline: `${lines} lines drawn`,
+      },
+      {
+        figure:
+          `… zoom to a fifth of the steps: every one of the ${CHART_RUNS} lines re-read at screen resolution from its run file`,
+        measured: _ms(zoomMs),
+      },
+    ];
+  } finally {
+    await page.close();
+  }
+}
+
+/** Writes `runs` runs of `steps` points in {@linkcode WRITERS} child processes. */
+async function _generate(
+  path: string,
+  runs: number,
+  steps: number,
+): Promise<void> {
+  const per = Math.ceil(runs / WRITERS);
+  await Promise.all(
+    Array.from({ length: WRITERS }, async (_, w) => {
+      const from = w * per, to = Math.min(runs, from + per);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-all",
+          SELF,
+          "write",
+          path,
+          `${from}`,
+          `${to}`,
+          `${steps}`,
+        ],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      if (!out.success) {
+        throw new Error(
+          `The writer of runs ${from} to ${to} exited with ${out.code}: ${
+            new TextDecoder().decode(out.stderr)
+          }`,
+        );
+      }
+    }),
+  );
+}
+
+/** Writes runs `from` to `to - 1` through the writer, each with one loss series. */
+async function _writeRuns(
+  path: string,
+  from: number,
+  to: number,
+  steps: number,
+) {
+  const repo = Repo.openSync(path);
+  const optimizers = ["adam", "sgd", "adamw"];
+  try {
+    for (let i = from; i < to; i++) {
+      const random = _mulberry32(i + 1);
+      const run = await repo.startRun({
+        experiment: `exp-${i % 5}`,
+        name: `run-${i}`,
+        handleSignals: false,
+      });
+      run.set("hparams", {
+        lr: 10 ** (-4 + 3 * random()),
+        optimizer: { name: optimizers[i % 3]! },
+        seed: i,
+      });
+      const rate = 5_000 + 30_000 * random();
+      const context = { subset: "train" };
+      for (let step = 0; step < steps; step++) {
+        const value = Math.exp(-step / rate) + 0.05 * random() +
+          (step === 77_777 ? 1 : 0);
+        run.track(value, {
+          name: "loss",
+          step,
+          epoch: Math.floor(step / 10_000),
+          context,
+        });
+      }
+      await run.close();
+    }
+  } finally {
+    repo.close();
+  }
+}
+
+// --- Helpers -----------------------------------------------------------------------
+
+/** Writes `count` run records straight into the index, value indexes rebuilt after. */
+function _writeRecords(path: string, count: number): void {
+  const repo = Repo.openSync(path, { create: true });
+  try {
+    const index = repo.index();
+    index.db.exec("PRAGMA synchronous = OFF");
+    const indexes = index.db.prepare(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
+    ).all() as { name: string; sql: string }[];
+    for (const { name } of indexes) index.db.exec(`DROP INDEX "${name}"`);
+    const start = Date.now() / 1000 - count * 60;
+    for (let i = 0; i < count; i++) index.write(_record(i, start + i * 60));
+    for (const { sql } of indexes) index.db.exec(sql);
+    index.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  } finally {
+    repo.close();
+  }
+}
+
+/** Run `i` as a finished writer would have indexed it. */
+function _record(i: number, createdAt: number): RunRecord {
+  const random = _mulberry32(i + 1);
+  const pick = <T>(items: readonly T[]): T =>
+    items[Math.floor(random() * items.length)]!;
+  const config: { [key: string]: ParamValue } = {};
+  for (let k = 0; k < 10; k++) {
+    config[`key_${k}`] = k % 2 ? `value-${(i + k) % 7}` : i * 1e-3 + k;
+  }
+  const loss = 0.05 + random();
+  const summary = (
+    name: string,
+    context: { [key: string]: ParamValue },
+    last: number,
+  ) => ({
+    name,
+    context,
+    count: 1000,
+    first_step: 0,
+    last_step: 999,
+    last,
+    min: last * 0.9,
+    max: last * 5,
+    last_time: createdAt + 3600,
+  });
+  const status: RunStatus = i % 50 === 0
+    ? "failed"
+    : i % 97 === 0
+    ? "crashed"
+    : "finished";
+  return {
+    hash: newHash(),
+    name: `run-${i}`,
+    experiment: `exp-${i % 10}`,
+    description: "",
+    tags: i % 7 === 0 ? ["baseline"] : [],
+    status,
+    signal: null,
+    exit_code: status === "failed" ? 1 : 0,
+    created_at: createdAt,
+    ended_at: createdAt + 3600,
+    archived: false,
+    params: {
+      hparams: {
+        lr: 10 ** (-4 + 3 * random()),
+        batch_size: pick([32, 64, 128, 256]),
+        dropout: Math.round(random() * 50) / 100,
+        seed: i,
+        optimizer: {
+          name: pick(["adam", "sgd", "adamw"]),
+          weight_decay: pick([0, 1e-4, 1e-2]),
+        },
+      },
+      config,
+    },
+    metrics: [
+      summary("loss", { subset: "train" }, loss),
+      summary("loss", { subset: "val" }, loss * 1.1),
+      summary("accuracy", { subset: "val" }, 1 - loss / 2),
+      summary("lr", {}, 1e-3),
+    ],
+    data_version: 2,
+  };
+}
+
+/** A real `aim up` on a free port; SIGTERMed at scope end. */
+async function _aimUp(repo: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      MAIN,
+      "up",
+      "--repo",
+      repo,
+      "--port",
+      "0",
+      "--token",
+      TOKEN,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  const pattern = /open (http:\/\/127\.0\.0\.1:\d+\/)\?token=/;
+  while (!pattern.test(out)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`aim up printed no URL: ${out}`);
+    out += value;
+  }
+  const drained = (async () => {
+    while (!(await reader.read()).done) { /* discard */ }
+  })();
+  return {
+    url: out.match(pattern)![1]!,
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGTERM");
+      await child.status;
+      await drained;
+    },
+  };
+}
+
+async function _page(browser: Browser): Promise<Page> {
+  const page = await browser.newPage({
+    viewport: { width: 1400, height: 900 },
+  });
+  page.on("pageerror", (error) => progress(`page error: ${error.message}`));
+  return page;
+}
+
+/** Navigates to `url` and returns when the mark `name` was set, in ms from the navigation start. */
+async function _timeTo(page: Page, url: string, name: string): Promise<number> {
+  await page.goto(url);
+  return await _mark(page, name, 60_000);
+}
+
+async function _mark(
+  page: Page,
+  name: string,
+  timeout: number,
+): Promise<number> {
+  await page.waitForFunction(
+    (mark) => performance.getEntriesByName(mark).length > 0,
+    name,
+    { timeout, polling: 20 },
+  );
+  return await page.evaluate(
+    (mark) => performance.getEntriesByName(mark)[0]!.startTime,
+    name,
+  );
+}
+
+function _mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function _ms(ms: number): string {
+  return Number.isNaN(ms)
+    ? "timed out"
+    : ms < 10
+    ? `${ms.toFixed(1)} ms`
+    : `${Math.round(ms)} ms`;
+}
+
+function _count(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+if (import.meta.main) {
+  const [command, path, from, to, steps] = Deno.args;
+  if (command !== "write" || !path) {
+    console.error("usage: bench_ui.ts write <repo> <from> <to> <steps>");
+    Deno.exit(2);
+  }
+  await _writeRuns(path, Number(from), Number(to), Number(steps));
+}
