@@ -15,7 +15,7 @@ import type { FsMode } from "./fs_mode.ts";
 import type { RunRecord } from "./types.ts";
 
 /** Bumped whenever SCHEMA changes: an index of another version is rebuilt. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 7;
 
 // Child tables are clustered by run (WITHOUT ROWID, keyed by hash first), so
 // writing or deleting one run touches few pages; value lookups go through
@@ -25,23 +25,30 @@ CREATE TABLE runs(
   hash TEXT PRIMARY KEY, name TEXT NOT NULL, experiment TEXT NOT NULL,
   description TEXT NOT NULL, status TEXT NOT NULL, signal TEXT, exit_code INTEGER,
   created_at REAL NOT NULL, ended_at REAL, archived INTEGER NOT NULL,
-  data_version INTEGER NOT NULL, indexed_at REAL NOT NULL, record TEXT NOT NULL);
-CREATE INDEX runs_created ON runs(created_at);
+  data_version INTEGER NOT NULL, indexed_at REAL NOT NULL);
+CREATE TABLE records(hash TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE INDEX runs_created ON runs(created_at, hash);
 CREATE INDEX runs_experiment ON runs(experiment);
 CREATE TABLE params(
   hash TEXT NOT NULL, path TEXT NOT NULL, type TEXT NOT NULL, num REAL, str TEXT,
   PRIMARY KEY(hash, path)) WITHOUT ROWID;
 CREATE INDEX params_num ON params(path, num) WHERE num IS NOT NULL;
-CREATE INDEX params_str ON params(path, str) WHERE str IS NOT NULL;
+CREATE INDEX params_str ON params(path, type, str) WHERE str IS NOT NULL;
 CREATE TABLE tags(hash TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY(hash, tag)) WITHOUT ROWID;
 CREATE INDEX tags_tag ON tags(tag);
 CREATE TABLE series(
   hash TEXT NOT NULL, name TEXT NOT NULL, context TEXT NOT NULL,
   count INTEGER NOT NULL, first_step INTEGER, last_step INTEGER,
-  last REAL, min REAL, max REAL, last_time REAL, preview BLOB,
+  last REAL, min REAL, max REAL, last_time REAL,
   PRIMARY KEY(hash, name, context)) WITHOUT ROWID;
-CREATE INDEX series_name ON series(name, context);
+-- Covering the summary fields, so a series filter never reads a series row.
+CREATE INDEX series_name ON series(name, context, last, min, max, count, first_step, last_step, last_time);
+CREATE TABLE previews(hash TEXT NOT NULL, name TEXT NOT NULL, context TEXT NOT NULL, preview BLOB NOT NULL);
+CREATE INDEX previews_key ON previews(hash, name, context);
 `;
+
+/** WAL bytes after which a write folds the WAL back into the index file. */
+const WAL_LIMIT = 16 << 20;
 
 /** The repository index. Not safe to share across threads: open one per thread. */
 export class IndexDb {
@@ -57,9 +64,11 @@ export class IndexDb {
   constructor(path: string, mode: FsMode) {
     this.path = path;
     this.#db = openDatabase(path, mode);
-    // Commits stay short when the WAL is folded back rarely; readers never wait on it.
+    // No checkpoint inside a COMMIT (it made one write in many take ~80 ms):
+    // write() folds the WAL back after its transaction, once it has grown.
+    // A small page cache: each thread of aim up holds a connection.
     this.#db.exec(
-      "PRAGMA wal_autocheckpoint = 10000; PRAGMA cache_size = -32000;",
+      "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -8000;",
     );
     this.rebuilt = transaction(this.#db, () => {
       const version = Number(
@@ -68,7 +77,16 @@ export class IndexDb {
         }).user_version,
       );
       if (version === SCHEMA_VERSION) return false;
-      for (const table of ["runs", "params", "tags", "series"]) {
+      for (
+        const table of [
+          "runs",
+          "records",
+          "params",
+          "tags",
+          "series",
+          "previews",
+        ]
+      ) {
         this.#db.exec(`DROP TABLE IF EXISTS ${table}`);
       }
       this.#db.exec(SCHEMA);
@@ -80,6 +98,19 @@ export class IndexDb {
   /** Folds the WAL back into the database file; for idle moments, never inside a write. */
   checkpoint(): void {
     this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+  }
+
+  /** Checkpoints once the WAL has outgrown {@linkcode WAL_LIMIT}: after a write, outside it. */
+  #checkpointIfLarge(): void {
+    let size = 0;
+    try {
+      size = Deno.statSync(`${this.path}-wal`).size;
+    } catch (error) {
+      // A rollback journal (network filesystems) has no WAL to fold back.
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    if (size > WAL_LIMIT) this.checkpoint();
   }
 
   /** The underlying connection, for read queries. */
@@ -100,7 +131,7 @@ export class IndexDb {
     transaction(db, () => {
       this.#deleteRows(record.hash);
       db.prepare(
-        "INSERT INTO runs(hash, name, experiment, description, status, signal, exit_code, created_at, ended_at, archived, data_version, indexed_at, record) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO runs(hash, name, experiment, description, status, signal, exit_code, created_at, ended_at, archived, data_version, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
       ).run(
         record.hash,
         record.name,
@@ -114,6 +145,9 @@ export class IndexDb {
         record.archived ? 1 : 0,
         record.data_version,
         Date.now() / 1000,
+      );
+      db.prepare("INSERT INTO records(hash, record) VALUES (?, ?)").run(
+        record.hash,
         recordText,
       );
       const putParam = db.prepare(
@@ -125,7 +159,10 @@ export class IndexDb {
       const putTag = db.prepare("INSERT INTO tags(hash, tag) VALUES (?, ?)");
       for (const tag of tags) putTag.run(record.hash, tag);
       const putSeries = db.prepare(
-        "INSERT INTO series(hash, name, context, count, first_step, last_step, last, min, max, last_time, preview) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO series(hash, name, context, count, first_step, last_step, last, min, max, last_time) VALUES (?,?,?,?,?,?,?,?,?,?)",
+      );
+      const putPreview = db.prepare(
+        "INSERT INTO previews(hash, name, context, preview) VALUES (?,?,?,?)",
       );
       for (const s of record.metrics) {
         const context = canonicalJson(s.context);
@@ -140,19 +177,23 @@ export class IndexDb {
           _real(s.min),
           _real(s.max),
           s.last_time,
-          previews.get(seriesKey(s.name, context)) ?? null,
         );
+        const preview = previews.get(seriesKey(s.name, context));
+        if (preview !== undefined) {
+          putPreview.run(record.hash, s.name, context, preview);
+        }
       }
     });
     const elapsed = performance.now() - start;
     if (elapsed > this.longestWriteMs) this.longestWriteMs = elapsed;
+    this.#checkpointIfLarge();
     return elapsed;
   }
 
   /** The stored preview of one series (see `preview.ts`), or `null`. */
   preview(hash: string, name: string, contextKey: string): Uint8Array | null {
     const row = this.#db.prepare(
-      "SELECT preview FROM series WHERE hash = ? AND name = ? AND context = ?",
+      "SELECT preview FROM previews WHERE hash = ? AND name = ? AND context = ?",
     )
       .get(hash, name, contextKey) as
         | { preview: Uint8Array | null }
@@ -167,17 +208,20 @@ export class IndexDb {
 
   /** The indexed record of a run, or `null`. */
   get(hash: string): RunRecord | null {
-    const row = this.#db.prepare("SELECT record FROM runs WHERE hash = ?").get(
-      hash,
-    ) as
-      | { record: string }
-      | undefined;
+    const row = this.#db.prepare("SELECT record FROM records WHERE hash = ?")
+      .get(
+        hash,
+      ) as
+        | { record: string }
+        | undefined;
     return row === undefined ? null : decodeJson(row.record) as RunRecord;
   }
 
   /** Every indexed record, oldest first. */
   all(): RunRecord[] {
-    return this.#db.prepare("SELECT record FROM runs ORDER BY created_at, hash")
+    return this.#db.prepare(
+      "SELECT c.record FROM runs r JOIN records c ON c.hash = r.hash ORDER BY r.created_at, r.hash",
+    )
       .all()
       .map((row) => decodeJson(String(row.record)) as RunRecord);
   }
@@ -201,7 +245,9 @@ export class IndexDb {
   }
 
   #deleteRows(hash: string) {
-    for (const table of ["runs", "params", "tags", "series"]) {
+    for (
+      const table of ["runs", "records", "params", "tags", "series", "previews"]
+    ) {
       this.#db.prepare(`DELETE FROM ${table} WHERE hash = ?`).run(hash);
     }
   }

@@ -81,11 +81,19 @@ export function searchRuns(
   const index = repo.index();
   const markers = new Set(repo.listMarkers());
   const compiled = compileRunQuery(query, now);
+  if (compiled.exact && sort.byCreation) {
+    return _searchRunsByCreation(repo, query, compiled, markers, now, {
+      limit,
+      offset,
+    });
+  }
   const candidates: _Candidate[] = [];
   const rows = index.db.prepare(
     `SELECT r.hash, r.created_at, ${
-      compiled.exact && sort.byCreation ? "NULL AS record" : "r.record"
-    } FROM runs r WHERE ${compiled.where}`,
+      compiled.exact && sort.byCreation
+        ? "NULL AS record FROM runs r"
+        : "c.record FROM runs r JOIN records c ON c.hash = r.hash"
+    } WHERE ${compiled.where}`,
   ).all(...compiled.args);
   for (const row of rows) {
     const hash = String(row.hash);
@@ -121,6 +129,57 @@ export function searchRuns(
   };
 }
 
+/**
+ * An exact query in the default order: SQL counts the matches and returns
+ * only the rows up to the page's end, in order (the runs_created index covers
+ * it), so memory stays flat at 100,000 runs. Unindexed runs are merged in.
+ */
+function _searchRunsByCreation(
+  repo: Repo,
+  query: Query,
+  compiled: { where: string; args: (string | number | null)[] },
+  markers: Set<string>,
+  now: number,
+  { limit, offset }: { limit: number; offset: number },
+): RunPage {
+  const db = repo.index().db;
+  const marked = JSON.stringify([...markers]);
+  const total = Number(
+    (db.prepare(
+      `SELECT count(*) AS n FROM runs r WHERE (${compiled.where}) AND r.hash NOT IN (SELECT value FROM json_each(?))`,
+    ).get(...compiled.args, marked) as { n: number }).n,
+  );
+  const candidates: _Candidate[] = [];
+  const unreadable = _scanUnindexed(repo, markers, (run) => {
+    if (evalRunQuery(query, run.record, now)) {
+      candidates.push({
+        hash: run.record.hash,
+        created_at: run.record.created_at,
+        run,
+      });
+    }
+  });
+  // The first offset+limit of the merge come from the first offset+limit of each side.
+  const rows = db.prepare(
+    `SELECT r.hash, r.created_at FROM runs r WHERE (${compiled.where}) AND r.hash NOT IN (SELECT value FROM json_each(?)) ORDER BY r.created_at, r.hash LIMIT ?`,
+  ).all(...compiled.args, marked, offset + limit);
+  for (const row of rows) {
+    candidates.push({
+      hash: String(row.hash),
+      created_at: Number(row.created_at),
+      run: null,
+    });
+  }
+  _sortCandidates(candidates, _sortSpec(undefined), now);
+  const page = candidates.slice(offset, offset + limit);
+  _fillRecords(repo, page);
+  return {
+    runs: page.map((c) => c.run!),
+    total: total + candidates.length - rows.length,
+    unreadable,
+  };
+}
+
 interface _Candidate {
   hash: string;
   created_at: number;
@@ -131,7 +190,9 @@ interface _Candidate {
 function _fillRecords(repo: Repo, page: _Candidate[]): void {
   const missing = page.filter((c) => c.run === null);
   if (missing.length === 0) return;
-  const get = repo.index().db.prepare("SELECT record FROM runs WHERE hash = ?");
+  const get = repo.index().db.prepare(
+    "SELECT record FROM records WHERE hash = ?",
+  );
   for (const candidate of missing) {
     const row = get.get(candidate.hash) as { record: string };
     candidate.run = {
@@ -194,10 +255,22 @@ export function searchMetrics(
   // Open the index first: opening may rebuild it and mark every run.
   const index = repo.index();
   const markers = new Set(repo.listMarkers());
-  const matches: MetricMatch[] = [];
   const compiled = compileMetricQuery(query, now);
+  const sort = _sortSpec(options.sort);
+  if (compiled.exact && sort.byCreation) {
+    return _searchMetricsByCreation(
+      repo,
+      query,
+      compiled,
+      markers,
+      now,
+      limit,
+      offset,
+    );
+  }
+  const matches: MetricMatch[] = [];
   const rows = index.db.prepare(
-    `SELECT r.hash, r.record, s.name, s.context FROM runs r JOIN series s ON s.hash = r.hash WHERE ${compiled.where}`,
+    `SELECT r.hash, c.record, s.name, s.context FROM runs r JOIN series s ON s.hash = r.hash JOIN records c ON c.hash = r.hash WHERE ${compiled.where}`,
   ).all(...compiled.args);
   const decoded = new Map<string, RunRecord>();
   for (const row of rows) {
@@ -227,7 +300,7 @@ export function searchMetrics(
   _sort(
     matches,
     (m) => m.run.record,
-    _sortSpec(options.sort),
+    sort,
     now,
     (m) => `${m.series.name}\u0000${_contextKey(m.series.context)}`,
   );
@@ -236,6 +309,78 @@ export function searchMetrics(
     total: matches.length,
     unreadable,
   };
+}
+
+/** Exact query, default order: sort keys from the index, records decoded for the page only. */
+function _searchMetricsByCreation(
+  repo: Repo,
+  query: Query,
+  compiled: { where: string; args: (string | number | null)[] },
+  markers: Set<string>,
+  now: number,
+  limit: number,
+  offset: number,
+): MetricPage {
+  interface Pending {
+    hash: string;
+    created_at: number;
+    key: string;
+    match: MetricMatch | null;
+  }
+  const pending: Pending[] = [];
+  const rows = repo.index().db.prepare(
+    `SELECT r.hash, r.created_at, s.name, s.context FROM runs r JOIN series s ON s.hash = r.hash WHERE ${compiled.where}`,
+  ).all(...compiled.args);
+  for (const row of rows) {
+    const hash = String(row.hash);
+    if (markers.has(hash)) continue;
+    pending.push({
+      hash,
+      created_at: Number(row.created_at),
+      key: `${row.name}\u0000${row.context}`,
+      match: null,
+    });
+  }
+  const unreadable = _scanUnindexed(repo, markers, (run) => {
+    for (const series of run.record.metrics) {
+      if (evalMetricQuery(query, run.record, series, now)) {
+        pending.push({
+          hash: run.record.hash,
+          created_at: run.record.created_at,
+          key: `${series.name}\u0000${_contextKey(series.context)}`,
+          match: { run, series },
+        });
+      }
+    }
+  });
+  pending.sort((a, b) =>
+    a.created_at - b.created_at || _compareStrings(a.hash, b.hash) ||
+    _compareStrings(a.key, b.key)
+  );
+  const page = pending.slice(offset, offset + limit);
+  const get = repo.index().db.prepare(
+    "SELECT record FROM records WHERE hash = ?",
+  );
+  const decoded = new Map<string, RunRecord>();
+  const matches: MetricMatch[] = [];
+  for (const p of page) {
+    if (p.match !== null) {
+      matches.push(p.match);
+      continue;
+    }
+    let record = decoded.get(p.hash);
+    if (record === undefined) {
+      record = decodeJson(
+        String((get.get(p.hash) as { record: string }).record),
+      ) as RunRecord;
+      decoded.set(p.hash, record);
+    }
+    const series = record.metrics.find((s) =>
+      `${s.name}\u0000${_contextKey(s.context)}` === p.key
+    )!;
+    matches.push({ run: { record, live: false, indexed: true }, series });
+  }
+  return { matches, total: pending.length, unreadable };
 }
 
 /** Parses a query only to validate it; throws `QuerySyntaxError` naming the column. */

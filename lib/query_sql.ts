@@ -575,7 +575,8 @@ function _paramSlot(path: readonly PathKey[]): _Slot | null {
   const row = (cond: _Sql): _Sql =>
     _sql`r.hash IN (SELECT p.hash FROM params p WHERE p.path = ${at} AND ${cond})`;
   return {
-    num: (op, c) => row(_sql`p.type IN ('n', 'b') AND p.num ${_raw(op)} ${c}`),
+    // Only numbers and booleans have a num, so params_num covers this.
+    num: (op, c) => row(_sql`p.num ${_raw(op)} ${c}`),
     str: (op, c) => row(_sql`p.type = 's' AND p.str ${_raw(op)} ${c}`),
     none: () =>
       _sql`NOT EXISTS (SELECT 1 FROM params p WHERE p.hash = r.hash AND ((p.path = ${at} AND p.type <> 'z') OR (p.path > ${lo} AND p.path < ${hi})))`,

@@ -34,7 +34,11 @@ function dumpIndex(path: string): unknown {
   try {
     return {
       runs: db.prepare(
-        "SELECT hash, name, experiment, description, status, signal, exit_code, created_at, ended_at, archived, data_version, record FROM runs ORDER BY hash",
+        "SELECT hash, name, experiment, description, status, signal, exit_code, created_at, ended_at, archived, data_version FROM runs ORDER BY hash",
+      ).all(),
+      records: db.prepare("SELECT * FROM records ORDER BY hash").all(),
+      previews: db.prepare(
+        "SELECT * FROM previews ORDER BY hash, name, context",
       ).all(),
       params: db.prepare("SELECT * FROM params ORDER BY hash, path").all(),
       tags: db.prepare("SELECT * FROM tags ORDER BY hash, tag").all(),

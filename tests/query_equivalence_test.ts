@@ -311,6 +311,27 @@ Deno.test("a query gives the same answer over indexed, unindexed and half-indexe
       );
       if (answers[0]!.length > 0 && !answers[0]![0]!.startsWith("error")) {
         nonEmpty++;
+        // A page is the slice of the whole answer, with the same total, on every copy.
+        const offset = r.int(answers[0]!.length + 1);
+        const limit = r.int(5);
+        for (const [n, repo] of repos.entries()) {
+          const page = metric
+            ? searchMetrics(repo, text, { now, limit, offset })
+            : searchRuns(repo, text, { now, limit, offset });
+          const keys = "matches" in page
+            ? page.matches.map((m) =>
+              `${m.run.record.hash}/${m.series.name}/${
+                JSON.stringify(m.series.context)
+              }`
+            )
+            : page.runs.map((run) => run.record.hash);
+          assert.deepEqual(
+            keys,
+            answers[0]!.slice(offset, offset + limit),
+            `copy ${n}: page at ${offset}+${limit} (${context})`,
+          );
+          assert.equal(page.total, answers[0]!.length, `copy ${n}: total`);
+        }
       }
       const total = metric ? Infinity : hashes.length;
       if (answers[0]!.length > 0 && answers[0]!.length < total) partial++;
