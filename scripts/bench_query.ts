@@ -172,7 +172,7 @@ export function benchRun(i: number): BenchRun {
 }
 
 /** {@linkcode benchRun} `i` as the record a finished writer would have indexed. */
-function _benchRecord(i: number, createdAt: number): RunRecord {
+export function benchRecord(i: number, createdAt: number): RunRecord {
   const run = benchRun(i);
   const metrics = run.series.map((s): SeriesSummary => ({
     name: s.name,
@@ -527,7 +527,7 @@ function _writeRecords(path: string): void {
     for (const { name } of indexes) index.db.exec(`DROP INDEX "${name}"`);
     const start = Date.now() / 1000 - MANY_RUNS;
     for (let i = 0; i < MANY_RUNS; i++) {
-      index.write(_benchRecord(i, start + i));
+      index.write(benchRecord(i, start + i));
       if ((i + 1) % 25_000 === 0) {
         progress(`${_count(i + 1)} of ${_count(MANY_RUNS)} records`);
       }

@@ -16,9 +16,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { indexRun } from "../lib/indexer.ts";
-import { newHash, Repo } from "../lib/repo.ts";
-import type { RunRecord, SeriesSummary } from "../lib/types.ts";
-import { benchRun } from "./bench_query.ts";
+import { Repo } from "../lib/repo.ts";
+import { benchRecord } from "./bench_query.ts";
 import {
   type Figure,
   makeStalledRuns,
@@ -537,7 +536,7 @@ function _writeRecords(path: string): void {
     for (const { name } of indexes) index.db.exec(`DROP INDEX "${name}"`);
     const start = Date.now() / 1000 - MANY_RUNS;
     for (let i = 0; i < MANY_RUNS; i++) {
-      index.write(_benchRecord(i, start + i));
+      index.write(benchRecord(i, start + i));
       if ((i + 1) % 25_000 === 0) progress(`${_count(i + 1)} records`);
     }
     for (const { sql } of indexes) index.db.exec(sql);
@@ -545,38 +544,6 @@ function _writeRecords(path: string): void {
   } finally {
     repo.close();
   }
-}
-
-/** {@linkcode benchRun} `i` as the record a finished writer would have indexed. */
-function _benchRecord(i: number, createdAt: number): RunRecord {
-  const run = benchRun(i);
-  const metrics = run.series.map((s): SeriesSummary => ({
-    name: s.name,
-    context: s.context,
-    count: s.values.length,
-    first_step: 0,
-    last_step: s.values.length - 1,
-    last: s.values.at(-1)!,
-    min: Math.min(...s.values),
-    max: Math.max(...s.values),
-    last_time: createdAt + 60,
-  }));
-  return {
-    hash: newHash(),
-    name: run.name,
-    experiment: run.experiment,
-    description: "",
-    tags: run.tags,
-    status: "finished",
-    signal: null,
-    exit_code: null,
-    created_at: createdAt,
-    ended_at: createdAt + 60,
-    archived: false,
-    params: run.params,
-    metrics,
-    data_version: 2,
-  };
 }
 
 // --- A real `aim up` ----------------------------------------------------------
