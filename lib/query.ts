@@ -142,13 +142,6 @@ function _searchRunsByCreation(
   now: number,
   { limit, offset }: { limit: number; offset: number },
 ): RunPage {
-  const db = repo.index().db;
-  const marked = JSON.stringify([...markers]);
-  const total = Number(
-    (db.prepare(
-      `SELECT count(*) AS n FROM runs r WHERE (${compiled.where}) AND r.hash NOT IN (SELECT value FROM json_each(?))`,
-    ).get(...compiled.args, marked) as { n: number }).n,
-  );
   const candidates: _Candidate[] = [];
   const unreadable = _scanUnindexed(repo, markers, (run) => {
     if (evalRunQuery(query, run.record, now)) {
@@ -159,10 +152,16 @@ function _searchRunsByCreation(
       });
     }
   });
-  // The first offset+limit of the merge come from the first offset+limit of each side.
-  const rows = db.prepare(
-    `SELECT r.hash, r.created_at FROM runs r WHERE (${compiled.where}) AND r.hash NOT IN (SELECT value FROM json_each(?)) ORDER BY r.created_at, r.hash LIMIT ?`,
-  ).all(...compiled.args, marked, offset + limit);
+  // The first offset+limit of the merge come from the first offset+limit of
+  // each side. One pass counts and pages (at least one row, to carry the count).
+  const rows = repo.index().db.prepare(
+    `SELECT r.hash, r.created_at, count(*) OVER () AS total FROM runs r WHERE (${compiled.where}) AND r.hash NOT IN (SELECT value FROM json_each(?)) ORDER BY r.created_at, r.hash LIMIT ?`,
+  ).all(
+    ...compiled.args,
+    JSON.stringify([...markers]),
+    Math.max(1, offset + limit),
+  );
+  const total = rows.length > 0 ? Number(rows[0]!.total) : 0;
   for (const row of rows) {
     candidates.push({
       hash: String(row.hash),
@@ -190,13 +189,14 @@ interface _Candidate {
 function _fillRecords(repo: Repo, page: _Candidate[]): void {
   const missing = page.filter((c) => c.run === null);
   if (missing.length === 0) return;
-  const get = repo.index().db.prepare(
-    "SELECT record FROM records WHERE hash = ?",
-  );
+  // One statement for the page rather than one per run.
+  const rows = repo.index().db.prepare(
+    "SELECT hash, record FROM records WHERE hash IN (SELECT value FROM json_each(?))",
+  ).all(JSON.stringify(missing.map((c) => c.hash)));
+  const texts = new Map(rows.map((row) => [String(row.hash), row.record]));
   for (const candidate of missing) {
-    const row = get.get(candidate.hash) as { record: string };
     candidate.run = {
-      record: decodeJson(row.record) as RunRecord,
+      record: decodeJson(String(texts.get(candidate.hash))) as RunRecord,
       live: false,
       indexed: true,
     };
