@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { canonicalJson, decodeJson, encodeJson } from "./_json.ts";
 import { flattenParams } from "./query_sql.ts";
 import { seriesKey } from "./run_space.ts";
@@ -47,8 +47,8 @@ CREATE TABLE previews(hash TEXT NOT NULL, name TEXT NOT NULL, context TEXT NOT N
 CREATE INDEX previews_key ON previews(hash, name, context);
 `;
 
-/** WAL bytes after which a write folds the WAL back into the index file. */
-const WAL_LIMIT = 16 << 20;
+/** Writes on one connection between checkpoints (a run of 200 params adds ~80 KB of WAL). */
+const CHECKPOINT_EVERY = 64;
 
 /** The repository index. Not safe to share across threads: open one per thread. */
 export class IndexDb {
@@ -58,6 +58,10 @@ export class IndexDb {
   /** Longest write transaction so far, in milliseconds. */
   longestWriteMs = 0;
 
+  /** Prepared statements by SQL: preparing them inside a write would lengthen it. */
+  #statements = new Map<string, StatementSync>();
+  #writes = 0;
+
   /** True when opening found no index or one of another schema version and built it anew. */
   readonly rebuilt: boolean;
 
@@ -65,7 +69,7 @@ export class IndexDb {
     this.path = path;
     this.#db = openDatabase(path, mode);
     // No checkpoint inside a COMMIT (it made one write in many take ~80 ms):
-    // write() folds the WAL back after its transaction, once it has grown.
+    // write() folds the WAL back after its transaction, every so many writes.
     // A small page cache: each thread of aim up holds a connection.
     this.#db.exec(
       "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -8000;",
@@ -100,17 +104,16 @@ export class IndexDb {
     this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");
   }
 
-  /** Checkpoints once the WAL has outgrown {@linkcode WAL_LIMIT}: after a write, outside it. */
-  #checkpointIfLarge(): void {
-    let size = 0;
-    try {
-      size = Deno.statSync(`${this.path}-wal`).size;
-    } catch (error) {
-      // A rollback journal (network filesystems) has no WAL to fold back.
-      if (error instanceof Deno.errors.NotFound) return;
-      throw error;
-    }
-    if (size > WAL_LIMIT) this.checkpoint();
+  /**
+   * Checkpoints after every {@linkcode CHECKPOINT_EVERY} writes on this
+   * connection: after the write, outside it. (The WAL file keeps its size
+   * after a checkpoint, so its size cannot tell when one is due.) A
+   * connection that writes once, such as a finishing run's, leaves it to
+   * SQLite's checkpoint on the last close, or to aim up's indexer.
+   */
+  #checkpointNow(): boolean {
+    this.#writes = (this.#writes + 1) % CHECKPOINT_EVERY;
+    return this.#writes === 0;
   }
 
   /** The underlying connection, for read queries. */
@@ -130,7 +133,7 @@ export class IndexDb {
     const start = performance.now();
     transaction(db, () => {
       this.#deleteRows(record.hash);
-      db.prepare(
+      this.#statement(
         "INSERT INTO runs(hash, name, experiment, description, status, signal, exit_code, created_at, ended_at, archived, data_version, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
       ).run(
         record.hash,
@@ -146,22 +149,24 @@ export class IndexDb {
         record.data_version,
         Date.now() / 1000,
       );
-      db.prepare("INSERT INTO records(hash, record) VALUES (?, ?)").run(
+      this.#statement("INSERT INTO records(hash, record) VALUES (?, ?)").run(
         record.hash,
         recordText,
       );
-      const putParam = db.prepare(
+      const putParam = this.#statement(
         "INSERT INTO params(hash, path, type, num, str) VALUES (?,?,?,?,?)",
       );
       for (const row of params) {
         putParam.run(record.hash, row.path, row.type, row.num, row.str);
       }
-      const putTag = db.prepare("INSERT INTO tags(hash, tag) VALUES (?, ?)");
+      const putTag = this.#statement(
+        "INSERT INTO tags(hash, tag) VALUES (?, ?)",
+      );
       for (const tag of tags) putTag.run(record.hash, tag);
-      const putSeries = db.prepare(
+      const putSeries = this.#statement(
         "INSERT INTO series(hash, name, context, count, first_step, last_step, last, min, max, last_time) VALUES (?,?,?,?,?,?,?,?,?,?)",
       );
-      const putPreview = db.prepare(
+      const putPreview = this.#statement(
         "INSERT INTO previews(hash, name, context, preview) VALUES (?,?,?,?)",
       );
       for (const s of record.metrics) {
@@ -186,7 +191,7 @@ export class IndexDb {
     });
     const elapsed = performance.now() - start;
     if (elapsed > this.longestWriteMs) this.longestWriteMs = elapsed;
-    this.#checkpointIfLarge();
+    if (this.#checkpointNow()) this.checkpoint();
     return elapsed;
   }
 
@@ -244,11 +249,20 @@ export class IndexDb {
     this.#db.close();
   }
 
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   #deleteRows(hash: string) {
     for (
       const table of ["runs", "records", "params", "tags", "series", "previews"]
     ) {
-      this.#db.prepare(`DELETE FROM ${table} WHERE hash = ?`).run(hash);
+      this.#statement(`DELETE FROM ${table} WHERE hash = ?`).run(hash);
     }
   }
 }

@@ -103,7 +103,8 @@ async function _loop(
         // Yield between runs: the index write lock is never held across runs.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
-      if (worked > 0) repo.index().checkpoint();
+      // Also folds back what finishing runs' own connections wrote meanwhile.
+      repo.index().checkpoint();
       post({ type: "progress", inProgress: null, queue: 0 });
       post({ type: "pass", at: Date.now() / 1000 });
       idleMs = worked > 0
