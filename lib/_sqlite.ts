@@ -21,7 +21,7 @@ export function openDatabase(
     // WAL needs shared memory on one host, so network filesystems keep a rollback journal.
     db.exec(
       mode === "local"
-        ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4000;"
+        ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=1000;"
         : "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;",
     );
   }
