@@ -329,7 +329,7 @@ async function metricsPage(browser: Browser, path: string): Promise<Figure[]> {
       },
       {
         figure:
-          `… → all ${CHART_RUNS} lines drawn (then pages of 50, 2 at a time; every line M4-downsampled to 100 buckets, all its points read from its run file)`,
+          `… → all ${CHART_RUNS} lines drawn (then pages of 50, 2 at a time; every line from its index preview: no run file opened)`,
         measured: _ms(median(all)),
         baseline: `${lines} lines drawn`,
       },
