@@ -61,75 +61,128 @@ export async function aim(
   };
 }
 
-/** A running writer program (tests/fixtures/writer.ts) whose stdout lines can be awaited. */
-export class WriterProcess implements AsyncDisposable {
+/** A running subprocess: stdout is collected as lines (and counted), stderr as text. */
+export class Spawned implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
   readonly lines: string[] = [];
+  stdoutBytes = 0;
   #stderr = "";
   #done: Promise<void>;
-  #waiters: (() => void)[] = [];
+  #stdinPiped: boolean;
 
+  constructor(
+    program: string,
+    args: string[],
+    options: {
+      env?: Record<string, string>;
+      cwd?: string;
+      stdin?: "null" | "piped";
+      /** Keep only the byte count of stdout, not its lines (for huge output). */
+      countOnly?: boolean;
+    } = {},
+  ) {
+    this.#stdinPiped = options.stdin === "piped";
+    const child = new Deno.Command(program, {
+      args,
+      stdin: options.stdin ?? "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...options.env },
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    }).spawn();
+    this.child = child;
+    const stdout = (async () => {
+      if (options.countOnly) {
+        for await (const chunk of child.stdout) {
+          this.stdoutBytes += chunk.length;
+        }
+        return;
+      }
+      let buffer = "";
+      for await (
+        const text of child.stdout.pipeThrough(new TextDecoderStream())
+      ) {
+        this.stdoutBytes += text.length;
+        buffer += text;
+        let newline;
+        while ((newline = buffer.indexOf("\n")) >= 0) {
+          this.lines.push(buffer.slice(0, newline));
+          buffer = buffer.slice(newline + 1);
+        }
+      }
+      if (buffer) this.lines.push(buffer);
+    })();
+    const stderr = (async () => {
+      for await (
+        const text of child.stderr.pipeThrough(new TextDecoderStream())
+      ) this.#stderr += text;
+    })();
+    this.#done = Promise.all([stdout, stderr]).then(() => {});
+  }
+
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /**
+   * Polls until a stdout line matches `pattern`; returns the first such line,
+   * or the latest with `latest` (for progress lines such as "flushed N").
+   */
+  async waitForLine(
+    pattern: RegExp,
+    timeoutMs = 20_000,
+    latest = false,
+  ): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const found = latest
+        ? this.lines.findLast((line) => pattern.test(line))
+        : this.lines.find((line) => pattern.test(line));
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `no stdout line matching ${pattern} within ${timeoutMs} ms; stdout: ${
+            this.lines.slice(-5).join(" | ")
+          }; stderr: ${this.#stderr}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Waits for exit and for all output. */
+  async finished(): Promise<Deno.CommandStatus> {
+    const status = await this.child.status;
+    await this.#done;
+    return status;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await this.finished();
+    if (this.#stdinPiped) await this.child.stdin.close().catch(() => {});
+  }
+}
+
+/** A running writer program (tests/fixtures/writer.ts) whose stdout lines can be awaited. */
+export class WriterProcess extends Spawned {
   constructor(
     repoPath: string,
     args: string[],
     env: Record<string, string> = {},
   ) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", WRITER, repoPath, ...args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1", ...env },
-    }).spawn();
-    const collect = async (
-      stream: ReadableStream<Uint8Array>,
-      onLine: (line: string) => void,
-    ) => {
-      let buffer = "";
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        buffer += chunk;
-        let newline;
-        while ((newline = buffer.indexOf("\n")) >= 0) {
-          onLine(buffer.slice(0, newline));
-          buffer = buffer.slice(newline + 1);
-        }
-      }
-      if (buffer) onLine(buffer);
-    };
-    this.#done = Promise.all([
-      collect(this.child.stdout, (line) => {
-        this.lines.push(line);
-        for (const wake of this.#waiters.splice(0)) wake();
-      }),
-      collect(this.child.stderr, (line) => (this.#stderr += line + "\n")),
-    ]).then(() => {
-      for (const wake of this.#waiters.splice(0)) wake();
+    super(Deno.execPath(), ["run", "--allow-all", WRITER, repoPath, ...args], {
+      env,
     });
   }
 
-  /** Everything written to stderr so far. */
-  get stderr(): string {
-    return this.#stderr;
-  }
-
-  /** Waits until a stdout line matches `pattern`; returns it. */
-  async waitForLine(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (true) {
-      const found = this.lines.findLast((line) => pattern.test(line));
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `no line matching ${pattern} within ${timeoutMs} ms; stdout: ${
-            this.lines.slice(-5).join(" | ")
-          }; stderr: ${this.#stderr}`,
-        );
-      }
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
+  /** Waits until a stdout line matches `pattern`; returns the latest such line. */
+  override waitForLine(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+    return super.waitForLine(pattern, timeoutMs, true);
   }
 
   /** Waits until the writer reports that every step below `min` is flushed; returns that step. */
@@ -147,22 +200,6 @@ export class WriterProcess implements AsyncDisposable {
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-  }
-
-  /** Waits for exit; returns the status with all output. */
-  async finished(): Promise<Deno.CommandStatus> {
-    const status = await this.child.status;
-    await this.#done;
-    return status;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-    await this.finished();
   }
 }
 
