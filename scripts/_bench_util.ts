@@ -159,3 +159,22 @@ async function _stalledWriter(spec: StalledSpec): Promise<void> {
     await child.stdin.close().catch(() => {});
   }
 }
+
+/** "12.3 ms", with two decimals below 10 ms. */
+export function formatMs(ms: number): string {
+  return `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)} ms`;
+}
+
+/** "p50 / p99" of `ms`. */
+export function p50p99(ms: number[]): string {
+  return `${formatMs(quantile(ms, 0.5))} / ${formatMs(quantile(ms, 0.99))}`;
+}
+
+/** 10000 → "10k", 2000000 → "2M", 1234 → "1,234". */
+export function formatCount(n: number): string {
+  return n >= 1e6 && n % 1e6 === 0
+    ? `${n / 1e6}M`
+    : n >= 1e3 && n % 1e3 === 0
+    ? `${n / 1e3}k`
+    : n.toLocaleString("en-US");
+}

@@ -26,7 +26,10 @@ import type {
 import { nestedParams } from "./_bench_stalled_writer.ts";
 import {
   type Figure,
+  formatCount,
+  formatMs,
   median,
+  p50p99,
   progress,
   quantile,
   type Section,
@@ -96,9 +99,9 @@ export const query: Section = {
     const records = join(tmp.path, "runs-100k", ".aim");
     progress(
       `generating ${
-        _count(RUNS)
+        formatCount(RUNS)
       } runs through the writer in ${WRITERS} processes (100 params, 10 series × ${POINTS} points), meanwhile ${
-        _count(MANY_RUNS)
+        formatCount(MANY_RUNS)
       } synthetic records into another index`,
     );
     const generated = await _generate(runs, records);
@@ -301,7 +304,7 @@ function tenThousandRuns(path: string, generationMs: number): Figure[] {
 
     progress(
       `${QUERIES.length} queries × up to ${REPS_INDEXED} over ${
-        _count(RUNS)
+        formatCount(RUNS)
       } runs, all indexed`,
     );
     const all = _measure(repo, QUERIES, REPS_INDEXED, BUDGET_MS);
@@ -316,7 +319,7 @@ function tenThousandRuns(path: string, generationMs: number): Figure[] {
 
     progress(
       `the same with the ${
-        _count(slice.length)
+        formatCount(slice.length)
       } runs of ${UNINDEXED_EXPERIMENT} unindexed, × up to ${REPS_UNINDEXED}; and restricted to them, indexed vs unindexed`,
     );
     const restricted = QUERIES.map((q) => ({
@@ -346,19 +349,19 @@ function tenThousandRuns(path: string, generationMs: number): Figure[] {
 
     const figures: Figure[] = [{
       figure: `generate ${
-        _count(RUNS)
+        formatCount(RUNS)
       } runs through the writer (startRun, set 100 params, 10 series × ${POINTS} points, close), ${WRITERS} processes`,
       measured: `${(generationMs / 1000).toFixed(1)} s (${
-        _count(Math.round(RUNS / (generationMs / 1000)))
+        formatCount(Math.round(RUNS / (generationMs / 1000)))
       } runs/s; the 100k records were written meanwhile)`,
     }];
     for (const [i, q] of QUERIES.entries()) {
       const a = all[i]!;
       figures.push({
         figure: `${_call(q)} ${q.label} \`${q.text}\`, ${
-          _count(RUNS)
+          formatCount(RUNS)
         } runs all indexed: p50 / p99 (n = ${a.ms.length}; ${_matches(a)})`,
-        measured: _p50p99(a.ms),
+        measured: p50p99(a.ms),
         target: "p50 ≤ 20 ms",
         pass: quantile(a.ms, 0.5) <= 20,
       });
@@ -367,22 +370,22 @@ function tenThousandRuns(path: string, generationMs: number): Figure[] {
       const b = big[i]!;
       figures.push({
         figure: `… ${q.label} with a page of ${
-          _count(BIG_PAGE)
+          formatCount(BIG_PAGE)
         } (every record on it decoded): p50 / p99 (n = ${b.ms.length}; ${
           _matches(b)
         })`,
-        measured: _p50p99(b.ms),
-        baseline: `page of ${PAGE}: ${_ms(quantile(all[i]!.ms, 0.5))} p50`,
+        measured: p50p99(b.ms),
+        baseline: `page of ${PAGE}: ${formatMs(quantile(all[i]!.ms, 0.5))} p50`,
       });
     }
     for (const [i, q] of QUERIES.entries()) {
       const m = mixed[i]!;
       figures.push({
-        figure: `… ${q.label}, ${_count(slice.length)} of the ${
-          _count(RUNS)
+        figure: `… ${q.label}, ${formatCount(slice.length)} of the ${
+          formatCount(RUNS)
         } runs unindexed (marker touched; read from their run spaces): p50 / p99 (n = ${m.ms.length}; same answer)`,
-        measured: _p50p99(m.ms),
-        baseline: `all indexed: ${_ms(quantile(all[i]!.ms, 0.5))} p50`,
+        measured: p50p99(m.ms),
+        baseline: `all indexed: ${formatMs(quantile(all[i]!.ms, 0.5))} p50`,
       });
     }
     for (const [i, q] of QUERIES.entries()) {
@@ -390,14 +393,14 @@ function tenThousandRuns(path: string, generationMs: number): Figure[] {
       const slow = median(sliceUnindexed[i]!.ms);
       figures.push({
         figure: `index speed-up, ${q.label} restricted to the same ${
-          _count(slice.length)
+          formatCount(slice.length)
         } runs (\`run.experiment == "${UNINDEXED_EXPERIMENT}" and (…)\`, ${
           _matches(sliceIndexed[i]!)
         }), markers absent vs present in alternate rounds: unindexed ÷ indexed median (n = ${
           sliceIndexed[i]!.ms.length
         })`,
         measured: `${(slow / fast).toFixed(slow / fast < 10 ? 1 : 0)}×`,
-        baseline: `${_ms(slow)} unindexed vs ${_ms(fast)} indexed`,
+        baseline: `${formatMs(slow)} unindexed vs ${formatMs(fast)} indexed`,
       });
     }
     return figures;
@@ -508,24 +511,24 @@ function hundredThousandRuns(path: string, generationMs: number): Figure[] {
       throw new Error(`expected ${MANY_RUNS} indexed runs, found ${count}`);
     }
     progress(
-      `param filter × up to ${REPS_MANY} over ${_count(MANY_RUNS)} runs`,
+      `param filter × up to ${REPS_MANY} over ${formatCount(MANY_RUNS)} runs`,
     );
     const [samples] = _measure(repo, [QUERIES[0]!], REPS_MANY, BUDGET_MS);
     const p50 = quantile(samples!.ms, 0.5);
     return [
       {
         figure: `write ${
-          _count(MANY_RUNS)
+          formatCount(MANY_RUNS)
         } synthetic RunRecords (benchRun's shape, series without previews) with IndexDb.write(); value indexes dropped for the load, then re-created from their own DDL`,
         measured: `${(generationMs / 1000).toFixed(1)} s`,
       },
       {
         figure: `searchRuns() param filter, ${
-          _count(MANY_RUNS)
+          formatCount(MANY_RUNS)
         } runs in the index only (no run spaces, no markers): p50 / p99 (n = ${
           samples!.ms.length
         }; ${_matches(samples!)})`,
-        measured: _p50p99(samples!.ms),
+        measured: p50p99(samples!.ms),
         target: "p50 ≤ 200 ms",
         pass: p50 <= 200,
       },
@@ -561,7 +564,7 @@ function _writeRecords(path: string): void {
     for (let i = 0; i < MANY_RUNS; i++) {
       index.write(benchRecord(i, start + i));
       if ((i + 1) % 25_000 === 0) {
-        progress(`${_count(i + 1)} of ${_count(MANY_RUNS)} records`);
+        progress(`${formatCount(i + 1)} of ${formatCount(MANY_RUNS)} records`);
       }
     }
     for (const { sql } of indexes) index.db.exec(sql);
@@ -575,8 +578,8 @@ function _writeRecords(path: string): void {
 
 function downsampling(): Figure[] {
   progress(
-    `downsample(): ${_count(DOWNSAMPLE_POINTS)} points → ${
-      _count(BUCKETS)
+    `downsample(): ${formatCount(DOWNSAMPLE_POINTS)} points → ${
+      formatCount(BUCKETS)
     } buckets × ${DOWNSAMPLE_REPS}, and every-k-th-point decimation`,
   );
   const steps = new Float64Array(DOWNSAMPLE_POINTS);
@@ -608,21 +611,21 @@ function downsampling(): Figure[] {
   const ms = median(m4Ms);
   return [
     {
-      figure: `downsample() of ${_count(DOWNSAMPLE_POINTS)} points to ${
-        _count(BUCKETS)
+      figure: `downsample() of ${formatCount(DOWNSAMPLE_POINTS)} points to ${
+        formatCount(BUCKETS)
       } buckets (M4): median of ${DOWNSAMPLE_REPS}`,
-      measured: _ms(ms),
-      baseline: `every ${stride}th point: ${_ms(median(naiveMs))}`,
+      measured: formatMs(ms),
+      baseline: `every ${stride}th point: ${formatMs(median(naiveMs))}`,
       target: "≤ 50 ms",
       pass: ms <= 50,
     },
     {
       figure: `… a single spike at step ${
         SPIKE_AT.toLocaleString("en-US")
-      } among ${_count(DOWNSAMPLE_POINTS)} points`,
-      measured: `${kept(m4)} (${_count(m4.steps.length)} points)`,
+      } among ${formatCount(DOWNSAMPLE_POINTS)} points`,
+      measured: `${kept(m4)} (${formatCount(m4.steps.length)} points)`,
       baseline: `every ${stride}th point: ${kept(naive)} (${
-        _count(naive.steps.length)
+        formatCount(naive.steps.length)
       } points)`,
       target: "kept",
       pass: m4.values.includes(spike),
@@ -664,23 +667,9 @@ function _call(q: BenchQuery): string {
 }
 
 function _matches(s: Samples): string {
-  return `${_count(s.total)} matches, page of ${_count(s.page.length)}`;
-}
-
-function _p50p99(ms: number[]): string {
-  return `${_ms(quantile(ms, 0.5))} / ${_ms(quantile(ms, 0.99))}`;
-}
-
-function _ms(ms: number): string {
-  return `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)} ms`;
-}
-
-function _count(n: number): string {
-  return n >= 1e6 && n % 1e6 === 0
-    ? `${n / 1e6}M`
-    : n >= 1e3 && n % 1e3 === 0
-    ? `${n / 1e3}k`
-    : n.toLocaleString("en-US");
+  return `${formatCount(s.total)} matches, page of ${
+    formatCount(s.page.length)
+  }`;
 }
 
 if (import.meta.main) {

@@ -20,8 +20,11 @@ import { Repo } from "../lib/repo.ts";
 import { benchRecord } from "./bench_query.ts";
 import {
   type Figure,
+  formatCount,
+  formatMs,
   makeStalledRuns,
   median,
+  p50p99,
   progress,
   quantile,
   type Section,
@@ -74,9 +77,9 @@ interface Sample {
 async function drain(tmp: string): Promise<Figure[]> {
   progress(
     `generating ${
-      _count(INDEXED_RUNS)
+      formatCount(INDEXED_RUNS)
     } runs through the writer in ${WRITERS} processes, then ${
-      _count(STALLED.runs)
+      formatCount(STALLED.runs)
     } stalled ones (writer SIGKILLed)`,
   );
   const path = join(tmp, "drain", ".aim");
@@ -93,7 +96,7 @@ async function drain(tmp: string): Promise<Figure[]> {
 
   progress(
     `aim up (indexer on, --index-interval 1): \`${SEARCH}\` back to back while it drains the ${
-      _count(STALLED.runs)
+      formatCount(STALLED.runs)
     } stalled runs`,
   );
   const during: Sample[] = [];
@@ -165,7 +168,7 @@ async function drain(tmp: string): Promise<Figure[]> {
     }
     progress(
       `aim reindex --finalize-stalled on the copy, then ${IDLE_REQUESTS} searches idle (all ${
-        _count(INDEXED_RUNS + STALLED.runs)
+        formatCount(INDEXED_RUNS + STALLED.runs)
       } indexed)`,
     );
     await _command(Deno.execPath(), [
@@ -203,31 +206,31 @@ async function drain(tmp: string): Promise<Figure[]> {
   return [
     {
       figure: `generate ${
-        _count(INDEXED_RUNS)
+        formatCount(INDEXED_RUNS)
       } runs through the writer (bench_query's benchRun, ${WRITERS} processes; indexed on close) + ${
-        _count(STALLED.runs)
+        formatCount(STALLED.runs)
       } stalled (${STALLED.params} params, ${STALLED.series} series × ${STALLED.points} points; writer SIGKILLed)`,
       measured: `${(generation.ms / 1000).toFixed(1)} s`,
     },
     {
       figure: `GET ${SEARCH_PATH} idle: all ${
-        _count(INDEXED_RUNS + STALLED.runs)
+        formatCount(INDEXED_RUNS + STALLED.runs)
       } runs indexed, \`aim up --no-index\`: p50 / p99 (n = ${IDLE_REQUESTS}; ${
-        _count(total)
+        formatCount(total)
       } matches, page of 100)`,
-      measured: _p50p99(idle),
+      measured: p50p99(idle),
     },
     {
       figure:
         `… while the indexer drains the ${STALLED.runs} stalled runs: p50 / p99 (n = ${n}, sequential; each search also reads the ${
           _range(during)
         } still-unindexed runs from their own files, slower by design; same ${
-          _count(total)
+          formatCount(total)
         } matches every time)`,
-      measured: `${_p50p99(ms(during))} (p99 ${
+      measured: `${p50p99(ms(during))} (p99 ${
         (drainP99 / idleP99).toFixed(1)
       }× idle)`,
-      baseline: `idle: ${_p50p99(idle)}`,
+      baseline: `idle: ${p50p99(idle)}`,
       target:
         "not judged: it compares reading up to 1,000 run files with reading none",
     },
@@ -237,23 +240,23 @@ async function drain(tmp: string): Promise<Figure[]> {
       measured: `${fairRatio.toFixed(2)}× (p50 ${
         (quantile(ms(during), 0.5) / quantile(ms(replay), 0.5)).toFixed(2)
       }×; median per-request ratio ${pairRatio.toFixed(2)}×)`,
-      baseline: `replay: ${_p50p99(ms(replay))}`,
+      baseline: `replay: ${p50p99(ms(replay))}`,
       target: "≤ 1.5×",
       pass: fairRatio <= 1.5,
     },
     {
       figure:
         `… an index-only read, GET /api/runs/:hash of an indexed run, after each search: p50 / p99 during the drain vs idle (n = ${n} / ${IDLE_REQUESTS})`,
-      measured: `${_p50p99(indexOnlyDuring)} (p99 ${
+      measured: `${p50p99(indexOnlyDuring)} (p99 ${
         (indexOnlyP99 / indexOnlyIdleP99).toFixed(1)
       }× idle)`,
-      baseline: `idle: ${_p50p99(indexOnlyIdle)}`,
+      baseline: `idle: ${p50p99(indexOnlyIdle)}`,
     },
     {
       figure:
         `drain time: server listening → no marker left (${state.indexed} indexed by the Worker, ${state.crashed} recorded crashed, ${state.failures} failures)`,
       measured: `${(drainMs / 1000).toFixed(1)} s (${
-        _count(Math.round(STALLED.runs / (drainMs / 1000)))
+        formatCount(Math.round(STALLED.runs / (drainMs / 1000)))
       } runs/s)`,
     },
     {
@@ -271,11 +274,11 @@ async function drain(tmp: string): Promise<Figure[]> {
         "longest index write transaction during the drain (/api/index indexer.longest_write_ms)",
       measured: `${state.longestWriteMs.toFixed(2)} ms`,
       baseline: `replay, indexRun() in the bench process, ${
-        _count(replayWrites.length)
+        formatCount(replayWrites.length)
       } runs, no search during a write: p50 ${
-        _ms(quantile(replayWrites, 0.5))
-      }, p99 ${_ms(quantile(replayWrites, 0.99))}, max ${
-        _ms(Math.max(...replayWrites))
+        formatMs(quantile(replayWrites, 0.5))
+      }, p99 ${formatMs(quantile(replayWrites, 0.99))}, max ${
+        formatMs(Math.max(...replayWrites))
       }`,
       target: "≤ 10 ms",
       pass: state.longestWriteMs <= 10,
@@ -425,7 +428,7 @@ interface Start {
 
 async function startup(tmp: string): Promise<Figure[]> {
   progress(
-    `writing ${_count(MANY_RUNS)} synthetic run records into an index`,
+    `writing ${formatCount(MANY_RUNS)} synthetic run records into an index`,
   );
   const many = join(tmp, "index-100k", ".aim");
   const empty = join(tmp, "empty", ".aim");
@@ -434,7 +437,7 @@ async function startup(tmp: string): Promise<Figure[]> {
 
   progress(
     `aim up: ${STARTS} starts each with ${
-      _count(MANY_RUNS)
+      formatCount(MANY_RUNS)
     } runs in the index and with none, after one untimed start`,
   );
   await _start(many, MANY_RUNS);
@@ -452,20 +455,20 @@ async function startup(tmp: string): Promise<Figure[]> {
   return [
     {
       figure: `write ${
-        _count(MANY_RUNS)
+        formatCount(MANY_RUNS)
       } synthetic RunRecords (benchRun's shape) with IndexDb.write(), value indexes rebuilt after the load`,
       measured: `${(generation.ms / 1000).toFixed(1)} s`,
     },
     {
       figure: `\`aim up\` start-up, ${
-        _count(MANY_RUNS)
+        formatCount(MANY_RUNS)
       } runs in the index: spawn → first 200 from /api/runs?limit=1 (median of ${STARTS}; listening after ${
-        _ms(med(full, "listeningMs"))
+        formatMs(med(full, "listeningMs"))
       })`,
-      measured: `${_ms(firstAnswer)} (${
-        _ms(Math.min(...full.map((s) => s.firstAnswerMs)))
-      } – ${_ms(Math.max(...full.map((s) => s.firstAnswerMs)))})`,
-      baseline: `empty repository: ${_ms(med(none, "firstAnswerMs"))}`,
+      measured: `${formatMs(firstAnswer)} (${
+        formatMs(Math.min(...full.map((s) => s.firstAnswerMs)))
+      } – ${formatMs(Math.max(...full.map((s) => s.firstAnswerMs)))})`,
+      baseline: `empty repository: ${formatMs(med(none, "firstAnswerMs"))}`,
       target: "≤ 1 s",
       pass: firstAnswer <= 1000,
     },
@@ -537,7 +540,7 @@ function _writeRecords(path: string): void {
     const start = Date.now() / 1000 - MANY_RUNS;
     for (let i = 0; i < MANY_RUNS; i++) {
       index.write(benchRecord(i, start + i));
-      if ((i + 1) % 25_000 === 0) progress(`${_count(i + 1)} records`);
+      if ((i + 1) % 25_000 === 0) progress(`${formatCount(i + 1)} records`);
     }
     for (const { sql } of indexes) index.db.exec(sql);
     index.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -729,23 +732,7 @@ async function _timedAsync(fn: () => Promise<void>): Promise<{ ms: number }> {
 
 /** "1,000 → 3": the unindexed runs at the first and the last sample. */
 function _range(samples: Sample[]): string {
-  return `${_count(samples[0]?.unindexed ?? 0)} → ${
-    _count(samples.at(-1)?.unindexed ?? 0)
+  return `${formatCount(samples[0]?.unindexed ?? 0)} → ${
+    formatCount(samples.at(-1)?.unindexed ?? 0)
   }`;
-}
-
-function _p50p99(ms: number[]): string {
-  return `${_ms(quantile(ms, 0.5))} / ${_ms(quantile(ms, 0.99))}`;
-}
-
-function _ms(ms: number): string {
-  return `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)} ms`;
-}
-
-function _count(n: number): string {
-  return n >= 1e6 && n % 1e6 === 0
-    ? `${n / 1e6}M`
-    : n >= 1e3 && n % 1e3 === 0
-    ? `${n / 1e3}k`
-    : n.toLocaleString("en-US");
 }

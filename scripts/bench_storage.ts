@@ -16,6 +16,7 @@ import { indexRun, reindex, type ReindexSummary } from "../lib/indexer.ts";
 import {
   diskBytes,
   type Figure,
+  formatCount,
   makeStalledRuns,
   median,
   progress,
@@ -58,7 +59,7 @@ export const storage: Section = {
 async function trackThroughput(tmp: string): Promise<Figure[]> {
   progress(
     `track(): ${REPS} × ${
-      _count(TRACK_POINTS)
+      formatCount(TRACK_POINTS)
     } points into ${TRACK_SERIES} series, 3 ways, and the node:sqlite baseline`,
   );
   const repo = Repo.openSync(join(tmp, "track", ".aim"), { create: true });
@@ -87,7 +88,7 @@ async function trackThroughput(tmp: string): Promise<Figure[]> {
   }
   const baseRate = median(base.map((m) => m.rate));
   const baseline = `${_mega(baseRate)} M points/s (node:sqlite, 1 row/point, ${
-    _count(BASELINE_BATCH)
+    formatCount(BASELINE_BATCH)
   } rows/tx)`;
   const rate = (use: ContextUse) => median(aim[use].map((m) => m.rate));
   const aimRate = rate("reused");
@@ -95,7 +96,7 @@ async function trackThroughput(tmp: string): Promise<Figure[]> {
   return [
     {
       figure: `run.track(): ${
-        _count(TRACK_POINTS)
+        formatCount(TRACK_POINTS)
       } points into ${TRACK_SERIES} series, incl. flushes (median of ${REPS})`,
       measured: `${_mega(aimRate)} M points/s`,
       baseline,
@@ -212,8 +213,8 @@ async function finalization(tmp: string): Promise<Figure[]> {
   Repo.openSync(path, { create: true }).close();
   const [small, large] = FINALIZE_POINTS;
   progress(
-    `close(): ${REPS} × 2 runs each of ${_count(small)} and ${
-      _count(large)
+    `close(): ${REPS} × 2 runs each of ${formatCount(small)} and ${
+      formatCount(large)
     } points over ${FINALIZE_SERIES} series`,
   );
   const samples = new Map<number, { close: number[]; afterFlush: number[] }>();
@@ -234,9 +235,9 @@ async function finalization(tmp: string): Promise<Figure[]> {
     median(samples.get(points)!.afterFlush);
   const figures: Figure[] = FINALIZE_POINTS.map((points) => ({
     figure: `await run.close() after ${
-      _count(points)
+      formatCount(points)
     } points / ${FINALIZE_SERIES} series (median of ${REPS}; ${
-      _count(buffered.get(points)!)
+      formatCount(buffered.get(points)!)
     } points still buffered; opens index.db)`,
     measured: `${close(points).toFixed(1)} ms`,
     target: "≤ 100 ms",
@@ -245,14 +246,16 @@ async function finalization(tmp: string): Promise<Figure[]> {
   const ratio = close(large) / close(small);
   const flushedRatio = afterFlush(large) / afterFlush(small);
   figures.push({
-    figure: `close() time, ${_count(large)} / ${_count(small)} points`,
+    figure: `close() time, ${formatCount(large)} / ${
+      formatCount(small)
+    } points`,
     measured: `${ratio.toFixed(2)}×`,
     target: "flat (≤ 1.5×)",
     pass: ratio <= 1.5,
   }, {
-    figure: `… close() right after an explicit flush(), ${_count(small)} / ${
-      _count(large)
-    } points`,
+    figure: `… close() right after an explicit flush(), ${
+      formatCount(small)
+    } / ${formatCount(large)} points`,
     measured: `${afterFlush(small).toFixed(1)} ms / ${
       afterFlush(large).toFixed(1)
     } ms (${flushedRatio.toFixed(2)}×)`,
@@ -364,7 +367,7 @@ async function reindexing(tmp: string): Promise<Figure[]> {
   const spec = { runs: REINDEX_RUNS, params: 4, series: 3, points: 10 };
   progress(
     `reindex(): generating ${
-      _count(spec.runs)
+      formatCount(spec.runs)
     } stalled runs (${spec.series} series × ${spec.points} points)`,
   );
   const path = join(tmp, "reindex", ".aim");
@@ -375,7 +378,7 @@ async function reindexing(tmp: string): Promise<Figure[]> {
     await makeStalledRuns({ repo: repo.path, ...spec });
     cpSync(path, copy, { recursive: true });
     progress(
-      `reindex(): indexing ${_count(spec.runs)} stalled runs in-process`,
+      `reindex(): indexing ${formatCount(spec.runs)} stalled runs in-process`,
     );
     summary = reindex(repo);
   } finally {
@@ -392,7 +395,7 @@ async function reindexing(tmp: string): Promise<Figure[]> {
   const rate = summary.indexed / summary.seconds;
 
   progress(
-    `aim reindex: the CLI on a copy of the same ${_count(spec.runs)} runs`,
+    `aim reindex: the CLI on a copy of the same ${formatCount(spec.runs)} runs`,
   );
   // A first run on an empty repository fills Deno's transpile cache for the CLI's modules.
   const empty = join(tmp, "reindex-empty", ".aim");
@@ -411,9 +414,9 @@ async function reindexing(tmp: string): Promise<Figure[]> {
   return [
     {
       figure: `reindex() of ${
-        _count(spec.runs)
+        formatCount(spec.runs)
       } stalled runs (${spec.series} series × ${spec.points} points, few params)`,
-      measured: `${_count(Math.round(rate))} runs/s (${
+      measured: `${formatCount(Math.round(rate))} runs/s (${
         summary.seconds.toFixed(2)
       } s, longest write ${summary.longestWriteMs.toFixed(2)} ms)`,
       target: "≥ 1,000 runs/s",
@@ -422,7 +425,7 @@ async function reindexing(tmp: string): Promise<Figure[]> {
     {
       figure:
         "`deno run -A main.ts reindex` on a copy, wall time incl. process start",
-      measured: `${_count(Math.round(cliRate))} runs/s (${
+      measured: `${formatCount(Math.round(cliRate))} runs/s (${
         wall.toFixed(2)
       } s wall, ${cliSummary.seconds.toFixed(2)} s reported)`,
       target: "≥ 1,000 runs/s",
@@ -463,12 +466,4 @@ function _expectIndexed(repo: Repo, hash: string, points: number): void {
 
 function _mega(rate: number): string {
   return (rate / 1e6).toFixed(2);
-}
-
-function _count(n: number): string {
-  return n >= 1e6 && n % 1e6 === 0
-    ? `${n / 1e6}M`
-    : n >= 1e3 && n % 1e3 === 0
-    ? `${n / 1e3}k`
-    : n.toLocaleString("en-US");
 }
