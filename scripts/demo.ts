@@ -67,6 +67,14 @@ console.log("\n$ aim reindex");
 await aim("reindex", "--repo", repo);
 console.log("\n$ aim status");
 await aim("status", "--repo", repo);
+const query = 'run.status in ["failed", "crashed"]';
+console.log(`\n$ aim runs ls --query '${query}'`);
+await aim("runs", "ls", "--repo", repo, "--query", query);
 console.log(
-  `\nExplore it:\n  deno task aim runs ls --repo ${repo}\n  deno task aim runs ls --json --repo ${repo}`,
+  [
+    "\nExplore it:",
+    `  deno task aim runs ls --repo ${repo} --query 'run.hparams.lr < 0.01' --sort=-run.hparams.lr`,
+    `  deno task aim metrics ls --repo ${repo} --query 'metric.name == "loss" and metric.last < 0.5'`,
+    `  deno task aim up --repo ${repo}     # the web UI; open the printed URL`,
+  ].join("\n"),
 );
