@@ -30,6 +30,7 @@ import {
 } from "./repo_layout.ts";
 import {
   corruptRunError,
+  hasChunkBounds,
   HASH_PATTERN,
   hasPreviewColumn,
   readDataVersion,
@@ -317,6 +318,12 @@ export class Repo implements RunHost {
     // A run written before series previews existed gains the column when resumed.
     if (!hasPreviewColumn(db)) {
       db.exec("ALTER TABLE series ADD COLUMN preview BLOB");
+    }
+    // …and its new chunks record their step bounds (older ones keep NULL).
+    if (!hasChunkBounds(db)) {
+      db.exec(
+        "ALTER TABLE chunks ADD COLUMN min_step INTEGER; ALTER TABLE chunks ADD COLUMN max_step INTEGER",
+      );
     }
     if (options.handleSignals === false) handleSignals(false);
     const run = new Run(hash, dir, db, lock, this, {

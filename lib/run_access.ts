@@ -66,10 +66,19 @@ export function readSeries(
       `points must be an integer from 0 to ${MAX_POINTS}, got ${buckets}`,
     );
   }
+  const from = options.from ?? -Infinity;
+  const to = options.to ?? Infinity;
+  const ranged = options.from !== undefined || options.to !== undefined;
   const points = _withRun(
     repo,
     hash,
-    (db) => readPoints(db, name, canonicalJson(context)),
+    (db) =>
+      readPoints(
+        db,
+        name,
+        canonicalJson(context),
+        ranged ? { from, to } : undefined,
+      ),
   );
   if (points === null) {
     throw new AimError(
@@ -79,8 +88,6 @@ export function readSeries(
       }`,
     );
   }
-  const from = options.from ?? -Infinity;
-  const to = options.to ?? Infinity;
   const keep: number[] = [];
   for (let i = 0; i < points.steps.length; i++) {
     const step = points.steps[i]!;

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS chunks(
   series_id INTEGER NOT NULL, seq INTEGER NOT NULL, n INTEGER NOT NULL,
   first_step INTEGER NOT NULL, last_step INTEGER NOT NULL,
   has_epoch INTEGER NOT NULL, data BLOB NOT NULL,
+  min_step INTEGER, max_step INTEGER,
   PRIMARY KEY(series_id, seq));
 CREATE TABLE IF NOT EXISTS logs(
   seq INTEGER PRIMARY KEY, time REAL NOT NULL, level TEXT NOT NULL, text TEXT NOT NULL);
@@ -175,20 +176,30 @@ export function seriesFromRow(row: Record<string, unknown>): SeriesSummary {
   };
 }
 
-/** Reads every point of one series, or `null` when the run has no such series. */
+/**
+ * Reads the points of one series, or `null` when the run has no such series.
+ * With `range`, chunks whose steps all lie outside it are skipped (chunks
+ * written before chunk step bounds existed are always read); the caller
+ * still filters points, as a chunk that overlaps the range is read whole.
+ */
 export function readPoints(
   db: DatabaseSync,
   name: string,
   contextKey: string,
+  range?: { from: number; to: number },
 ): SeriesPoints | null {
   const series = db.prepare(
     "SELECT id, count FROM series WHERE name = ? AND context = ?",
   )
     .get(name, contextKey) as { id: number; count: number } | undefined;
   if (series === undefined) return null;
-  const chunks = db.prepare(
-    "SELECT n, has_epoch, data FROM chunks WHERE series_id = ? ORDER BY seq",
-  ).all(series.id);
+  const chunks = range !== undefined && hasChunkBounds(db)
+    ? db.prepare(
+      "SELECT n, has_epoch, data FROM chunks WHERE series_id = ? AND (min_step IS NULL OR (max_step >= ? AND min_step <= ?)) ORDER BY seq",
+    ).all(series.id, _bound(range.from), _bound(range.to))
+    : db.prepare(
+      "SELECT n, has_epoch, data FROM chunks WHERE series_id = ? ORDER BY seq",
+    ).all(series.id);
   let total = 0;
   for (const chunk of chunks) total += Number(chunk.n);
   const points: SeriesPoints = {
@@ -263,6 +274,18 @@ export function seriesKey(name: string, contextKey: string): string {
 }
 
 /** Whether the run file's series table has the `preview` column. */
+/** True when the file's chunks record their lowest and highest step (newer files). */
+export function hasChunkBounds(db: DatabaseSync): boolean {
+  return db.prepare("PRAGMA table_info(chunks)").all().some((column) =>
+    column.name === "min_step"
+  );
+}
+
+/** A range end as SQLite can compare it with integers (it has no infinities). */
+function _bound(step: number): number {
+  return Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, step));
+}
+
 export function hasPreviewColumn(db: DatabaseSync): boolean {
   return db.prepare("PRAGMA table_info(series)").all().some((column) =>
     column.name === "preview"

@@ -164,7 +164,7 @@ export class Run {
     this.#params = state.params;
     this.#dataVersion = state.dataVersion;
     this.#insertChunk = db.prepare(
-      "INSERT INTO chunks(series_id, seq, n, first_step, last_step, has_epoch, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO chunks(series_id, seq, n, first_step, last_step, has_epoch, data, min_step, max_step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.#updateSeries = db.prepare(
       "UPDATE series SET count = ?, first_step = ?, last_step = ?, last = ?, min = ?, max = ?, last_time = ?, preview = ? WHERE id = ?",
@@ -378,6 +378,7 @@ export class Run {
               series.times,
               series.epochs,
             ),
+            ..._stepBounds(series.steps, series.n),
           );
         }
         this.#updateSeries.run(
@@ -611,4 +612,16 @@ function _describe(value: unknown): string {
 /** Path of the lock file in a run space. */
 export function lockPath(dir: string): string {
   return join(dir, "lock");
+}
+
+/** The lowest and highest of the first `n` steps: a range read skips chunks outside it. */
+function _stepBounds(steps: ArrayLike<number>, n: number): [number, number] {
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const step = steps[i]!;
+    if (step < low) low = step;
+    if (step > high) high = step;
+  }
+  return [low, high];
 }

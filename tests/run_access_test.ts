@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openDatabase } from "../lib/_sqlite.ts";
+import { readSeries } from "../lib/run_access.ts";
+import { readPoints } from "../lib/run_space.ts";
+import type { Repo } from "../lib/repo.ts";
+import { tempRepo } from "./_helpers.ts";
+
+/** Steps tracked in three flushes (three chunks), the last one out of order. */
+const CHUNKS = [
+  Array.from({ length: 100 }, (_, i) => i),
+  Array.from({ length: 100 }, (_, i) => 500 + i),
+  [50, 1000, 60, 7],
+];
+
+async function writeChunks(repo: Repo): Promise<string> {
+  const run = await repo.startRun();
+  for (const steps of CHUNKS) {
+    for (const step of steps) run.track(step / 10, { name: "loss", step });
+    run.flush();
+  }
+  await run.close();
+  return run.hash;
+}
+
+function withRunDb<T>(
+  repo: Repo,
+  hash: string,
+  fn: (db: ReturnType<typeof openDatabase>) => T,
+): T {
+  const db = openDatabase(join(repo.runDir(hash), "run.db"), "local");
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Every tracked step inside [from, to], in tracking order. */
+function expected(from: number, to: number): number[] {
+  return CHUNKS.flat().filter((step) => step >= from && step <= to);
+}
+
+const RANGES: [number, number][] = [
+  [0, 99],
+  [500, 599],
+  [550, 560],
+  [40, 70],
+  [101, 499],
+  [999, 2000],
+  [-5, 5],
+  [2000, 3000],
+];
+
+Deno.test("a step-range read returns exactly the points in the range, whatever the step order", async () => {
+  await using repo = await tempRepo();
+  const hash = await writeChunks(repo);
+  for (const [from, to] of RANGES) {
+    const data = readSeries(repo, hash, "loss", {}, { points: 0, from, to });
+    assert.deepEqual(data.steps, expected(from, to), `range ${from}..${to}`);
+    assert.deepEqual(data.values, expected(from, to).map((s) => s / 10));
+  }
+});
+
+Deno.test("a step-range read opens only the chunks whose steps reach into the range", async () => {
+  await using repo = await tempRepo();
+  const hash = await writeChunks(repo);
+  const read = (from: number, to: number) =>
+    withRunDb(
+      repo,
+      hash,
+      (db) => readPoints(db, "loss", "{}", { from, to })!.steps.length,
+    );
+  // Chunk bounds: 0..99, 500..599, and 7..1000 (out of order).
+  assert.equal(read(0, 5), 100);
+  assert.equal(read(500, 599), 100 + 4);
+  assert.equal(read(900, 1000), 4);
+  assert.equal(read(1001, 3000), 0);
+  assert.equal(
+    withRunDb(repo, hash, (db) => readPoints(db, "loss", "{}")!.steps.length),
+    204,
+  );
+});
+
+Deno.test("a run file from before chunk step bounds is read whole, and gains them when resumed", async () => {
+  await using repo = await tempRepo();
+  const hash = await writeChunks(repo);
+  withRunDb(repo, hash, (db) =>
+    db.exec(
+      "ALTER TABLE chunks DROP COLUMN min_step; ALTER TABLE chunks DROP COLUMN max_step",
+    ));
+  for (const [from, to] of RANGES) {
+    const data = readSeries(repo, hash, "loss", {}, { points: 0, from, to });
+    assert.deepEqual(
+      data.steps,
+      expected(from, to),
+      `old file, ${from}..${to}`,
+    );
+  }
+  const run = await repo.resumeRun(hash);
+  run.track(0.5, { name: "loss", step: 5000 });
+  await run.close();
+  // Old chunks (no bounds) are always read; the new one only when in range.
+  const read = (from: number, to: number) =>
+    withRunDb(
+      repo,
+      hash,
+      (db) => readPoints(db, "loss", "{}", { from, to })!.steps.length,
+    );
+  assert.equal(read(0, 10), 204);
+  assert.equal(read(4000, 6000), 205);
+  const data = readSeries(repo, hash, "loss", {}, {
+    points: 0,
+    from: 4000,
+    to: 6000,
+  });
+  assert.deepEqual(data.steps, [5000]);
+});
