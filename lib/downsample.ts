@@ -37,6 +37,26 @@ export function downsample(
   values: Float64Array,
   buckets: number,
 ): SeriesPoints {
+  const kept = downsampleIndices(steps, values, buckets);
+  const outSteps = new Float64Array(kept.length);
+  const outValues = new Float64Array(kept.length);
+  for (let i = 0; i < kept.length; i++) {
+    outSteps[i] = steps[kept[i]!]!;
+    outValues[i] = values[kept[i]!]!;
+  }
+  return { steps: outSteps, values: outValues };
+}
+
+/**
+ * The points {@linkcode downsample} keeps, as indices into `steps` and
+ * `values` in step order (all indices, in their order, with `buckets` 0), so
+ * that a caller can pick what else it holds per point (epochs, times).
+ */
+export function downsampleIndices(
+  steps: Float64Array,
+  values: Float64Array,
+  buckets: number,
+): Int32Array {
   if (steps.length !== values.length) {
     throw new RangeError(
       `Cannot downsample ${steps.length} steps with ${values.length} values: lengths must match`,
@@ -48,24 +68,30 @@ export function downsample(
     );
   }
   const n = steps.length;
-  if (buckets === 0 || n === 0) {
-    return { steps: steps.slice(), values: values.slice() };
-  }
+  if (buckets === 0 || n === 0) return Int32Array.from(steps.keys());
   for (let i = 1; i < n; i++) {
     if (!(steps[i]! >= steps[i - 1]!)) {
-      return _downsampleUnsorted(steps, values, buckets);
+      return _unsortedIndices(steps, values, buckets);
     }
   }
-
-  const first = steps[0]!;
-  if (!Number.isFinite(first) || !Number.isFinite(steps[n - 1]!)) {
-    return _downsampleUnsorted(steps, values, buckets);
+  if (!Number.isFinite(steps[0]!) || !Number.isFinite(steps[n - 1]!)) {
+    return _unsortedIndices(steps, values, buckets);
   }
+  return _sortedIndices(steps, values, buckets);
+}
+
+/** M4 over points in non-decreasing, finite step order. */
+function _sortedIndices(
+  steps: Float64Array,
+  values: Float64Array,
+  buckets: number,
+): Int32Array {
+  const n = steps.length;
+  const first = steps[0]!;
   const span = steps[n - 1]! - first;
   const scale = span > 0 ? buckets / span : 0;
   // Buckets are contiguous runs of indices, each yielding at most 5 points.
-  const outSteps = new Float64Array(Math.min(n, 5 * buckets));
-  const outValues = new Float64Array(outSteps.length);
+  const kept = new Int32Array(Math.min(n, 5 * buckets));
   let out = 0;
   // The current bucket: its first index, then where its min, max and first
   // NaN are (-1 for none yet).
@@ -90,12 +116,7 @@ export function downsample(
       }
       picked[j + 1] = x;
     }
-    for (let i = 0; i < k; i++) {
-      const at = picked[i]!;
-      outSteps[out] = steps[at]!;
-      outValues[out] = values[at]!;
-      out++;
-    }
+    for (let i = 0; i < k; i++) kept[out++] = picked[i]!;
   };
 
   for (let i = 0; i < n; i++) {
@@ -122,15 +143,15 @@ export function downsample(
     if (v !== v && nanAt < 0) nanAt = i;
   }
   flush(n - 1);
-  return { steps: outSteps.slice(0, out), values: outValues.slice(0, out) };
+  return kept.slice(0, out);
 }
 
-/** Sorts points by step (stably) and downsamples them. */
-function _downsampleUnsorted(
+/** Sorts points by step (stably), downsamples them, and maps back to the input's indices. */
+function _unsortedIndices(
   steps: Float64Array,
   values: Float64Array,
   buckets: number,
-): SeriesPoints {
+): Int32Array {
   for (let i = 0; i < steps.length; i++) {
     if (!Number.isFinite(steps[i]!)) {
       throw new RangeError(
@@ -148,5 +169,5 @@ function _downsampleUnsorted(
     s[i] = steps[at]!;
     v[i] = values[at]!;
   });
-  return downsample(s, v, buckets);
+  return _sortedIndices(s, v, buckets).map((i) => order[i]!);
 }

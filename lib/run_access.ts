@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { canonicalJson } from "./_json.ts";
 import { openDatabase, openForReading, transaction } from "./_sqlite.ts";
-import { downsample } from "./downsample.ts";
+import { downsampleIndices } from "./downsample.ts";
 import { AimError } from "./errors.ts";
 import { indexRun } from "./indexer.ts";
 import { LOCK_FILE } from "./liveness.ts";
@@ -88,40 +88,42 @@ export function readSeries(
       }`,
     );
   }
-  const keep: number[] = [];
-  for (let i = 0; i < points.steps.length; i++) {
-    const step = points.steps[i]!;
-    if (step >= from && step <= to) keep.push(i);
+  // The points in range, as indices into what was read.
+  let keep: Int32Array;
+  if (ranged) {
+    const inRange: number[] = [];
+    for (let i = 0; i < points.steps.length; i++) {
+      const step = points.steps[i]!;
+      if (step >= from && step <= to) inRange.push(i);
+    }
+    keep = Int32Array.from(inRange);
+  } else {
+    keep = Int32Array.from(points.steps.keys());
   }
   const steps = new Float64Array(keep.length);
   const values = new Float64Array(keep.length);
-  keep.forEach((at, i) => {
-    steps[i] = points.steps[at]!;
-    values[i] = points.values[at]!;
-  });
-  const reduced = buckets === 0 || keep.length <= buckets
-    ? { steps, values }
-    : downsample(steps, values, buckets);
-  // Epoch and time of each kept point: look them up by step (steps are unique in practice).
-  const byStep = new Map<number, number>();
-  keep.forEach((at) => byStep.set(points.steps[at]!, at));
-  const epochs: (number | null)[] = [];
-  const times: number[] = [];
-  for (const step of reduced.steps) {
-    const at = byStep.get(step)!;
-    const epoch = points.epochs[at]!;
-    epochs.push(Number.isNaN(epoch) ? null : epoch);
-    times.push(points.times[at]!);
+  for (let i = 0; i < keep.length; i++) {
+    steps[i] = points.steps[keep[i]!]!;
+    values[i] = points.values[keep[i]!]!;
   }
-  return {
-    name,
-    context,
-    total: keep.length,
-    steps: Array.from(reduced.steps),
-    values: Array.from(reduced.values),
-    epochs,
-    times,
+  const shown = buckets === 0 || keep.length <= buckets
+    ? Int32Array.from(steps.keys())
+    : downsampleIndices(steps, values, buckets);
+  const out = {
+    steps: new Array<number>(shown.length),
+    values: new Array<number>(shown.length),
+    epochs: new Array<number | null>(shown.length),
+    times: new Array<number>(shown.length),
   };
+  for (let i = 0; i < shown.length; i++) {
+    const at = keep[shown[i]!]!;
+    const epoch = points.epochs[at]!;
+    out.steps[i] = points.steps[at]!;
+    out.values[i] = points.values[at]!;
+    out.epochs[i] = Number.isNaN(epoch) ? null : epoch;
+    out.times[i] = points.times[at]!;
+  }
+  return { name, context, total: keep.length, ...out };
 }
 
 /**

@@ -116,3 +116,23 @@ Deno.test("a run file from before chunk step bounds is read whole, and gains the
   });
   assert.deepEqual(data.steps, [5000]);
 });
+
+Deno.test("a series read keeps each point's own epoch and time, even when steps repeat", async () => {
+  await using repo = await tempRepo();
+  const run = await repo.startRun();
+  run.track(1, { name: "loss", step: 5, epoch: 1, time: 1000 });
+  run.track(2, { name: "loss", step: 5, epoch: 2, time: 2000 });
+  run.track(3, { name: "loss", step: 6, time: 3000 });
+  await run.close();
+  const data = readSeries(repo, run.hash, "loss", {}, { points: 0 });
+  assert.deepEqual(data.steps, [5, 5, 6]);
+  assert.deepEqual(data.values, [1, 2, 3]);
+  assert.deepEqual(data.epochs, [1, 2, null]);
+  assert.deepEqual(data.times, [1000, 2000, 3000]);
+  const ranged = readSeries(repo, run.hash, "loss", {}, {
+    points: 1,
+    from: 5,
+    to: 5,
+  });
+  assert.deepEqual(ranged.epochs, [1, 2]);
+});
