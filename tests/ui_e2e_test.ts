@@ -381,9 +381,11 @@ Deno.test("the metrics explorer draws one line per matching run, grouping by a p
   );
   await page.locator("select.agg").selectOption("");
 
-  // Drag across the middle of the plot: each line's points in that range are read again.
+  // Drag across the middle of the plot: the lines' points in that range are
+  // read again (by pages of the series search, with a step range).
   const zoomed = page.waitForRequest((r) =>
-    /\/api\/runs\/[0-9a-f]+\/series\?.*from=/.test(r.url())
+    r.method() === "POST" && /\/api\/series\/search$/.test(r.url()) &&
+    "from" in JSON.parse(r.postData() ?? "{}")
   );
   const plot = await chart.locator(".u-over").boundingBox();
   assert.ok(plot);
