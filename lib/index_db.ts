@@ -47,7 +47,7 @@ CREATE TABLE previews(hash TEXT NOT NULL, name TEXT NOT NULL, context TEXT NOT N
 CREATE INDEX previews_key ON previews(hash, name, context);
 `;
 
-/** Writes on one connection between checkpoints (a run of 200 params adds ~80 KB of WAL). */
+/** Writes between checkpoints in a deferred loop (a run of 200 params adds ~120 pages of WAL). */
 const CHECKPOINT_EVERY = 64;
 
 /** The repository index. Not safe to share across threads: open one per thread. */
@@ -61,6 +61,7 @@ export class IndexDb {
   /** Prepared statements by SQL: preparing them inside a write would lengthen it. */
   #statements = new Map<string, StatementSync>();
   #writes = 0;
+  #deferred = false;
 
   /** True when opening found no index or one of another schema version and built it anew. */
   readonly rebuilt: boolean;
@@ -68,14 +69,8 @@ export class IndexDb {
   constructor(path: string, mode: FsMode) {
     this.path = path;
     this.#db = openDatabase(path, mode);
-    // A checkpoint inside a COMMIT made one write in many take ~80 ms, so
-    // write() folds the WAL back after its transaction, every so many writes.
-    // SQLite's own checkpoint stays as a backstop at 80 MB of WAL, for
-    // connections that each write once while another keeps the index open.
     // A small page cache: each thread of aim up holds a connection.
-    this.#db.exec(
-      "PRAGMA wal_autocheckpoint = 20000; PRAGMA cache_size = -8000;",
-    );
+    this.#db.exec("PRAGMA cache_size = -8000");
     this.rebuilt = transaction(this.#db, () => {
       const version = Number(
         (this.#db.prepare("PRAGMA user_version").get() as {
@@ -107,13 +102,20 @@ export class IndexDb {
   }
 
   /**
-   * Checkpoints after every {@linkcode CHECKPOINT_EVERY} writes on this
-   * connection: after the write, outside it. (The WAL file keeps its size
-   * after a checkpoint, so its size cannot tell when one is due.) A
-   * connection that writes once, such as a finishing run's, leaves it to
-   * SQLite's checkpoint on the last close, or to aim up's indexer.
+   * For a loop that indexes many runs (aim up's indexer, `aim reindex`): no
+   * checkpoint inside a COMMIT, where SQLite's own one made one write in
+   * many take ~40-80 ms; {@linkcode write} checkpoints after every
+   * {@linkcode CHECKPOINT_EVERY} writes instead, outside its transaction.
+   * Other connections (a finishing run's) keep SQLite's checkpoints, which
+   * bound the WAL whatever else has the index open.
    */
+  deferCheckpoints(): void {
+    this.#db.exec("PRAGMA wal_autocheckpoint = 0");
+    this.#deferred = true;
+  }
+
   #checkpointNow(): boolean {
+    if (!this.#deferred) return false;
     this.#writes = (this.#writes + 1) % CHECKPOINT_EVERY;
     return this.#writes === 0;
   }

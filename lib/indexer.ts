@@ -170,6 +170,7 @@ export function reindex(
     longestWriteMs: 0,
     seconds: 0,
   };
+  if (!options.dryRun) repo.index().deferCheckpoints();
   let done = 0;
   for (const hash of hashes) {
     try {

@@ -58,6 +58,7 @@ async function _loop(
   onWake: (wake: () => void) => void,
 ): Promise<void> {
   const repo = Repo.openSync(repoPath);
+  repo.index().deferCheckpoints();
   const failed = new Map<string, string>();
   const watcher = _watchMarkers(repo, () => wakeNow());
   let wakeNow = () => {};
