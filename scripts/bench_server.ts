@@ -147,6 +147,8 @@ async function drain(tmp: string): Promise<Figure[]> {
     await using up = await _startServer(copy, ["--no-index"]);
     await _warmUp(up, total);
     const copyRepo = Repo.openSync(copy);
+    // As the indexer Worker does: no checkpoint inside a write.
+    copyRepo.index().deferCheckpoints();
     try {
       const queue = copyRepo.listMarkers();
       let left = queue.length;

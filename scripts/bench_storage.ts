@@ -321,7 +321,8 @@ async function indexing(tmp: string): Promise<Figure[]> {
         `expected ${spec.runs} stalled runs, found ${hashes.length}`,
       );
     }
-    repo.index(); // Opened once, as by `aim reindex` and the `aim up` indexer.
+    // Opened once, checkpoints deferred, as by `aim reindex` and the `aim up` indexer.
+    repo.index().deferCheckpoints();
     const times: number[] = [];
     let longestWrite = 0;
     for (const hash of hashes) {
