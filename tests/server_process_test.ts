@@ -144,7 +144,17 @@ Deno.test("aim up indexes 50 SIGKILLed writers as crashed while the API keeps an
     assert.equal(run?.status, "crashed", hash);
     assert.ok(run!.metrics.every((m) => m.count >= 20));
   }
-  const { body: index } = await server.get("/api/index");
+  // The Worker reports each run after its commit, by message: the index can
+  // show the 50th run a moment before the reported state does.
+  let index = (await server.get("/api/index")).body;
+  await waitFor(
+    async () => {
+      index = (await server.get("/api/index")).body;
+      return index.indexer.crashed >= 50;
+    },
+    "the indexer to report 50 crashed runs",
+    10_000,
+  );
   assert.equal(index.indexer.crashed, 50);
   assert.equal(index.indexer.failures.length, 0);
   assert.deepEqual([
