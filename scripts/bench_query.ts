@@ -25,6 +25,7 @@ import type {
 } from "../lib/types.ts";
 import { nestedParams } from "./_bench_stalled_writer.ts";
 import {
+  bulkWriteRecords,
   type Figure,
   formatCount,
   formatMs,
@@ -276,7 +277,19 @@ async function _generate(
   });
   let recordsMs: number;
   try {
-    recordsMs = timed(() => _writeRecords(records)).ms;
+    recordsMs = timed(() => {
+      const start = Date.now() / 1000 - MANY_RUNS;
+      bulkWriteRecords(
+        records,
+        MANY_RUNS,
+        (i) => benchRecord(i, start + i),
+        (n) => {
+          if (n % 25_000 === 0) {
+            progress(`${formatCount(n)} of ${formatCount(MANY_RUNS)} records`);
+          }
+        },
+      );
+    }).ms;
   } finally {
     // Awaited even when the load failed, so no writer outlives the benchmark.
     await Promise.allSettled(writers);
@@ -533,42 +546,6 @@ function hundredThousandRuns(path: string, generationMs: number): Figure[] {
         pass: p50 <= 200,
       },
     ];
-  } finally {
-    repo.close();
-  }
-}
-
-/**
- * Writes {@linkcode MANY_RUNS} records with `IndexDb.write()`. One write per
- * run keeping the value indexes up to date costs about 3 ms here, mostly
- * pages of those indexes written back on every commit; so they are dropped
- * for the load and re-created from the DDL the index itself holds, which
- * gives the same schema and rows. Indexes that lead with the run hash stay:
- * each write first deletes the run's old rows by hash.
- */
-function _writeRecords(path: string): void {
-  const repo = Repo.openSync(path, { create: true });
-  try {
-    const index = repo.index();
-    // Only this connection, only for the load; queries use a fresh one.
-    index.db.exec("PRAGMA synchronous = OFF");
-    const indexes = (index.db.prepare(
-      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
-    ).all() as { name: string; sql: string }[]).filter(({ name }) => {
-      const [first] = index.db.prepare(`PRAGMA index_info("${name}")`)
-        .all() as { name: string }[];
-      return first?.name !== "hash";
-    });
-    for (const { name } of indexes) index.db.exec(`DROP INDEX "${name}"`);
-    const start = Date.now() / 1000 - MANY_RUNS;
-    for (let i = 0; i < MANY_RUNS; i++) {
-      index.write(benchRecord(i, start + i));
-      if ((i + 1) % 25_000 === 0) {
-        progress(`${formatCount(i + 1)} of ${formatCount(MANY_RUNS)} records`);
-      }
-    }
-    for (const { sql } of indexes) index.db.exec(sql);
-    index.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   } finally {
     repo.close();
   }

@@ -19,6 +19,7 @@ import { indexRun } from "../lib/indexer.ts";
 import { Repo } from "../lib/repo.ts";
 import { benchRecord } from "./bench_query.ts";
 import {
+  bulkWriteRecords,
   type Figure,
   formatCount,
   formatMs,
@@ -434,7 +435,12 @@ async function startup(tmp: string): Promise<Figure[]> {
   );
   const many = join(tmp, "index-100k", ".aim");
   const empty = join(tmp, "empty", ".aim");
-  const generation = timed(() => _writeRecords(many));
+  const generation = timed(() => {
+    const start = Date.now() / 1000 - MANY_RUNS;
+    bulkWriteRecords(many, MANY_RUNS, (i) => benchRecord(i, start + i), (n) => {
+      if (n % 25_000 === 0) progress(`${formatCount(n)} records`);
+    });
+  });
   Repo.openSync(empty, { create: true }).close();
 
   progress(
@@ -521,34 +527,6 @@ async function _start(path: string, runs: number): Promise<Start> {
     rssKb: kb("VmRSS"),
     peakKb: kb("VmHWM"),
   };
-}
-
-/**
- * Writes {@linkcode MANY_RUNS} records with `IndexDb.write()`, as
- * bench_query.ts does for its 100,000-run figure (its helper is private):
- * the value indexes are dropped for the load and re-created from the DDL
- * the index itself holds.
- */
-function _writeRecords(path: string): void {
-  const repo = Repo.openSync(path, { create: true });
-  try {
-    const index = repo.index();
-    // Only this connection, only for the load; the server opens its own.
-    index.db.exec("PRAGMA synchronous = OFF");
-    const indexes = index.db.prepare(
-      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
-    ).all() as { name: string; sql: string }[];
-    for (const { name } of indexes) index.db.exec(`DROP INDEX "${name}"`);
-    const start = Date.now() / 1000 - MANY_RUNS;
-    for (let i = 0; i < MANY_RUNS; i++) {
-      index.write(benchRecord(i, start + i));
-      if ((i + 1) % 25_000 === 0) progress(`${formatCount(i + 1)} records`);
-    }
-    for (const { sql } of indexes) index.db.exec(sql);
-    index.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-  } finally {
-    repo.close();
-  }
 }
 
 // --- A real `aim up` ----------------------------------------------------------

@@ -26,6 +26,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { newHash, Repo } from "../lib/repo.ts";
 import type { ParamValue, RunRecord, RunStatus } from "../lib/types.ts";
 import {
+  bulkWriteRecords,
   type Figure,
   median,
   progress,
@@ -109,7 +110,8 @@ interface _Element {
 async function runsPage(browser: Browser, path: string): Promise<Figure[]> {
   progress(`writing ${_count(TABLE_RUNS)} synthetic run records into an index`);
   const writeStart = performance.now();
-  _writeRecords(path, TABLE_RUNS);
+  const start = Date.now() / 1000 - TABLE_RUNS * 60;
+  bulkWriteRecords(path, TABLE_RUNS, (i) => _record(i, start + i * 60));
   const writeS = (performance.now() - writeStart) / 1000;
   await using server = await _aimUp(path);
   const page = await _page(browser);
@@ -422,25 +424,6 @@ async function _writeRuns(
 }
 
 // --- Helpers -----------------------------------------------------------------------
-
-/** Writes `count` run records straight into the index, value indexes rebuilt after. */
-function _writeRecords(path: string, count: number): void {
-  const repo = Repo.openSync(path, { create: true });
-  try {
-    const index = repo.index();
-    index.db.exec("PRAGMA synchronous = OFF");
-    const indexes = index.db.prepare(
-      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
-    ).all() as { name: string; sql: string }[];
-    for (const { name } of indexes) index.db.exec(`DROP INDEX "${name}"`);
-    const start = Date.now() / 1000 - count * 60;
-    for (let i = 0; i < count; i++) index.write(_record(i, start + i * 60));
-    for (const { sql } of indexes) index.db.exec(sql);
-    index.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-  } finally {
-    repo.close();
-  }
-}
 
 /** Run `i` as a finished writer would have indexed it. */
 function _record(i: number, createdAt: number): RunRecord {
