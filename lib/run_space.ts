@@ -274,20 +274,23 @@ export function seriesKey(name: string, contextKey: string): string {
 }
 
 /** Whether the run file's series table has the `preview` column. */
+export function hasPreviewColumn(db: DatabaseSync): boolean {
+  return _hasColumn(db, "series", "preview");
+}
+
 /** True when the file's chunks record their lowest and highest step (newer files). */
 export function hasChunkBounds(db: DatabaseSync): boolean {
-  return db.prepare("PRAGMA table_info(chunks)").all().some((column) =>
-    column.name === "min_step"
+  return _hasColumn(db, "chunks", "min_step");
+}
+
+/** Older run files lack columns added since; a resumed run gains them. */
+function _hasColumn(db: DatabaseSync, table: string, column: string): boolean {
+  return db.prepare(`PRAGMA table_info(${table})`).all().some((row) =>
+    row.name === column
   );
 }
 
 /** A range end as SQLite can compare it with integers (it has no infinities). */
 function _bound(step: number): number {
   return Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, step));
-}
-
-export function hasPreviewColumn(db: DatabaseSync): boolean {
-  return db.prepare("PRAGMA table_info(series)").all().some((column) =>
-    column.name === "preview"
-  );
 }
