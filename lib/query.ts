@@ -88,27 +88,20 @@ export function searchRuns(
     });
   }
   const candidates: _Candidate[] = [];
+  // Sorting by a record field, or finishing an inexact query, needs every record.
   const rows = index.db.prepare(
-    `SELECT r.hash, r.created_at, ${
-      compiled.exact && sort.byCreation
-        ? "NULL AS record FROM runs r"
-        : "c.record FROM runs r JOIN records c ON c.hash = r.hash"
-    } WHERE ${compiled.where}`,
+    `SELECT r.hash, r.created_at, c.record FROM runs r JOIN records c ON c.hash = r.hash WHERE ${compiled.where}`,
   ).all(...compiled.args);
   for (const row of rows) {
     const hash = String(row.hash);
     if (markers.has(hash)) continue;
-    const candidate: _Candidate = {
+    const record = decodeJson(String(row.record)) as RunRecord;
+    if (!compiled.exact && !evalRunQuery(query, record, now)) continue;
+    candidates.push({
       hash,
       created_at: Number(row.created_at),
-      run: null,
-    };
-    if (row.record !== null) {
-      const record = decodeJson(String(row.record)) as RunRecord;
-      if (!compiled.exact && !evalRunQuery(query, record, now)) continue;
-      candidate.run = { record, live: false, indexed: true };
-    }
-    candidates.push(candidate);
+      run: { record, live: false, indexed: true },
+    });
   }
   const unreadable = _scanUnindexed(repo, markers, (run) => {
     if (evalRunQuery(query, run.record, now)) {
@@ -120,10 +113,8 @@ export function searchRuns(
     }
   });
   _sortCandidates(candidates, sort, now);
-  const page = candidates.slice(offset, offset + limit);
-  _fillRecords(repo, page);
   return {
-    runs: page.map((c) => c.run!),
+    runs: candidates.slice(offset, offset + limit).map((c) => c.run!),
     total: candidates.length,
     unreadable,
   };
@@ -189,18 +180,30 @@ interface _Candidate {
 function _fillRecords(repo: Repo, page: _Candidate[]): void {
   const missing = page.filter((c) => c.run === null);
   if (missing.length === 0) return;
-  // One statement for the page rather than one per run.
-  const rows = repo.index().db.prepare(
-    "SELECT hash, record FROM records WHERE hash IN (SELECT value FROM json_each(?))",
-  ).all(JSON.stringify(missing.map((c) => c.hash)));
-  const texts = new Map(rows.map((row) => [String(row.hash), row.record]));
+  const records = _indexedRecords(repo, missing.map((c) => c.hash));
   for (const candidate of missing) {
     candidate.run = {
-      record: decodeJson(String(texts.get(candidate.hash))) as RunRecord,
+      record: records.get(candidate.hash)!,
       live: false,
       indexed: true,
     };
   }
+}
+
+/** The indexed records of `hashes`, decoded, read in one statement. */
+function _indexedRecords(
+  repo: Repo,
+  hashes: string[],
+): Map<string, RunRecord> {
+  const rows = repo.index().db.prepare(
+    "SELECT hash, record FROM records WHERE hash IN (SELECT value FROM json_each(?))",
+  ).all(JSON.stringify([...new Set(hashes)]));
+  return new Map(
+    rows.map((row) => [
+      String(row.hash),
+      decodeJson(String(row.record)) as RunRecord,
+    ]),
+  );
 }
 
 interface _SortSpec {
@@ -358,23 +361,17 @@ function _searchMetricsByCreation(
     _compareStrings(a.key, b.key)
   );
   const page = pending.slice(offset, offset + limit);
-  const get = repo.index().db.prepare(
-    "SELECT record FROM records WHERE hash = ?",
+  const records = _indexedRecords(
+    repo,
+    page.filter((p) => p.match === null).map((p) => p.hash),
   );
-  const decoded = new Map<string, RunRecord>();
   const matches: MetricMatch[] = [];
   for (const p of page) {
     if (p.match !== null) {
       matches.push(p.match);
       continue;
     }
-    let record = decoded.get(p.hash);
-    if (record === undefined) {
-      record = decodeJson(
-        String((get.get(p.hash) as { record: string }).record),
-      ) as RunRecord;
-      decoded.set(p.hash, record);
-    }
+    const record = records.get(p.hash)!;
     const series = record.metrics.find((s) =>
       `${s.name}\u0000${_contextKey(s.context)}` === p.key
     )!;
