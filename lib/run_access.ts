@@ -88,25 +88,12 @@ export function readSeries(
       }`,
     );
   }
-  // The points in range, as indices into what was read.
-  let keep: Int32Array;
-  if (ranged) {
-    const inRange: number[] = [];
-    for (let i = 0; i < points.steps.length; i++) {
-      const step = points.steps[i]!;
-      if (step >= from && step <= to) inRange.push(i);
-    }
-    keep = Int32Array.from(inRange);
-  } else {
-    keep = Int32Array.from(points.steps.keys());
-  }
-  const steps = new Float64Array(keep.length);
-  const values = new Float64Array(keep.length);
-  for (let i = 0; i < keep.length; i++) {
-    steps[i] = points.steps[keep[i]!]!;
-    values[i] = points.values[keep[i]!]!;
-  }
-  const shown = buckets === 0 || keep.length <= buckets
+  // Without a range every point read is kept, as read; with one, the points
+  // in range, by their index in what was read.
+  const keep = ranged ? _inRange(points.steps, from, to) : null;
+  const steps = keep ? _pick(points.steps, keep) : points.steps;
+  const values = keep ? _pick(points.values, keep) : points.values;
+  const shown = buckets === 0 || steps.length <= buckets
     ? Int32Array.from(steps.keys())
     : downsampleIndices(steps, values, buckets);
   const out = {
@@ -116,14 +103,31 @@ export function readSeries(
     times: new Array<number>(shown.length),
   };
   for (let i = 0; i < shown.length; i++) {
-    const at = keep[shown[i]!]!;
+    const at = keep ? keep[shown[i]!]! : shown[i]!;
     const epoch = points.epochs[at]!;
     out.steps[i] = points.steps[at]!;
     out.values[i] = points.values[at]!;
     out.epochs[i] = Number.isNaN(epoch) ? null : epoch;
     out.times[i] = points.times[at]!;
   }
-  return { name, context, total: keep.length, ...out };
+  return { name, context, total: steps.length, ...out };
+}
+
+/** Indices of the steps within [from, to]. */
+function _inRange(steps: Float64Array, from: number, to: number): Int32Array {
+  const kept: number[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    if (step >= from && step <= to) kept.push(i);
+  }
+  return Int32Array.from(kept);
+}
+
+/** `array` at `indices`. */
+function _pick(array: Float64Array, indices: Int32Array): Float64Array {
+  const out = new Float64Array(indices.length);
+  for (let i = 0; i < indices.length; i++) out[i] = array[indices[i]!]!;
+  return out;
 }
 
 /**
