@@ -22,7 +22,8 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "./_chromium.ts";
 import { newHash, Repo } from "../lib/repo.ts";
 import type { ParamValue, RunRecord, RunStatus } from "../lib/types.ts";
 import {
@@ -37,7 +38,6 @@ import {
 
 const SELF = fileURLToPath(import.meta.url);
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
-const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "bench-token";
 
 const TABLE_RUNS = 50_000;
@@ -55,19 +55,7 @@ export const ui: Section = {
   title: "Web UI (headless Chromium)",
   async run() {
     await using tmp = await tempDir("aim-bench-ui-");
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const loadBefore = Deno.loadavg()[0]!;
       const figures = [

@@ -7,14 +7,14 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../scripts/_chromium.ts";
 import type { Repo } from "../lib/mod.ts";
 import { createApp } from "../server/app.ts";
 import { answer } from "../server/query_worker.ts";
 import { ROOT, tempRepo, waitFor, WriterProcess } from "./_helpers.ts";
 
 const TOKEN = "ui-t0ken";
-const CHROMIUM = "/usr/bin/chromium";
 const OUTPUT = join(ROOT, "test-output");
 
 /** Six finished or failed runs, and what the tests check about them. */
@@ -154,26 +154,7 @@ async function aimUp(repoPath: string, interval = "0.5", extra: string[] = []) {
 
 /** A browser page that records console errors; closed at scope end. */
 async function browserPage(name: string) {
-  try {
-    Deno.statSync(CHROMIUM);
-  } catch {
-    throw new Error(
-      `The UI tests drive Debian's Chromium at ${CHROMIUM}: install it with apt-get install chromium (.ci/run does)`,
-    );
-  }
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  const browser: Browser = await launchChromium();
   const page: Page = await browser.newPage({
     viewport: { width: 1400, height: 900 },
   });
