@@ -75,7 +75,10 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-/** Prints a user-facing error and returns its exit code; rethrows bugs. */
+/**
+ * Prints a user-facing error and returns its exit code. Anything but a
+ * usage error or an `AimError` is a bug: it is rethrown, so its stack shows.
+ */
 function report(error: unknown, verbose: boolean): number {
   if (error instanceof UsageError) {
     console.error(
@@ -83,10 +86,7 @@ function report(error: unknown, verbose: boolean): number {
     );
     return 2;
   }
-  if (
-    error instanceof AimError || error instanceof TypeError ||
-    error instanceof RangeError || error instanceof SyntaxError
-  ) {
+  if (error instanceof AimError) {
     console.error(`error: ${error.message}`);
     if (verbose) {
       for (

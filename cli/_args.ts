@@ -6,6 +6,10 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { ParamValue } from "../lib/mod.ts";
+
+/** How many malformed protocol lines are echoed to stderr before going quiet. */
+export const ECHOED_ERRORS = 5;
 
 /** A mistake in how a command was called: printed with a hint, exit code 2. */
 export class UsageError extends Error {
@@ -99,4 +103,30 @@ export function intOption(
     );
   }
   return value;
+}
+
+/** Parses `KEY=VALUE` pairs: JSON values when they parse, strings otherwise. */
+export function parseParams(
+  pairs: string[],
+  command: string,
+): Map<string, ParamValue> {
+  const out = new Map<string, ParamValue>();
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) {
+      throw new UsageError(
+        `--param ${JSON.stringify(pair)} is not KEY=VALUE`,
+        command,
+      );
+    }
+    const text = pair.slice(eq + 1);
+    let value: ParamValue;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+    out.set(pair.slice(0, eq), value);
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
  */
 
 import { parse } from "./_args.ts";
-import { initRepo } from "../lib/repo_layout.ts";
+import { initRepo } from "../lib/storage/mod.ts";
 
 const HELP = `Usage: aim init [--repo PATH]
 

@@ -11,8 +11,7 @@ import {
   searchOptions,
   UsageError,
 } from "./_args.ts";
-import { Repo } from "../lib/repo.ts";
-import { MAX_LIMIT, searchMetrics } from "../lib/query.ts";
+import { MAX_LIMIT, Repo, searchMetrics } from "../lib/mod.ts";
 
 const HELP =
   `Usage: aim metrics ls [--repo PATH] [--query Q] [--sort KEY] [--limit N] [--offset N] [--json]

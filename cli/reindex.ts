@@ -5,8 +5,7 @@
  */
 
 import { parse, printJson } from "./_args.ts";
-import { Repo } from "../lib/repo.ts";
-import { reindex } from "../lib/indexer.ts";
+import { reindex, Repo } from "../lib/mod.ts";
 
 const HELP =
   `Usage: aim reindex [--repo PATH] [--all] [--finalize-stalled] [--dry-run] [--json]

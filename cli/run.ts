@@ -10,20 +10,19 @@
  */
 
 import { spawn } from "node:child_process";
-import { constants, userInfo } from "node:os";
+import { constants } from "node:os";
 import type { Readable } from "node:stream";
-import { parse, UsageError } from "./_args.ts";
-import { ECHOED_ERRORS, parseParams } from "./track.ts";
-import { Repo } from "../lib/repo.ts";
-import type { Ending, Run } from "../lib/run_writer.ts";
-import { Ingester } from "../lib/protocol.ts";
-import { hostName } from "../lib/liveness.ts";
+import { ECHOED_ERRORS, parse, parseParams, UsageError } from "./_args.ts";
+import { type Ending, Repo, type Run } from "../lib/mod.ts";
+import type { ParamValue } from "../lib/types.ts";
 import {
   gpuSamples,
+  Ingester,
+  launchInfo,
   ProcessTreeSampler,
   type SystemSample,
-} from "../lib/system_metrics.ts";
-import type { ParamValue } from "../lib/types.ts";
+  TerminalLog,
+} from "../lib/tracking/mod.ts";
 
 const HELP =
   `Usage: aim run [--repo PATH] [--experiment E] [--name N] [--description D]
@@ -48,14 +47,10 @@ child; if it still runs --grace seconds later (default 20) its process group
 is SIGKILLed; the run is then terminated with the signal and aim run exits
 128+n.`;
 
-/** Longest line kept in the run's log, in bytes; the rest of the line is counted, not kept. */
-export const MAX_LOG_LINE = 64 * 1024;
 /** Log bytes buffered before the run is flushed, whatever the time. */
 const LOG_FLUSH_BYTES = 4 << 20;
 /** How long output is still read after the child exits (a grandchild may hold its pipes). */
 const DRAIN_MS = 2_000;
-/** Longest wait for git, in milliseconds (a huge work tree must not delay the start much). */
-const GIT_TIMEOUT = 3_000;
 const FORWARDED = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 
 interface Options {
@@ -101,7 +96,7 @@ export async function run(args: string[]): Promise<number> {
   const params = parseParams(values.param ?? [], "aim run");
   const repo = Repo.openSync(values.repo);
   try {
-    const launch = await _launchInfo(command);
+    const launch = await launchInfo(command);
     const run = await repo.startRun({
       ...(values.experiment !== undefined
         ? { experiment: values.experiment }
@@ -345,91 +340,6 @@ function _ending(
   };
 }
 
-/**
- * Splits a child's output into log lines with bounded memory, the way a
- * terminal shows it: a line is cut at {@linkcode MAX_LOG_LINE} bytes (the
- * rest is counted), and a carriage return inside a line starts it over, so a
- * progress bar leaves its last state rather than every redraw. Bytes that are
- * not UTF-8 become U+FFFD.
- */
-export class TerminalLog {
-  #onLine: (text: string, time: number) => void;
-  #parts: Uint8Array[] = [];
-  #size = 0;
-  #cut = 0;
-  /** A carriage return ended the last chunk: the next visible byte starts the line over. */
-  #pendingReturn = false;
-  #decoder = new TextDecoder();
-
-  /** `onLine` gets each line without its newline, and the time (s) its end arrived. */
-  constructor(onLine: (text: string, time: number) => void) {
-    this.#onLine = onLine;
-  }
-
-  /** Takes one chunk of output, as it arrived. */
-  push(chunk: Uint8Array, time = Date.now() / 1000): void {
-    let start = 0;
-    while (start <= chunk.length) {
-      const newline = chunk.indexOf(10, start);
-      const stop = newline < 0 ? chunk.length : newline;
-      if (stop > start) this.#append(chunk.subarray(start, stop));
-      if (newline < 0) break;
-      this.#emit(time);
-      start = newline + 1;
-    }
-  }
-
-  /** Ends the output: a last line without a newline is kept too. */
-  end(time = Date.now() / 1000): void {
-    if (this.#size > 0 || this.#cut > 0) this.#emit(time);
-  }
-
-  #append(bytes: Uint8Array) {
-    const endsWithReturn = bytes[bytes.length - 1] === 13;
-    if (endsWithReturn) bytes = bytes.subarray(0, bytes.length - 1);
-    if (bytes.length === 0) {
-      this.#pendingReturn ||= endsWithReturn;
-      return;
-    }
-    const lastReturn = bytes.lastIndexOf(13);
-    if (this.#pendingReturn || lastReturn >= 0) this.#reset();
-    if (lastReturn >= 0) bytes = bytes.subarray(lastReturn + 1);
-    this.#pendingReturn = endsWithReturn;
-    const room = MAX_LOG_LINE - this.#size;
-    if (room > 0) {
-      const kept = bytes.length <= room ? bytes : bytes.subarray(0, room);
-      // A copy: the chunk may be a view of a larger buffer that must not be kept alive.
-      this.#parts.push(kept.slice());
-      this.#size += kept.length;
-    }
-    this.#cut += Math.max(0, bytes.length - Math.max(room, 0));
-  }
-
-  #emit(time: number) {
-    let bytes: Uint8Array;
-    if (this.#parts.length === 1) bytes = this.#parts[0]!;
-    else {
-      bytes = new Uint8Array(this.#size);
-      let offset = 0;
-      for (const part of this.#parts) {
-        bytes.set(part, offset);
-        offset += part.length;
-      }
-    }
-    let text = this.#decoder.decode(bytes);
-    if (this.#cut > 0) text += ` … [${this.#cut} more bytes cut]`;
-    this.#reset();
-    this.#pendingReturn = false;
-    this.#onLine(text, time);
-  }
-
-  #reset() {
-    this.#parts = [];
-    this.#size = 0;
-    this.#cut = 0;
-  }
-}
-
 /** Copies a child's output to `target` and into `log`, one chunk at a time (the child waits while the target does). */
 async function _passThrough(
   stream: Readable,
@@ -511,73 +421,6 @@ function _sampleSystem(
       });
     }
   }, seconds * 1000);
-}
-
-/** What `__aim` holds besides the child's pid. */
-async function _launchInfo(
-  command: string[],
-): Promise<Record<string, ParamValue>> {
-  const cwd = Deno.cwd();
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(Deno.env.toObject()).sort()) {
-    if (key.startsWith("SLURM_") || key === "CUDA_VISIBLE_DEVICES") {
-      env[key] = value;
-    }
-  }
-  const git = await _git(cwd);
-  return {
-    command,
-    cwd,
-    host: hostName(),
-    user: _user(),
-    ...(git !== null ? { git } : {}),
-    env,
-  };
-}
-
-/** Commit, branch, dirty flag and root of the git work tree holding `cwd`, or `null`. */
-async function _git(cwd: string): Promise<Record<string, ParamValue> | null> {
-  const git = async (args: string[]): Promise<string | null> => {
-    try {
-      const out = await new Deno.Command("git", {
-        args,
-        cwd,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "null",
-        // Never take index.lock: the user may be running git at the same time.
-        env: { GIT_OPTIONAL_LOCKS: "0" },
-        signal: AbortSignal.timeout(GIT_TIMEOUT),
-      }).output();
-      return out.success ? new TextDecoder().decode(out.stdout) : null;
-    } catch {
-      return null; // no git, or too slow
-    }
-  };
-  const [head, status] = await Promise.all([
-    git(["rev-parse", "--show-toplevel", "HEAD", "--abbrev-ref", "HEAD"]),
-    git(["status", "--porcelain", "--untracked-files=no"]),
-  ]);
-  if (head === null) return null;
-  const [root, commit, branch] = head.trim().split("\n");
-  if (!commit) return null;
-  return {
-    commit,
-    branch: branch === "HEAD" || branch === undefined ? null : branch,
-    // Untracked files do not count, as for `git describe --dirty`; null when git status timed out.
-    dirty: status === null ? null : status.trim() !== "",
-    root: root ?? null,
-  };
-}
-
-function _user(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    // A uid with no passwd entry, as in some containers.
-    return Deno.env.get("USER") ?? Deno.env.get("LOGNAME") ??
-      String(Deno.uid());
-  }
 }
 
 function _kill(pid: number, signal: Deno.Signal): void {

@@ -11,11 +11,15 @@ import {
   searchOptions,
   UsageError,
 } from "./_args.ts";
-import { Repo, validateHash } from "../lib/repo.ts";
-import { AimError } from "../lib/errors.ts";
-import { removeRun } from "../lib/run_access.ts";
-import { runToJson } from "../lib/run_list.ts";
-import { MAX_LIMIT, searchRuns } from "../lib/query.ts";
+import {
+  AimError,
+  MAX_LIMIT,
+  removeRun,
+  Repo,
+  runToJson,
+  searchRuns,
+  validateHash,
+} from "../lib/mod.ts";
 
 const HELP = `Usage: aim runs <ls|rm> [options]
 

@@ -5,8 +5,7 @@
  */
 
 import { parse, printJson } from "./_args.ts";
-import { Repo } from "../lib/repo.ts";
-import { repoStatus } from "../lib/status.ts";
+import { Repo, repoStatus } from "../lib/mod.ts";
 
 const HELP = `Usage: aim status [--repo PATH] [--json]
 

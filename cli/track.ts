@@ -4,10 +4,9 @@
  * @module
  */
 
-import { parse, UsageError } from "./_args.ts";
-import { Repo } from "../lib/repo.ts";
-import { Ingester } from "../lib/protocol.ts";
-import type { ParamValue } from "../lib/types.ts";
+import { ECHOED_ERRORS, parse, parseParams } from "./_args.ts";
+import { Repo } from "../lib/mod.ts";
+import { Ingester } from "../lib/tracking/mod.ts";
 
 const HELP =
   `Usage: aim track [--repo PATH] [--experiment E] [--name N] [--tag T]... [--param KEY=VALUE]...
@@ -19,8 +18,6 @@ A malformed line is reported (the first few on stderr, all in the run's log)
 and skipped. --param values are JSON when they parse (lr=0.01 is a number),
 strings otherwise.`;
 
-/** How many malformed lines are echoed to stderr before going quiet. */
-export const ECHOED_ERRORS = 5;
 /** Bytes read from standard input at a time. */
 const READ_SIZE = 1 << 20;
 
@@ -69,30 +66,4 @@ export async function track(args: string[]): Promise<number> {
   run.finalize(closed ? { status: "finished" } : { status: "failed" });
   repo.close();
   return closed ? 0 : 1;
-}
-
-/** Parses `KEY=VALUE` pairs: JSON values when they parse, strings otherwise. */
-export function parseParams(
-  pairs: string[],
-  command: string,
-): Map<string, ParamValue> {
-  const out = new Map<string, ParamValue>();
-  for (const pair of pairs) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) {
-      throw new UsageError(
-        `--param ${JSON.stringify(pair)} is not KEY=VALUE`,
-        command,
-      );
-    }
-    const text = pair.slice(eq + 1);
-    let value: ParamValue;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = text;
-    }
-    out.set(pair.slice(0, eq), value);
-  }
-  return out;
 }

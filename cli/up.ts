@@ -5,10 +5,9 @@
  */
 
 import { parse, UsageError } from "./_args.ts";
-import { Repo } from "../lib/repo.ts";
-import { AimError } from "../lib/errors.ts";
+import { AimError, Repo } from "../lib/mod.ts";
 import { createApp } from "../server/app.ts";
-import { Indexer } from "../server/indexer.ts";
+import { IndexerSupervisor } from "../server/indexer_supervisor.ts";
 import { QueryPool } from "../server/query_pool.ts";
 
 const HELP =
@@ -72,11 +71,9 @@ export async function up(args: string[], version: string): Promise<number> {
   repo.index(); // Create or upgrade the index before the Workers open it.
   const workerUrl = Deno.mainModule;
   const pool = new QueryPool(repo.path, workerUrl);
-  const fault = Deno.env.get("AIM_INDEXER_FAULT_AFTER");
-  const indexer = values["no-index"] ? null : new Indexer(repo.path, {
+  const indexer = values["no-index"] ? null : new IndexerSupervisor(repo.path, {
     intervalSeconds: interval,
     workerUrl,
-    faultAfter: fault ? Number(fault) : null,
   });
   const app = createApp({
     repo,
@@ -106,7 +103,7 @@ export async function up(args: string[], version: string): Promise<number> {
     pool.close();
     if (error instanceof Deno.errors.AddrInUse) {
       throw new AimError(
-        "bad_input",
+        "bad_request",
         `Port ${port} on ${host} is in use: choose another with --port`,
         { cause: error },
       );

@@ -1,25 +1,83 @@
 /**
- * The one error class that the CLI and the server catch and show to people.
+ * The one error class that the CLI and the server catch and show to people
+ * (docs/ARCHITECTURE.md, "Errors").
+ *
+ * Input from a person or another program (CLI flags, queries, protocol
+ * lines, HTTP requests, files on disk) that cannot be used is reported as an
+ * {@linkcode AimError} with a stable {@linkcode AimErrorCode}. Misuse of the
+ * TypeScript API by a programmer throws `TypeError` or `RangeError`; any
+ * built-in error that reaches a boundary is a bug, reported with its stack.
  *
  * @module
  */
 
-/** Codes that callers branch on. */
+/**
+ * Codes that callers branch on; the HTTP API returns them as `error.code`.
+ *
+ * - `repo_not_found`, `repo_version`: no usable repository at the path.
+ * - `repo_read_only`: a command that must write met a repository it cannot write.
+ * - `run_not_found`, `run_live`, `run_corrupt`: about one run.
+ * - `bad_request`: input that breaks a documented rule (a flag, a parameter,
+ *   a protocol line, a request body).
+ * - `bad_hash`: a run hash that is not 8 to 64 lower-case hex characters.
+ * - `query_syntax`: a query that cannot be parsed (the error has a column).
+ * - `query_timeout`: a search that ran past its deadline.
+ * - `too_large`: a request body or a value over its size limit.
+ * - `storage_full`: the disk is full; what was not stored is kept and retried.
+ * - `unauthorized`, `forbidden`: the server's token and origin checks.
+ * - `unavailable`: the server cannot answer now (shutting down, Workers stuck).
+ */
 export type AimErrorCode =
   | "repo_not_found"
   | "repo_version"
+  | "repo_read_only"
   | "run_not_found"
   | "run_live"
   | "run_corrupt"
-  | "bad_input";
+  | "bad_request"
+  | "bad_hash"
+  | "query_syntax"
+  | "query_timeout"
+  | "too_large"
+  | "storage_full"
+  | "unauthorized"
+  | "forbidden"
+  | "unavailable";
 
-/** A domain error a person can act on; `code` is stable, `message` is for people. */
+/**
+ * A problem a person can act on: `code` is stable, `message` is for people
+ * and says what, the rule, and the current state.
+ *
+ * @example Telling bad input from a bug
+ * ```ts
+ * import { AimError } from "./errors.ts";
+ *
+ * try {
+ *   throw new AimError("bad_request", "--limit must be a non-negative integer, got \"-1\"");
+ * } catch (error) {
+ *   if (!(error instanceof AimError)) throw error; // a bug: let it surface
+ *   console.error(`error: ${error.message}`);
+ * }
+ * ```
+ */
 export class AimError extends Error {
   override name = "AimError";
+  /** What kind of problem this is; stable across versions. */
   readonly code: AimErrorCode;
 
+  /** An error with `code` and a `message` for people; `options.cause` keeps the underlying error. */
   constructor(code: AimErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
   }
+}
+
+/** A bad-input error: shorthand for `new AimError("bad_request", message)`. */
+export function badRequest(message: string, options?: ErrorOptions): AimError {
+  return new AimError("bad_request", message, options);
+}
+
+/** The message of any thrown value, for a report that names its cause. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

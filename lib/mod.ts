@@ -1,50 +1,91 @@
 /**
- * aim's storage and query core: repositories, run writers, the index and
- * indexing. Knows nothing of HTTP.
+ * aim's storage and query core, for programs that track runs from
+ * TypeScript and tools that read them: repositories, run writers, the index
+ * and indexing, and the query language. It knows nothing of HTTP. How the
+ * parts fit is told in docs/ARCHITECTURE.md.
  *
+ * @example Track a run, then find it with a query
  * ```ts
- * import { Repo } from "./lib/mod.ts";
- * const repo = await Repo.open(".aim", { create: true });
+ * import { Repo, searchRuns } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * using repo = await Repo.open(`${dir}/.aim`, { create: true });
  * const run = await repo.startRun({ experiment: "base", name: "lr-0.01" });
  * run.set("hparams", { lr: 0.01 });
- * run.track(0.25, { name: "loss", step: 10, context: { subset: "train" } });
+ * for (let step = 0; step < 100; step++) {
+ *   run.track(Math.exp(-step / 50), { name: "loss", step, context: { subset: "train" } });
+ * }
  * await run.close();
+ *
+ * const page = searchRuns(repo, 'run.hparams.lr < 0.1 and run.metrics["loss", {"subset": "train"}].last < 0.2');
+ * console.log(page.runs.map((r) => r.record.name)); // ["lr-0.01"]
  * ```
  *
  * @module
  */
 
-export { newHash, Repo, validateHash } from "./repo.ts";
-export type { LoadedRun, StartRunOptions } from "./repo.ts";
-export { Run } from "./run_writer.ts";
-export type { Ending, TrackOptions } from "./run_writer.ts";
-export { AimError } from "./errors.ts";
-export type { AimErrorCode } from "./errors.ts";
-export { IndexDb } from "./index_db.ts";
-export { flattenParams } from "./query_sql.ts";
-export { indexRun, reindex } from "./indexer.ts";
-export type {
-  IndexFailure,
-  IndexOutcome,
-  ReindexOptions,
-  ReindexSummary,
-} from "./indexer.ts";
-export { detectFsMode } from "./fs_mode.ts";
-export type { FsMode } from "./fs_mode.ts";
-export {
-  discoverRepo,
-  FORMAT_VERSION,
-  initRepo,
-  repoPathFor,
-} from "./repo_layout.ts";
-export { finalizeAll, handleSignals } from "./_finalizer.ts";
-export { readPoints } from "./run_space.ts";
-export type { SeriesPoints } from "./run_space.ts";
+export { AimError, type AimErrorCode } from "./errors.ts";
 export type {
   Context,
+  ListedRun,
   ParamValue,
+  RunFailure,
   RunRecord,
   RunStatus,
   SeriesSummary,
 } from "./types.ts";
 export { RUN_STATUSES } from "./types.ts";
+export {
+  type Ending,
+  finalizeAll,
+  FORMAT_VERSION,
+  handleSignals,
+  type LoadedRun,
+  type LogLine,
+  newHash,
+  repoPathFor,
+  Run,
+  RunLock,
+  RunSpaces,
+  type SeriesPoints,
+  type TrackOptions,
+  validateHash,
+} from "./storage/mod.ts";
+export {
+  type Indexable,
+  IndexDb,
+  type IndexOutcome,
+  indexRun,
+  type IndexRunOptions,
+  reindex,
+  type ReindexOptions,
+  type ReindexSummary,
+} from "./index/mod.ts";
+export {
+  readLogs,
+  readSeries,
+  type ReadSeriesOptions,
+  readSeriesPreview,
+  removeRun,
+  Repo,
+  type RepoStatus,
+  repoStatus,
+  type RunPatch,
+  type SeriesData,
+  type StartRunOptions,
+  updateRun,
+} from "./repo/mod.ts";
+export {
+  MAX_LIMIT,
+  type MetricMatch,
+  type MetricPage,
+  parseQuery,
+  type Query,
+  QuerySyntaxError,
+  type RunPage,
+  runToJson,
+  searchMetrics,
+  type SearchOptions,
+  searchRuns,
+} from "./query/mod.ts";
+export { downsample, type StepValues } from "./series/mod.ts";

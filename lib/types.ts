@@ -8,7 +8,7 @@
  * @module
  */
 
-/** Lifecycle state of a run, as in DESIGN.md. */
+/** Lifecycle state of a run (docs/ARCHITECTURE.md, "Run lifecycle"). */
 export type RunStatus =
   | "running"
   | "finished"
@@ -78,4 +78,20 @@ export interface RunRecord {
   metrics: SeriesSummary[];
   /** Incremented by every committed flush of the run's writer. */
   data_version: number;
+}
+
+/** A run as listings show it: its record and what only a reader knows. */
+export interface ListedRun {
+  record: RunRecord;
+  /** Its writer is alive. */
+  live: boolean;
+  /** The index covers its data (no marker). */
+  indexed: boolean;
+}
+
+/** A run that could not be read or indexed, and why (skipped, never fatal). */
+export interface RunFailure {
+  hash: string;
+  /** What went wrong, naming the file. */
+  reason: string;
 }

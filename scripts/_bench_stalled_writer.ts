@@ -11,8 +11,8 @@
  * @module
  */
 
-import { Repo } from "../lib/repo.ts";
-import type { ParamValue } from "../lib/types.ts";
+import { Repo } from "../lib/mod.ts";
+import type { ParamValue } from "../lib/mod.ts";
 
 /** What to generate. */
 export interface StalledSpec {

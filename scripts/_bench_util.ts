@@ -8,8 +8,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { StalledSpec } from "./_bench_stalled_writer.ts";
-import { Repo } from "../lib/repo.ts";
-import type { RunRecord } from "../lib/types.ts";
+import { Repo } from "../lib/mod.ts";
+import type { RunRecord } from "../lib/mod.ts";
 
 const WRITER = fileURLToPath(
   new URL("./_bench_stalled_writer.ts", import.meta.url),

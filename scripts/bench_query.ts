@@ -14,15 +14,15 @@
 
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { downsample } from "../lib/downsample.ts";
-import { searchMetrics, searchRuns } from "../lib/query.ts";
-import { newHash, Repo } from "../lib/repo.ts";
+import { downsample } from "../lib/series/mod.ts";
+import { searchMetrics, searchRuns } from "../lib/mod.ts";
+import { newHash, Repo } from "../lib/mod.ts";
 import type {
   Context,
   ParamValue,
   RunRecord,
   SeriesSummary,
-} from "../lib/types.ts";
+} from "../lib/mod.ts";
 import { nestedParams } from "./_bench_stalled_writer.ts";
 import {
   bulkWriteRecords,

@@ -15,8 +15,8 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { indexRun } from "../lib/indexer.ts";
-import { Repo } from "../lib/repo.ts";
+import { indexRun } from "../lib/mod.ts";
+import { Repo } from "../lib/mod.ts";
 import { benchRecord } from "./bench_query.ts";
 import {
   bulkWriteRecords,

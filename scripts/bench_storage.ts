@@ -11,8 +11,8 @@ import { DatabaseSync } from "node:sqlite";
 import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Repo } from "../lib/repo.ts";
-import { indexRun, reindex, type ReindexSummary } from "../lib/indexer.ts";
+import { Repo } from "../lib/mod.ts";
+import { indexRun, reindex, type ReindexSummary } from "../lib/mod.ts";
 import {
   diskBytes,
   type Figure,

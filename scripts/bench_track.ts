@@ -9,7 +9,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Repo } from "../lib/repo.ts";
+import { Repo } from "../lib/mod.ts";
 import {
   type Figure,
   median,

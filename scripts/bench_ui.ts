@@ -24,8 +24,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "./_chromium.ts";
-import { newHash, Repo } from "../lib/repo.ts";
-import type { ParamValue, RunRecord, RunStatus } from "../lib/types.ts";
+import { newHash, Repo } from "../lib/mod.ts";
+import type { ParamValue, RunRecord, RunStatus } from "../lib/mod.ts";
 import {
   bulkWriteRecords,
   type Figure,

@@ -9,15 +9,18 @@
 import { Hono } from "hono";
 import type { Context as HonoContext, Next } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
-import { AimError } from "../lib/errors.ts";
-import { QuerySyntaxError } from "../lib/query_parser.ts";
-import { type Repo, validateHash } from "../lib/repo.ts";
-import { removeRun, type RunPatch, updateRun } from "../lib/run_access.ts";
-import { runToJson } from "../lib/run_list.ts";
-import { repoStatus } from "../lib/status.ts";
-import type { IndexerState, QueryRequest, WireError } from "./messages.ts";
-import { RemoteError } from "./query_pool.ts";
-import { toJson, toWireError } from "./query_worker.ts";
+import {
+  removeRun,
+  type Repo,
+  repoStatus,
+  runToJson,
+  updateRun,
+  validateHash,
+} from "../lib/mod.ts";
+import { badRequest } from "../lib/errors.ts";
+import { validatePatch } from "../lib/repo/mod.ts";
+import type { IndexerState, QueryRequest } from "./messages.ts";
+import { errorResponse, toJson } from "./wire.ts";
 import { mountUi } from "./ui_routes.ts";
 
 /** The cookie that carries the token after the first visit. */
@@ -71,7 +74,7 @@ export function createApp(options: AppOptions): Hono {
   app.get("/api/runs/:hash/series", async (c) => {
     const hash = _hash(c);
     const name = c.req.query("name");
-    if (!name) throw new TypeError("series needs ?name=");
+    if (!name) throw badRequest("series needs ?name=");
     const request: QueryRequest = {
       kind: "series",
       hash,
@@ -90,11 +93,11 @@ export function createApp(options: AppOptions): Hono {
   app.post("/api/series/search", async (c) => {
     const body = await _body(c);
     if (typeof body.q !== "string") {
-      throw new TypeError('series search needs a JSON body {"q": "…"}');
+      throw badRequest('series search needs a JSON body {"q": "…"}');
     }
     const points = (body.points ?? 200) as number;
     if (!Number.isInteger(points) || points < 0 || points > 10_000) {
-      throw new RangeError(
+      throw badRequest(
         `points must be an integer from 0 to 10000, got ${
           JSON.stringify(points)
         }`,
@@ -105,13 +108,18 @@ export function createApp(options: AppOptions): Hono {
       q: body.q,
       points: points as number,
     };
-    if (body.limit !== undefined) request.limit = body.limit as number;
-    if (body.offset !== undefined) request.offset = body.offset as number;
+    for (const key of ["limit", "offset"] as const) {
+      if (body[key] === undefined) continue;
+      if (typeof body[key] !== "number") {
+        throw badRequest(`${key} must be a non-negative integer`);
+      }
+      request[key] = body[key] as number;
+    }
     if (typeof body.sort === "string") request.sort = body.sort;
     for (const key of ["from", "to"] as const) {
       if (body[key] === undefined) continue;
       if (typeof body[key] !== "number") {
-        throw new TypeError(`${key} must be a step number`);
+        throw badRequest(`${key} must be a step number`);
       }
       request[key] = body[key] as number;
     }
@@ -129,7 +137,7 @@ export function createApp(options: AppOptions): Hono {
 
   app.patch("/api/runs/:hash", async (c) => {
     const hash = _hash(c);
-    const record = updateRun(options.repo, hash, (await _body(c)) as RunPatch);
+    const record = updateRun(options.repo, hash, validatePatch(await _body(c)));
     return json(
       c,
       toJson(
@@ -175,40 +183,6 @@ export function createApp(options: AppOptions): Hono {
   return app;
 }
 
-/** Maps any error to an HTTP status and `{"error": {"code", "message"}}`. */
-export function errorResponse(
-  error: unknown,
-): { status: number; body: { error: Record<string, unknown> } } {
-  const wire: WireError = error instanceof RemoteError
-    ? error.wire
-    : toWireError(error);
-  let status = 500;
-  let code = wire.code ?? "internal";
-  if (wire.name === "QuerySyntaxError" || error instanceof QuerySyntaxError) {
-    status = 400;
-    code = "query_syntax";
-  } else if (wire.name === "AimError" || error instanceof AimError) {
-    status = {
-      run_not_found: 404,
-      run_live: 409,
-      run_corrupt: 422,
-      bad_input: 400,
-    }[code] ?? 500;
-  } else if (
-    wire.name === "TypeError" || wire.name === "RangeError" ||
-    wire.name === "SyntaxError"
-  ) {
-    status = 400;
-    code = wire.message.startsWith("Invalid run hash")
-      ? "bad_hash"
-      : "bad_request";
-  }
-  if (status === 500) console.error(`error: ${wire.name}: ${wire.message}`);
-  const body: Record<string, unknown> = { code, message: wire.message };
-  if (wire.column !== undefined) body.column = wire.column;
-  return { status, body: { error: body } };
-}
-
 function _auth(token: string | null, base: string) {
   return async (c: HonoContext, next: Next) => {
     if (token === null) return await next();
@@ -252,7 +226,7 @@ function _normalizeBase(base: string): string {
   const trimmed = base.trim().replace(/\/+$/, "");
   if (trimmed === "") return "";
   if (!/^\/[A-Za-z0-9._~\-/]*$/.test(trimmed)) {
-    throw new TypeError(
+    throw badRequest(
       `--base-path must look like /prefix, got ${JSON.stringify(base)}`,
     );
   }
@@ -276,8 +250,8 @@ function _int(c: HonoContext, name: string): number | undefined {
   const text = c.req.query(name);
   if (text === undefined || text === "") return undefined;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw badRequest(
       `?${name}= must be a non-negative integer, got ${JSON.stringify(text)}`,
     );
   }
@@ -289,7 +263,7 @@ function _number(c: HonoContext, name: string): number | undefined {
   if (text === undefined || text === "") return undefined;
   const value = Number(text);
   if (Number.isNaN(value)) {
-    throw new RangeError(
+    throw badRequest(
       `?${name}= must be a number, got ${JSON.stringify(text)}`,
     );
   }
@@ -302,14 +276,14 @@ function _context(text: string | undefined): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch {
-    throw new TypeError(
+    throw badRequest(
       `?context= must be a JSON object, got ${
         JSON.stringify(text.slice(0, 100))
       }`,
     );
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new TypeError(
+    throw badRequest(
       `?context= must be a JSON object, got ${
         JSON.stringify(text.slice(0, 100))
       }`,
@@ -323,10 +297,10 @@ async function _body(c: HonoContext): Promise<Record<string, unknown>> {
   try {
     body = await c.req.json();
   } catch {
-    throw new TypeError("The request body must be a JSON object");
+    throw badRequest("The request body must be a JSON object");
   }
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new TypeError("The request body must be a JSON object");
+    throw badRequest("The request body must be a JSON object");
   }
   return body as Record<string, unknown>;
 }

@@ -9,10 +9,8 @@
  */
 
 import { join } from "node:path";
-import { AimError } from "../lib/errors.ts";
-import { indexRun } from "../lib/indexer.ts";
-import { Repo } from "../lib/repo.ts";
-import { RUN_DB } from "../lib/run_space.ts";
+import { AimError, indexRun, Repo } from "../lib/mod.ts";
+import { PROGRESS_DIR, RUN_DB } from "../lib/storage/mod.ts";
 import type { FromIndexer, ToIndexer } from "./messages.ts";
 import { workerScope } from "./_worker_scope.ts";
 
@@ -30,7 +28,6 @@ export function runIndexerWorker(): void {
       _loop(
         message.repo,
         message.intervalSeconds,
-        message.faultAfter,
         post,
         () => stopping,
         (fn) => (wake = fn),
@@ -52,7 +49,6 @@ export function runIndexerWorker(): void {
 async function _loop(
   repoPath: string,
   intervalSeconds: number,
-  faultAfter: number | null,
   post: (message: FromIndexer) => void,
   stopping: () => boolean,
   onWake: (wake: () => void) => void,
@@ -63,15 +59,12 @@ async function _loop(
   const watcher = _watchMarkers(repo, () => wakeNow());
   let wakeNow = () => {};
   let idleMs = intervalSeconds * 1000;
-  let indexedHere = 0;
   try {
     while (!stopping()) {
-      const todo = repo.listMarkers().filter((hash) => {
-        if (failed.has(hash) && failed.get(hash) === _signature(repo, hash)) {
-          return false;
-        }
-        return !repo.isLive(hash);
-      });
+      // A run that failed is tried again only once its files have changed.
+      const todo = repo.listMarkers().filter((hash) =>
+        failed.get(hash) !== _signature(repo, hash)
+      );
       post({ type: "progress", inProgress: null, queue: todo.length });
       let worked = 0;
       for (let i = 0; i < todo.length && !stopping(); i++) {
@@ -89,17 +82,11 @@ async function _loop(
               writeMs: outcome.writeMs,
               queue: todo.length - i - 1,
             });
-          } else if (outcome.kind === "missing") {
-            repo.removeMarker(hash);
-            repo.index().remove(hash);
           }
         } catch (error) {
           if (!(error instanceof AimError)) throw error;
           failed.set(hash, _signature(repo, hash));
           post({ type: "failed", hash, reason: error.message });
-        }
-        if (faultAfter !== null && ++indexedHere >= faultAfter) {
-          throw new Error(`injected indexer fault after ${indexedHere} runs`);
         }
         // Yield between runs: the index write lock is never held across runs.
         await new Promise((resolve) => setTimeout(resolve, 0));
@@ -131,7 +118,7 @@ async function _loop(
 function _watchMarkers(repo: Repo, wake: () => void): Deno.FsWatcher | null {
   if (repo.mode !== "local") return null;
   try {
-    const watcher = Deno.watchFs(join(repo.path, "progress"), {
+    const watcher = Deno.watchFs(join(repo.path, PROGRESS_DIR), {
       recursive: false,
     });
     (async () => {

@@ -19,7 +19,7 @@ export interface IndexerFailure {
 
 /** What the background indexer reports after every run and every pass. */
 export interface IndexerState {
-  /** Unindexed, non-live runs waiting in the current pass. */
+  /** Unindexed runs left to look at in the current pass (live ones are looked at and skipped). */
   queue: number;
   /** Runs indexed since the indexer started (across restarts). */
   indexed: number;
@@ -44,7 +44,6 @@ export type ToIndexer =
     type: "start";
     repo: string;
     intervalSeconds: number;
-    faultAfter: number | null;
   }
   | { type: "wake" }
   | { type: "stop" };
@@ -99,8 +98,12 @@ export type ToQuery =
 export interface WireError {
   name: string;
   message: string;
+  /** The `AimError` code; absent for a bug. */
   code?: string;
+  /** A query syntax error's column. */
   column?: number;
+  /** A bug's stack, to log. */
+  stack?: string;
 }
 
 /** Query Worker → main thread. */

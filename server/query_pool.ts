@@ -11,16 +11,8 @@ import {
   QUERY_WORKER,
   type QueryRequest,
   type ToQuery,
-  type WireError,
 } from "./messages.ts";
-
-/** An error raised in a query Worker, carried back to the main thread. */
-export class RemoteError extends Error {
-  override name = "RemoteError";
-  constructor(readonly wire: WireError) {
-    super(wire.message);
-  }
-}
+import { RemoteError } from "./wire.ts";
 
 interface _Slot {
   worker: Worker;

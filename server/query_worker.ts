@@ -6,48 +6,22 @@
  * @module
  */
 
-import { AimError } from "../lib/errors.ts";
-import { searchMetrics, searchRuns } from "../lib/query.ts";
-import { QuerySyntaxError } from "../lib/query_parser.ts";
-import { Repo, validateHash } from "../lib/repo.ts";
-import { readLogs, readSeries, readSeriesPreview } from "../lib/run_access.ts";
-import { runToJson } from "../lib/run_list.ts";
-import type { Context } from "../lib/types.ts";
-import type {
-  FromQuery,
-  QueryRequest,
-  ToQuery,
-  WireError,
-} from "./messages.ts";
+import {
+  AimError,
+  type Context,
+  type ListedRun,
+  readLogs,
+  readSeries,
+  readSeriesPreview,
+  Repo,
+  runToJson,
+  searchMetrics,
+  searchRuns,
+  validateHash,
+} from "../lib/mod.ts";
+import type { FromQuery, QueryRequest, ToQuery } from "./messages.ts";
+import { toJson, toWireError } from "./wire.ts";
 import { workerScope } from "./_worker_scope.ts";
-
-/** JSON text with NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity". */
-export function toJson(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_key, item) =>
-      typeof item === "number" && !Number.isFinite(item) ? String(item) : item,
-  );
-}
-
-/** Serializes an error for the main thread. */
-export function toWireError(error: unknown): WireError {
-  if (error instanceof QuerySyntaxError) {
-    return {
-      name: "QuerySyntaxError",
-      message: error.message,
-      code: "query_syntax",
-      column: error.column,
-    };
-  }
-  if (error instanceof AimError) {
-    return { name: "AimError", message: error.message, code: error.code };
-  }
-  if (error instanceof Error) {
-    return { name: error.name, message: error.message };
-  }
-  return { name: "Error", message: String(error) };
-}
 
 /** Answers one request against `repo`; returns the response body as JSON text. */
 export function answer(repo: Repo, request: QueryRequest): string {
@@ -123,7 +97,7 @@ export function answer(repo: Repo, request: QueryRequest): string {
 }
 
 /** A run from the index, or from its own space when it has a marker or is missing from the index. */
-function _loadListed(repo: Repo, hash: string) {
+function _loadListed(repo: Repo, hash: string): ListedRun {
   if (!repo.hasMarker(hash)) {
     const record = repo.index().get(hash);
     if (record !== null) return { record, live: false, indexed: true };

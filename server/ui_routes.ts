@@ -9,7 +9,7 @@
  */
 
 import type { Context as HonoContext, Hono } from "hono";
-import { parseQuery, QuerySyntaxError } from "../lib/query_parser.ts";
+import { parseQuery, QuerySyntaxError } from "../lib/query/mod.ts";
 import indexHtml from "./ui/index.html" with { type: "text" };
 import apiJs from "./ui/api.js" with { type: "text" };
 import appJs from "./ui/app.js" with { type: "text" };

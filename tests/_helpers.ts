@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Repo } from "../lib/repo.ts";
+import { Repo } from "../lib/mod.ts";
 
 /** Root of the source tree. */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { mountTypeOf } from "../lib/fs_mode.ts";
+import { mountTypeOf } from "../lib/util/mod.ts";
 import { aim, tempRepo, WriterProcess } from "./_helpers.ts";
 
 Deno.test("aim init creates .aim, finds it from a subfolder like git, and honours AIM_REPO", async () => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { indexRun } from "../lib/indexer.ts";
-import { openDatabase } from "../lib/_sqlite.ts";
-import { readDataVersion, readPoints } from "../lib/run_space.ts";
+import { indexRun } from "../lib/mod.ts";
+import { openDatabase } from "../lib/util/mod.ts";
+import { readDataVersion, readPoints } from "../lib/storage/mod.ts";
 import { tempRepo, WriterProcess } from "./_helpers.ts";
 
 Deno.test("16 concurrent writer processes of 100k points each lose nothing", async () => {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { readPoints } from "../lib/run_space.ts";
-import { openDatabase } from "../lib/_sqlite.ts";
+import { readPoints } from "../lib/storage/mod.ts";
+import { openDatabase } from "../lib/util/mod.ts";
 import { aim, tempRepo, WriterProcess } from "./_helpers.ts";
-import type { Repo } from "../lib/repo.ts";
+import type { Repo } from "../lib/mod.ts";
 
 /** Starts a writer, waits until it has flushed at least `minStep` steps, SIGKILLs it. */
 async function killedRun(

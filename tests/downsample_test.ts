@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { downsample } from "../lib/downsample.ts";
+import { downsample } from "../lib/series/mod.ts";
 
 /** Deterministic noise in [0, 1) so failures reproduce. */
 function noise(n: number, seed = 1): Float64Array {

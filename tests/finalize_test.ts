@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readPoints } from "../lib/run_space.ts";
-import { openDatabase } from "../lib/_sqlite.ts";
+import { readPoints } from "../lib/storage/mod.ts";
+import { openDatabase } from "../lib/util/mod.ts";
 import { tempRepo, WriterProcess } from "./_helpers.ts";
 
 const SIGNALS = { SIGTERM: 15, SIGINT: 2, SIGHUP: 1 } as const;

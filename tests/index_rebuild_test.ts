@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { reindex } from "../lib/indexer.ts";
-import { searchRuns } from "../lib/query.ts";
-import { Repo } from "../lib/repo.ts";
+import { reindex } from "../lib/mod.ts";
+import { searchRuns } from "../lib/mod.ts";
+import { Repo } from "../lib/mod.ts";
 import { tempRepo } from "./_helpers.ts";
 
 Deno.test("an index of an older schema is rebuilt, and the very first search still sees every run", async () => {

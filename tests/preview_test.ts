@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Preview, PREVIEW_BUCKETS } from "../lib/preview.ts";
+import { Preview, PREVIEW_BUCKETS } from "../lib/series/mod.ts";
 
 Deno.test("a preview keeps a single spike among a million points in at most 2 points per bucket", () => {
   const preview = new Preview();

@@ -8,7 +8,7 @@ import {
   PYTHON_CLIENT,
   Spawned,
 } from "./fixtures/spawned.ts";
-import type { Repo } from "../lib/repo.ts";
+import type { Repo } from "../lib/mod.ts";
 
 /** Runs `python3 -c SCRIPT` with the client importable; `AIM_BIN` runs aim from source. */
 function python(

@@ -6,10 +6,10 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { reindex } from "../lib/indexer.ts";
-import { searchMetrics, searchRuns } from "../lib/query.ts";
-import { Repo } from "../lib/repo.ts";
-import type { Context, ParamValue } from "../lib/types.ts";
+import { reindex } from "../lib/mod.ts";
+import { searchMetrics, searchRuns } from "../lib/mod.ts";
+import { Repo } from "../lib/mod.ts";
+import type { Context, ParamValue } from "../lib/mod.ts";
 import { WriterProcess } from "./_helpers.ts";
 
 /** A small seeded generator, so a failure can be replayed from its seed. */

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { parseQuery } from "../lib/query_parser.ts";
+import { canonicalJson } from "../lib/util/mod.ts";
+import { parseQuery } from "../lib/query/mod.ts";
 import {
-  canonicalJson,
   compareCodePoints,
   evalMetricQuery,
   evalRunQuery,
   evalValue,
-} from "../lib/query_eval.ts";
-import type { RunRecord, SeriesSummary } from "../lib/types.ts";
+} from "../lib/query/mod.ts";
+import type { RunRecord, SeriesSummary } from "../lib/mod.ts";
 
 const NOW = 1_800_000_000;
 

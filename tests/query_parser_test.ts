@@ -6,8 +6,9 @@ import {
   parseIsoDate,
   parseQuery,
   QuerySyntaxError,
-} from "../lib/query_parser.ts";
-import type { Expr } from "../lib/query_parser.ts";
+} from "../lib/query/mod.ts";
+import type { Expr } from "../lib/query/mod.ts";
+import { AimError } from "../lib/mod.ts";
 
 function expr(text: string): Expr {
   const q = parseQuery(text);
@@ -23,7 +24,9 @@ function syntaxError(text: string): QuerySyntaxError {
       error instanceof QuerySyntaxError,
       `expected QuerySyntaxError, got ${error}`,
     );
-    assert.ok(error instanceof SyntaxError);
+    // Bad input from a person: the project's own error class, with its code.
+    assert.ok(error instanceof AimError);
+    assert.equal(error.code, "query_syntax");
     return error;
   }
   assert.fail(`expected ${JSON.stringify(text)} to be rejected`);

@@ -1,23 +1,25 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import fc from "fast-check";
-import { parseQuery, QuerySyntaxError } from "../lib/query_parser.ts";
-import type { Query } from "../lib/query_parser.ts";
-import { evalMetricQuery, evalRunQuery } from "../lib/query_eval.ts";
 import {
-  canonicalJson,
+  type CompiledQuery,
   compileMetricQuery,
   compileRunQuery,
-  flattenParams,
-} from "../lib/query_sql.ts";
-import type { CompiledQuery } from "../lib/query_sql.ts";
-import { RUN_STATUSES } from "../lib/types.ts";
-import type {
-  Context,
-  ParamValue,
-  RunRecord,
-  SeriesSummary,
-} from "../lib/types.ts";
+  evalMetricQuery,
+  evalRunQuery,
+  parseQuery,
+  type Query,
+  QuerySyntaxError,
+} from "../lib/query/mod.ts";
+import { flattenParams } from "../lib/index/mod.ts";
+import { canonicalJson } from "../lib/util/mod.ts";
+import {
+  type Context,
+  type ParamValue,
+  RUN_STATUSES,
+  type RunRecord,
+  type SeriesSummary,
+} from "../lib/mod.ts";
 
 const NOW = 5_000;
 

@@ -4,10 +4,10 @@ import { DatabaseSync } from "node:sqlite";
 import { isDeepStrictEqual } from "node:util";
 import { aim, tempRepo, waitFor } from "./_helpers.ts";
 import { aimArgs, PYTHON_CLIENT, Spawned } from "./fixtures/spawned.ts";
-import { MAX_LOG_LINE, TerminalLog } from "../cli/run.ts";
-import { Ingester } from "../lib/protocol.ts";
-import type { Repo } from "../lib/repo.ts";
-import type { RunRecord } from "../lib/types.ts";
+import { MAX_LOG_LINE, TerminalLog } from "../lib/tracking/mod.ts";
+import { Ingester } from "../lib/tracking/mod.ts";
+import type { Repo } from "../lib/mod.ts";
+import type { RunRecord } from "../lib/mod.ts";
 
 /** Starts `aim run --repo REPO ARGS -- COMMAND` from source. */
 function aimRun(

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readPoints } from "../lib/run_space.ts";
-import { canonicalJson } from "../lib/_json.ts";
-import { openDatabase } from "../lib/_sqlite.ts";
+import { readPoints } from "../lib/storage/mod.ts";
+import { canonicalJson } from "../lib/util/mod.ts";
+import { openDatabase } from "../lib/util/mod.ts";
 import { tempRepo } from "./_helpers.ts";
-import type { Repo } from "../lib/repo.ts";
+import type { Repo } from "../lib/mod.ts";
 
 function points(repo: Repo, hash: string, name: string, context = "{}") {
   const db = openDatabase(join(repo.runDir(hash), "run.db"), "local");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createApp } from "../server/app.ts";
 import { answer } from "../server/query_worker.ts";
-import type { Repo } from "../lib/repo.ts";
+import type { Repo } from "../lib/mod.ts";
 import { tempRepo, WriterProcess } from "./_helpers.ts";
 
 const TOKEN = "s3cret-token";

@@ -1,30 +1,42 @@
 /**
  * The on-disk format of one run's space, `runs/<hash>/run.db`, shared by its
- * writer and every reader. Points are stored as one packed chunk per series
- * per flush, never as one row per point.
+ * writer and every reader, with the migrations of older files beside the
+ * schema. Points are stored as one packed chunk per series per flush, never
+ * as one row per point (docs/ARCHITECTURE.md, "The run file").
+ *
+ * Readers throw plain errors here; the one read path
+ * (`RunSpaces.readRun`) turns a SQLite error or a {@linkcode RunFileError}
+ * into `AimError` `run_corrupt` naming the file.
  *
  * @module
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import { decodeJson } from "./_json.ts";
-import { AimError } from "./errors.ts";
+import { decodeJson } from "../util/json.ts";
+import { fromSqlReal } from "../util/sqlite.ts";
 import type {
   Context,
   ParamValue,
   RunRecord,
   RunStatus,
   SeriesSummary,
-} from "./types.ts";
-import { RUN_STATUSES } from "./types.ts";
+} from "../types.ts";
+import { RUN_STATUSES } from "../types.ts";
 
-/** The run database inside a run space. */
-export const RUN_DB = "run.db";
+/** Data in a run file that breaks the format: the file is corrupt, not the code. */
+export class RunFileError extends Error {
+  override name = "RunFileError";
+}
 
-/** Run hashes: lower-case hex, 8 to 64 characters; anything else is refused. */
-export const HASH_PATTERN = /^[0-9a-f]{8,64}$/;
+/**
+ * Version of the run-file format this aim writes, kept in `PRAGMA
+ * user_version`. 1: the first files (no previews, no chunk step bounds);
+ * 2: series previews; 3: chunk step bounds. Files of version 0 were written
+ * before the version was recorded and may hold any of these.
+ */
+export const RUN_FILE_VERSION = 3;
 
-/** Schema of `run.db`; `meta` values and `params` values are JSON (see `_json.ts`). */
+/** Schema of `run.db`; `meta` values and `params` values are JSON (see `util/json.ts`). */
 export const RUN_SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS params(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,6 +53,45 @@ CREATE TABLE IF NOT EXISTS chunks(
 CREATE TABLE IF NOT EXISTS logs(
   seq INTEGER PRIMARY KEY, time REAL NOT NULL, level TEXT NOT NULL, text TEXT NOT NULL);
 `;
+
+/**
+ * Brings a run file opened for writing to {@linkcode RUN_FILE_VERSION}:
+ * creates what is missing and adds the columns newer versions have. Older
+ * files stay readable without it; a writer that resumes one upgrades it.
+ */
+export function upgradeRunFile(db: DatabaseSync): void {
+  db.exec(RUN_SCHEMA);
+  const features = runFileFeatures(db);
+  if (!features.previews) db.exec("ALTER TABLE series ADD COLUMN preview BLOB");
+  if (!features.chunkBounds) {
+    db.exec(
+      "ALTER TABLE chunks ADD COLUMN min_step INTEGER; ALTER TABLE chunks ADD COLUMN max_step INTEGER",
+    );
+  }
+  db.exec(`PRAGMA user_version = ${RUN_FILE_VERSION}`);
+}
+
+/** What an opened run file holds, by format version (older files lack both). */
+export interface RunFileFeatures {
+  /** Series carry their preview (`series.preview`). */
+  previews: boolean;
+  /** Chunks record their lowest and highest step, so range reads skip chunks. */
+  chunkBounds: boolean;
+}
+
+/** The features of an opened run file: from its version, or probed when it has none. */
+export function runFileFeatures(db: DatabaseSync): RunFileFeatures {
+  const version = Number(
+    (db.prepare("PRAGMA user_version").get() as { user_version: number })
+      .user_version,
+  );
+  if (version >= 3) return { previews: true, chunkBounds: true };
+  if (version > 0) return { previews: version >= 2, chunkBounds: false };
+  return {
+    previews: _hasColumn(db, "series", "preview"),
+    chunkBounds: _hasColumn(db, "chunks", "min_step"),
+  };
+}
 
 /** Points of one series, in tracking order. Epoch is NaN where none was given. */
 export interface SeriesPoints {
@@ -80,7 +131,7 @@ export function decodeChunkInto(
 ): void {
   const columns = hasEpoch ? 4 : 3;
   if (data.byteLength !== n * columns * 8) {
-    throw new RangeError(
+    throw new RunFileError(
       `chunk holds ${data.byteLength} bytes but ${n} points need ${
         n * columns * 8
       }`,
@@ -100,7 +151,7 @@ export function decodeChunkInto(
 export function readDataVersion(db: DatabaseSync): number {
   const row = db.prepare("SELECT value FROM meta WHERE key = 'data_version'")
     .get() as { value: string } | undefined;
-  return row === undefined ? 0 : Number(JSON.parse(row.value));
+  return row === undefined ? 0 : Number(_parse(row.value, "meta.data_version"));
 }
 
 /**
@@ -109,15 +160,15 @@ export function readDataVersion(db: DatabaseSync): number {
  * consistent snapshot.
  */
 export function readRecord(db: DatabaseSync, hash: string): RunRecord {
-  const meta = new Map<string, unknown>();
-  for (const row of db.prepare("SELECT key, value FROM meta").all()) {
-    meta.set(String(row.key), JSON.parse(String(row.value)));
-  }
+  const meta = readMeta(db);
   const params: { [key: string]: ParamValue } = {};
   for (
     const row of db.prepare("SELECT key, value FROM params ORDER BY key").all()
   ) {
-    params[String(row.key)] = decodeJson(String(row.value)) as ParamValue;
+    params[String(row.key)] = _parse(
+      String(row.value),
+      `params.${row.key}`,
+    ) as ParamValue;
   }
   const metrics: SeriesSummary[] = [];
   for (
@@ -131,13 +182,13 @@ export function readRecord(db: DatabaseSync, hash: string): RunRecord {
   if (
     typeof status !== "string" || !RUN_STATUSES.includes(status as RunStatus)
   ) {
-    throw new RangeError(
+    throw new RunFileError(
       `meta.status is ${JSON.stringify(status)}, not a run state`,
     );
   }
   const created = meta.get("created_at");
   if (typeof created !== "number") {
-    throw new RangeError("meta.created_at is missing");
+    throw new RunFileError("meta.created_at is missing");
   }
   return {
     hash,
@@ -161,17 +212,26 @@ export function readRecord(db: DatabaseSync, hash: string): RunRecord {
   };
 }
 
+/** The run's attributes as stored in `meta`, each value decoded from JSON. */
+export function readMeta(db: DatabaseSync): Map<string, unknown> {
+  const meta = new Map<string, unknown>();
+  for (const row of db.prepare("SELECT key, value FROM meta").all()) {
+    meta.set(String(row.key), _parse(String(row.value), `meta.${row.key}`));
+  }
+  return meta;
+}
+
 /** A series summary from a `series` row of `run.db` or of `index.db` (NULL value = NaN). */
 export function seriesFromRow(row: Record<string, unknown>): SeriesSummary {
   return {
     name: String(row.name),
-    context: decodeJson(String(row.context)) as Context,
+    context: _parse(String(row.context), "series.context") as Context,
     count: Number(row.count),
     first_step: row.first_step === null ? null : Number(row.first_step),
     last_step: row.last_step === null ? null : Number(row.last_step),
-    last: _real(row.last),
-    min: _real(row.min),
-    max: _real(row.max),
+    last: fromSqlReal(row.last),
+    min: fromSqlReal(row.min),
+    max: fromSqlReal(row.max),
     last_time: row.last_time === null ? null : Number(row.last_time),
   };
 }
@@ -193,7 +253,7 @@ export function readPoints(
   )
     .get(name, contextKey) as { id: number; count: number } | undefined;
   if (series === undefined) return null;
-  const chunks = range !== undefined && hasChunkBounds(db)
+  const chunks = range !== undefined && runFileFeatures(db).chunkBounds
     ? db.prepare(
       "SELECT n, has_epoch, data FROM chunks WHERE series_id = ? AND (min_step IS NULL OR (max_step >= ? AND min_step <= ?)) ORDER BY seq",
     ).all(series.id, _bound(range.from), _bound(range.to))
@@ -223,10 +283,6 @@ export function readPoints(
   return points;
 }
 
-function _real(value: unknown): number {
-  return value === null || value === undefined ? NaN : Number(value);
-}
-
 function _string(value: unknown): string {
   return typeof value === "string" ? value : "";
 }
@@ -235,26 +291,11 @@ function _nullableString(value: unknown): string | null {
   return typeof value === "string" ? value : null;
 }
 
-/** The error for a run whose files cannot be read: names the run, the file and the cause. */
-export function corruptRunError(
-  hash: string,
-  path: string,
-  cause: unknown,
-): AimError {
-  return new AimError(
-    "run_corrupt",
-    `Cannot read run ${hash} from ${path}: ${
-      cause instanceof Error ? cause.message : cause
-    }`,
-    { cause },
-  );
-}
-
-/** Each series' preview state (see `preview.ts`), keyed by {@linkcode seriesKey}. */
+/** Each series' preview state (see `series/preview.ts`), keyed by {@linkcode seriesKey}. */
 export function readPreviews(db: DatabaseSync): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   // Run files written before previews existed have no such column.
-  if (!hasPreviewColumn(db)) return out;
+  if (!runFileFeatures(db).previews) return out;
   for (
     const row of db.prepare("SELECT name, context, preview FROM series").all()
   ) {
@@ -273,17 +314,19 @@ export function seriesKey(name: string, contextKey: string): string {
   return `${name}\u0000${contextKey}`;
 }
 
-/** Whether the run file's series table has the `preview` column. */
-export function hasPreviewColumn(db: DatabaseSync): boolean {
-  return _hasColumn(db, "series", "preview");
+/** Stored JSON, decoded; text that is not JSON means a corrupt file. */
+function _parse(text: string, where: string): unknown {
+  try {
+    return decodeJson(text);
+  } catch (cause) {
+    throw new RunFileError(
+      `${where} is not JSON: ${JSON.stringify(text.slice(0, 80))}`,
+      { cause },
+    );
+  }
 }
 
-/** True when the file's chunks record their lowest and highest step (newer files). */
-export function hasChunkBounds(db: DatabaseSync): boolean {
-  return _hasColumn(db, "chunks", "min_step");
-}
-
-/** Older run files lack columns added since; a resumed run gains them. */
+/** Whether `table` has `column` (files of version 0 are probed). */
 function _hasColumn(db: DatabaseSync, table: string, column: string): boolean {
   return db.prepare(`PRAGMA table_info(${table})`).all().some((row) =>
     row.name === column
@@ -293,4 +336,36 @@ function _hasColumn(db: DatabaseSync, table: string, column: string): boolean {
 /** A range end as SQLite can compare it with integers (it has no infinities). */
 function _bound(step: number): number {
   return Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, step));
+}
+
+/** One line of a run's log. */
+export interface LogLine {
+  /** Position in the log, from 1, in the order lines were written. */
+  seq: number;
+  /** Seconds since the epoch. */
+  time: number;
+  /** `info`, `warning`, `error`, `stdout`, `stderr`, or what a client chose. */
+  level: string;
+  text: string;
+}
+
+/** Lines of the log from `offset` (a line number, from 0), at most `limit`, and the total. */
+export function readLogLines(
+  db: DatabaseSync,
+  offset: number,
+  limit: number,
+): { lines: LogLine[]; total: number } {
+  const total = Number(
+    (db.prepare("SELECT count(*) AS n FROM logs").get() as { n: number }).n,
+  );
+  const lines = db.prepare(
+    "SELECT seq, time, level, text FROM logs ORDER BY seq LIMIT ? OFFSET ?",
+  ).all(limit, offset)
+    .map((row) => ({
+      seq: Number(row.seq),
+      time: Number(row.time),
+      level: String(row.level),
+      text: String(row.text),
+    }));
+  return { lines, total };
 }

@@ -16,9 +16,10 @@
  * @module
  */
 
-import { decodeJson } from "./_json.ts";
-import type { Run } from "./run_writer.ts";
-import type { Context, ParamValue } from "./types.ts";
+import { AimError, badRequest } from "../errors.ts";
+import type { Context, ParamValue } from "../types.ts";
+import { decodeJson, encodeJson } from "../util/json.ts";
+import type { Run } from "../storage/run_writer.ts";
 
 /** One parsed protocol line. */
 export type Message =
@@ -34,21 +35,32 @@ export type Message =
   | { type: "set"; key: string; value: ParamValue }
   | { type: "tag"; tag: string }
   | { type: "meta"; name?: string; experiment?: string; description?: string }
-  | { type: "log"; text: string; level: string }
+  | { type: "log"; text: string; level: string; time?: number }
   | { type: "close" };
 
 /** Longest accepted line, in characters. */
 export const MAX_LINE = 1 << 20;
+
+/**
+ * Latest accepted time, in seconds since the epoch: the end of year 9999.
+ * A point or log line with a later (or a negative) time is refused, so one
+ * bad clock cannot make dates unreadable for every listing.
+ */
+export const MAX_TIME = 253_402_300_799;
 
 const NON_FINITE = new Map([["NaN", NaN], ["Infinity", Infinity], [
   "-Infinity",
   -Infinity,
 ]]);
 
-/** Parses one line; throws `SyntaxError` or `TypeError` saying what is wrong. */
+/**
+ * Parses one line, checking everything the run will need, so that a line
+ * is applied whole or refused whole. Throws `AimError` `bad_request` saying
+ * what is wrong.
+ */
 export function parseMessage(line: string): Message {
   if (line.length > MAX_LINE) {
-    throw new RangeError(
+    throw badRequest(
       `line is ${line.length} characters long, more than ${MAX_LINE}`,
     );
   }
@@ -59,7 +71,7 @@ export function parseMessage(line: string): Message {
     data = _parseWithBareNonFinite(line);
   }
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new TypeError("expected a JSON object");
+    throw badRequest("expected a JSON object");
   }
   const m = data as Record<string, unknown>;
   if ("track" in m) {
@@ -67,63 +79,63 @@ export function parseMessage(line: string): Message {
       ? NON_FINITE.get(m.track)
       : m.track;
     if (typeof value !== "number") {
-      throw new TypeError(
-        `"track" must be a number, got ${JSON.stringify(m.track)}`,
+      throw badRequest(
+        `"track" must be a number, got ${_show(m.track)}`,
       );
     }
-    if (typeof m.name !== "string" || m.name === "") {
-      throw new TypeError(`"name" must be a non-empty string`);
-    }
-    const message: Message = { type: "track", value, name: m.name };
+    const message: Message = {
+      type: "track",
+      value,
+      name: _name(m.name, '"name"'),
+    };
     // Unrolled rather than looped over the keys: this runs once per point.
-    if (m.step != null) message.step = _number(m, "step");
-    if (m.epoch != null) message.epoch = _number(m, "epoch");
-    if (m.time != null) message.time = _number(m, "time");
-    if (m.context != null) {
-      if (typeof m.context !== "object" || Array.isArray(m.context)) {
-        throw new TypeError(`"context" must be an object`);
-      }
-      message.context = m.context as Context;
-    }
+    if (m.step != null) message.step = _integer(m, "step");
+    if (m.epoch != null) message.epoch = _integer(m, "epoch");
+    if (m.time != null) message.time = _time(m.time);
+    if (m.context != null) message.context = _context(m.context);
     return message;
   }
   if ("set" in m) {
-    if (typeof m.set !== "string" || m.set === "") {
-      throw new TypeError(`"set" must be a non-empty parameter name`);
+    const key = _name(m.set, '"set" (the parameter name)');
+    if (!("value" in m)) throw badRequest(`"set" needs a "value"`);
+    try {
+      encodeJson(m.value);
+    } catch (cause) {
+      throw badRequest(
+        `"value" of parameter ${JSON.stringify(key)} cannot be stored: ${
+          (cause as Error).message
+        }`,
+      );
     }
-    if (!("value" in m)) throw new TypeError(`"set" needs a "value"`);
-    return { type: "set", key: m.set, value: m.value as ParamValue };
+    return { type: "set", key, value: m.value as ParamValue };
   }
-  if ("tag" in m) {
-    if (typeof m.tag !== "string" || m.tag === "") {
-      throw new TypeError(`"tag" must be a non-empty string`);
-    }
-    return { type: "tag", tag: m.tag };
-  }
+  if ("tag" in m) return { type: "tag", tag: _name(m.tag, '"tag"') };
   if ("meta" in m) {
     const meta = m.meta as Record<string, unknown>;
     if (meta === null || typeof meta !== "object" || Array.isArray(meta)) {
-      throw new TypeError(`"meta" must be an object`);
+      throw badRequest(`"meta" must be an object`);
     }
     const out: Message = { type: "meta" };
     for (const key of ["name", "experiment", "description"] as const) {
       if (meta[key] === undefined) continue;
-      if (typeof meta[key] !== "string") {
-        throw new TypeError(`"meta.${key}" must be a string`);
+      if (typeof meta[key] !== "string" || !meta[key].isWellFormed()) {
+        throw badRequest(`"meta.${key}" must be a string of valid Unicode`);
       }
       out[key] = meta[key];
     }
     return out;
   }
   if ("log" in m) {
-    return {
+    const out: Message = {
       type: "log",
-      text: String(m.log),
-      level: typeof m.level === "string" ? m.level : "info",
+      text: typeof m.log === "string" ? m.log.toWellFormed() : String(m.log),
+      level: typeof m.level === "string" ? m.level.toWellFormed() : "info",
     };
+    if (m.time != null) out.time = _time(m.time);
+    return out;
   }
   if ("close" in m) return { type: "close" };
-  throw new TypeError(
+  throw badRequest(
     `unknown message: expected one of track, set, tag, meta, log, close`,
   );
 }
@@ -146,7 +158,7 @@ export function applyMessage(run: Run, message: Message): void {
       }
       return;
     case "log":
-      return run.log(message.text, message.level);
+      return run.log(message.text, message.level, message.time);
     case "close":
       return;
   }
@@ -238,10 +250,17 @@ export class Ingester {
   }
 
   #text(text: string) {
-    let buffer = this.#buffer + text;
+    // Only the new text can hold the next newline: a line that arrives in
+    // many small chunks is scanned once, not once per chunk.
+    const first = text.indexOf("\n");
+    if (first < 0) {
+      this.#hold(this.#buffer + text);
+      return;
+    }
+    const buffer = this.#buffer + text;
     let start = 0;
-    let newline;
-    while ((newline = buffer.indexOf("\n", start)) >= 0) {
+    let newline = this.#buffer.length + first;
+    for (; newline >= 0; newline = buffer.indexOf("\n", start)) {
       if (this.#skipping >= 0) {
         this.#skipping += newline - start;
         this.#tooLong();
@@ -252,7 +271,11 @@ export class Ingester {
         return;
       }
     }
-    buffer = start === 0 ? buffer : buffer.slice(start);
+    this.#hold(start === 0 ? buffer : buffer.slice(start));
+  }
+
+  /** Keeps the start of a line until its newline comes, or skips it when too long. */
+  #hold(buffer: string) {
     if (this.#skipping >= 0) {
       this.#skipping += buffer.length;
       buffer = "";
@@ -268,7 +291,7 @@ export class Ingester {
   #tooLong() {
     this.#summary.lines++;
     this.#malformed(
-      new RangeError(
+      badRequest(
         `line is ${this.#skipping} characters long, more than ${MAX_LINE}`,
       ),
       this.#firstOfLong,
@@ -291,11 +314,9 @@ export class Ingester {
       }
       applyMessage(this.#run, message);
     } catch (error) {
-      if (
-        error instanceof TypeError || error instanceof SyntaxError ||
-        error instanceof RangeError
-      ) this.#malformed(error, line);
-      else if (this.#onError) this.#onError(error);
+      if (error instanceof AimError && error.code === "bad_request") {
+        this.#malformed(error, line);
+      } else if (this.#onError) this.#onError(error);
       else throw error;
     }
   }
@@ -315,25 +336,94 @@ export class Ingester {
   }
 }
 
-function _number(m: Record<string, unknown>, key: string): number {
+function _integer(m: Record<string, unknown>, key: string): number {
   const value = m[key];
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `"${key}" must be a number, got ${JSON.stringify(value)}`,
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+    throw badRequest(`"${key}" must be an integer, got ${_show(value)}`);
+  }
+  return value;
+}
+
+function _time(value: unknown): number {
+  if (typeof value !== "number" || !(value >= 0 && value <= MAX_TIME)) {
+    throw badRequest(
+      `"time" must be seconds since the epoch, from 0 to ${MAX_TIME} (the end of year 9999), got ${
+        _show(value)
+      }`,
     );
   }
   return value;
 }
 
-/** JSON with Python's bare NaN / Infinity / -Infinity tokens outside strings. */
+/** A non-empty string of valid Unicode (a lone surrogate would collide with another in storage). */
+function _name(value: unknown, what: string): string {
+  if (typeof value !== "string" || value === "") {
+    throw badRequest(`${what} must be a non-empty string`);
+  }
+  if (!value.isWellFormed()) {
+    throw badRequest(
+      `${what} ${
+        JSON.stringify(value.slice(0, 80))
+      } holds a lone surrogate: names must be valid Unicode`,
+    );
+  }
+  return value;
+}
+
+function _context(value: unknown): Context {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw badRequest(`"context" must be an object, got ${_show(value)}`);
+  }
+  try {
+    encodeJson(value);
+  } catch (cause) {
+    throw badRequest(
+      `"context" cannot be stored: ${(cause as Error).message}`,
+    );
+  }
+  return value as Context;
+}
+
+function _show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
+/**
+ * JSON with Python's bare NaN / Infinity / -Infinity tokens outside
+ * strings, rewritten in one pass over the line (linear in its length,
+ * whatever it holds: an unclosed string included).
+ */
 function _parseWithBareNonFinite(line: string): unknown {
-  const rewritten = line.replace(
-    /"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g,
-    (token) => token.startsWith('"') ? token : `{"$f":"${token}"}`,
-  );
+  let out = "";
+  let copied = 0;
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // a backslash escapes the next character
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (c === 34) {
+      inString = true;
+      continue;
+    }
+    for (const token of _BARE) {
+      if (line.startsWith(token, i)) {
+        out += line.slice(copied, i) + `{"$f":"${token}"}`;
+        i += token.length - 1;
+        copied = i + 1;
+        break;
+      }
+    }
+  }
+  const rewritten = copied === 0 ? line : out + line.slice(copied);
   try {
     return decodeJson(rewritten);
   } catch (error) {
-    throw new SyntaxError(`not valid JSON: ${(error as Error).message}`);
+    throw badRequest(`not valid JSON: ${(error as Error).message}`);
   }
 }
+
+const _BARE = ["-Infinity", "Infinity", "NaN"];

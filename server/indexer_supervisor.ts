@@ -13,20 +13,18 @@ import {
   type ToIndexer,
 } from "./messages.ts";
 
-/** Options of {@linkcode Indexer}. */
-export interface IndexerOptions {
+/** Options of {@linkcode IndexerSupervisor}. */
+export interface IndexerSupervisorOptions {
   /** Seconds between passes when there is work; idle passes back off up to 6×. */
   intervalSeconds: number;
   /** Module the Worker runs: the program's entry (it dispatches on the Worker's name). */
   workerUrl: string | URL;
-  /** Test hook: the first Worker throws after indexing this many runs. */
-  faultAfter?: number | null;
 }
 
 const MAX_FAILURES = 50;
 
 /** The background indexer Worker, supervised. */
-export class Indexer {
+export class IndexerSupervisor {
   readonly state: IndexerState = {
     queue: 0,
     indexed: 0,
@@ -39,13 +37,13 @@ export class Indexer {
     running: false,
   };
   #repo: string;
-  #options: IndexerOptions;
+  #options: IndexerSupervisorOptions;
   #worker: Worker | null = null;
   #stopping = false;
   #stopped: (() => void) | null = null;
   #restartTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(repo: string, options: IndexerOptions) {
+  constructor(repo: string, options: IndexerSupervisorOptions) {
     this.#repo = repo;
     this.#options = options;
   }
@@ -123,16 +121,14 @@ export class Indexer {
     const state = this.state;
     switch (message.type) {
       case "ready": {
-        const faultAfter = state.restarts === 0
-          ? this.#options.faultAfter ?? null
-          : null;
         if (this.#stopping) this.#send({ type: "stop" });
-        else {this.#send({
+        else {
+          this.#send({
             type: "start",
             repo: this.#repo,
             intervalSeconds: this.#options.intervalSeconds,
-            faultAfter,
-          });}
+          });
+        }
         break;
       }
       case "indexed":

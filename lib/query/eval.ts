@@ -91,10 +91,14 @@
  * @module
  */
 
-import { canonicalJson } from "./_json.ts";
-import type { Query } from "./query_parser.ts";
-import type { CompareOp, Expr, PathKey } from "./query_parser.ts";
-import type { Context, ParamValue, RunRecord, SeriesSummary } from "./types.ts";
+import { contextKey } from "../util/json.ts";
+import type { CompareOp, Expr, PathKey, Query } from "./parser.ts";
+import type {
+  Context,
+  ParamValue,
+  RunRecord,
+  SeriesSummary,
+} from "../types.ts";
 
 /** A value a query expression can have. */
 export type QueryValue = ParamValue;
@@ -255,9 +259,6 @@ export function compareCodePoints(a: string, b: string): number {
   }
   return a.length - b.length;
 }
-
-/** Canonical JSON of a value; see `_json.ts`. */
-export { canonicalJson };
 
 // ---------------------------------------------------------------- internals
 
@@ -469,10 +470,11 @@ function _findSeries(
   );
 }
 
+/** {@linkcode contextKey}, remembered per context object: a search compares each many times. */
 function _contextKey(context: Context): string {
   let key = _contextKeys.get(context);
   if (key === undefined) {
-    key = canonicalJson(context);
+    key = contextKey(context);
     _contextKeys.set(context, key);
   }
   return key;

@@ -2,20 +2,21 @@
  * The writer of one run: it alone writes into `runs/<hash>/`. Points are
  * buffered and flushed (one SQLite transaction, one packed chunk per series)
  * at least every second; every flush bumps the run's data version and then
- * makes sure the run's unindexed marker exists (DESIGN.md, "Marker protocol").
+ * makes sure the run's unindexed marker exists (docs/ARCHITECTURE.md,
+ * "Marker protocol").
  *
  * @module
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { join } from "node:path";
-import { canonicalJson, encodeJson } from "./_json.ts";
-import { transaction } from "./_sqlite.ts";
-import { encodeChunk } from "./run_space.ts";
-import { Preview } from "./preview.ts";
+import { contextKey, encodeJson } from "../util/json.ts";
+import { toSqlReal, transaction } from "../util/sqlite.ts";
+import { Preview } from "../series/preview.ts";
+import type { Context, ParamValue, RunStatus } from "../types.ts";
+import { encodeChunk } from "./run_file.ts";
 import { heartbeatInterval, writeHeartbeat } from "./liveness.ts";
-import type { Context, ParamValue, RunStatus } from "./types.ts";
-import { registerOpenRun, unregisterOpenRun } from "./_finalizer.ts";
+import type { RunLock } from "./run_spaces.ts";
+import { registerOpenRun, unregisterOpenRun } from "./finalizer.ts";
 
 /** Options of {@linkcode Run.track}. */
 export interface TrackOptions {
@@ -124,7 +125,7 @@ export class Run {
   readonly dir: string;
   #db: DatabaseSync;
   #host: RunHost;
-  #lock: Deno.FsFile;
+  #lock: RunLock;
   #series = new Map<string, Map<string, _Series>>();
   #dirtySeries = new Set<_Series>();
   #meta = new Map<string, unknown>();
@@ -147,7 +148,7 @@ export class Run {
     hash: string,
     dir: string,
     db: DatabaseSync,
-    lock: Deno.FsFile,
+    lock: RunLock,
     host: RunHost,
     state: {
       meta: Map<string, unknown>;
@@ -385,9 +386,9 @@ export class Run {
           series.count,
           series.firstStep,
           series.lastStep,
-          _real(series.last),
-          _real(series.min),
-          _real(series.max),
+          toSqlReal(series.last),
+          toSqlReal(series.min),
+          toSqlReal(series.max),
           series.lastTime,
           series.preview.bytes(),
           id,
@@ -460,11 +461,10 @@ export class Run {
         );
       }
     } finally {
-      this.#db.close();
       try {
-        this.#lock.unlockSync();
+        this.#db.close();
       } finally {
-        this.#lock.close();
+        this.#lock.release();
       }
     }
   }
@@ -529,64 +529,16 @@ export class Run {
   }
 }
 
-/** Canonical key of a context: JSON with keys sorted at every level. */
+/** Canonical key of a context; a `TypeError` names track() for anything but a plain object. */
 function _contextKey(context: Context): string {
   if (
-    context === null || typeof context !== "object" || Array.isArray(context) ||
-    Object.getPrototypeOf(context) !== Object.prototype
+    context === null || typeof context !== "object" || Array.isArray(context)
   ) {
-    if (
-      context === null || typeof context !== "object" || Array.isArray(context)
-    ) {
-      throw new TypeError(
-        `track() context must be a plain object, got ${_describe(context)}`,
-      );
-    }
-    return canonicalJson(context);
+    throw new TypeError(
+      `track() context must be a plain object, got ${_describe(context)}`,
+    );
   }
-  // Fast path for the usual small flat context of strings, finite numbers
-  // and booleans; it yields exactly canonicalJson's text.
-  let names: string[] | null = null;
-  let count = 0;
-  for (const name in context) {
-    if (count++ === 0) names = [name];
-    else names!.push(name);
-  }
-  if (names === null) return "{}";
-  if (count > 1) names.sort();
-  let key = "{";
-  for (let i = 0; i < count; i++) {
-    const name = names[i]!;
-    const value = context[name];
-    let text: string;
-    if (typeof value === "string") text = _quote(value);
-    else if (
-      typeof value === "boolean" ||
-      (typeof value === "number" && Number.isFinite(value))
-    ) {
-      text = String(value);
-    } else return canonicalJson(context);
-    key += (i ? "," : "") + _quote(name) + ":" + text;
-  }
-  return key + "}";
-}
-
-const _quoted = new Map<string, string>();
-
-/** JSON.stringify of a string, remembered: contexts repeat the same few words. */
-function _quote(text: string): string {
-  let quoted = _quoted.get(text);
-  if (quoted === undefined) {
-    quoted = JSON.stringify(text);
-    if (_quoted.size >= 4096) _quoted.clear();
-    _quoted.set(text, quoted);
-  }
-  return quoted;
-}
-
-/** SQLite cannot hold NaN: it is stored as NULL and read back as NaN. */
-function _real(value: number): number | null {
-  return value === value ? value : null;
+  return contextKey(context);
 }
 
 function _requireString(what: string, value: unknown): string {
@@ -607,11 +559,6 @@ function _describe(value: unknown): string {
     return Array.isArray(value) ? "an array" : "an object";
   }
   return `${typeof value} ${String(value)}`;
-}
-
-/** Path of the lock file in a run space. */
-export function lockPath(dir: string): string {
-  return join(dir, "lock");
 }
 
 /** The lowest and highest of the first `n` steps: a range read skips chunks outside it. */

@@ -1,6 +1,8 @@
 /**
  * JSON that keeps NaN and ±Infinity: a non-finite number is written as
- * `{"$f":"NaN"}`, `{"$f":"Infinity"}` or `{"$f":"-Infinity"}`.
+ * `{"$f":"NaN"}`, `{"$f":"Infinity"}` or `{"$f":"-Infinity"}`. Its canonical
+ * form ({@linkcode canonicalJson}) is how contexts and list params are
+ * stored and compared everywhere.
  *
  * @module
  */
@@ -107,4 +109,63 @@ function _prepare(value: unknown, depth: number): unknown {
   throw new TypeError(
     `Cannot store a value of type ${typeof value}: only plain objects, arrays, strings, numbers, booleans and null are allowed`,
   );
+}
+
+/**
+ * The canonical key of a series context ({@linkcode canonicalJson} of it),
+ * with a fast path for the usual small flat context of strings, finite
+ * numbers and booleans, which is computed on every tracked point.
+ *
+ * @throws {TypeError} when `context` is not a plain object.
+ */
+export function contextKey(context: unknown): string {
+  if (
+    context === null || typeof context !== "object" || Array.isArray(context)
+  ) {
+    throw new TypeError(
+      `A context must be a plain object, got ${
+        Array.isArray(context) ? "an array" : String(context)
+      }`,
+    );
+  }
+  if (Object.getPrototypeOf(context) !== Object.prototype) {
+    return canonicalJson(context);
+  }
+  const record = context as Record<string, unknown>;
+  let names: string[] | null = null;
+  let count = 0;
+  for (const name in record) {
+    if (count++ === 0) names = [name];
+    else names!.push(name);
+  }
+  if (names === null) return "{}";
+  if (count > 1) names.sort();
+  let key = "{";
+  for (let i = 0; i < count; i++) {
+    const name = names[i]!;
+    const value = record[name];
+    let text: string;
+    if (typeof value === "string") text = _quote(value);
+    else if (
+      typeof value === "boolean" ||
+      (typeof value === "number" && Number.isFinite(value))
+    ) {
+      text = String(value);
+    } else return canonicalJson(context);
+    key += (i ? "," : "") + _quote(name) + ":" + text;
+  }
+  return key + "}";
+}
+
+const _quoted = new Map<string, string>();
+
+/** JSON.stringify of a string, remembered: contexts repeat the same few words. */
+function _quote(text: string): string {
+  let quoted = _quoted.get(text);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(text);
+    if (_quoted.size >= 4096) _quoted.clear();
+    _quoted.set(text, quoted);
+  }
+  return quoted;
 }

@@ -4,16 +4,7 @@
  * @module
  */
 
-import type { RunRecord } from "./types.ts";
-
-/** A run as listings show it. */
-export interface ListedRun {
-  record: RunRecord;
-  /** Its writer is alive. */
-  live: boolean;
-  /** The index covers its data (no marker). */
-  indexed: boolean;
-}
+import type { ListedRun } from "../types.ts";
 
 /** The JSON shape of a run in `aim runs ls --json` and the API. Times are ISO 8601. */
 export function runToJson(

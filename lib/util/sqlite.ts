@@ -45,21 +45,20 @@ export function transaction<T>(
   }
 }
 
-/**
- * Opens another writer's run file for reading. Read-only first: closing a
- * read-write connection would write a dead writer's WAL back into the file,
- * which costs more than the read itself. A file that needs recovery (a hot
- * rollback journal) is opened read-write, which performs it.
- */
-export function openForReading(path: string, mode: FsMode): DatabaseSync {
-  let db: DatabaseSync | null = null;
-  try {
-    db = openDatabase(path, mode, { readOnly: true });
-    // Touch the schema now so that an unreadable file fails here, not later.
-    db.prepare("SELECT count(*) FROM sqlite_master").get();
-    return db;
-  } catch {
-    db?.close();
-    return openDatabase(path, mode);
-  }
+/** SQLite cannot hold NaN: a real column stores it as NULL. */
+export function toSqlReal(value: number): number | null {
+  return value === value ? value : null;
+}
+
+/** A real column's value as a number: NULL (and a missing value) is NaN. */
+export function fromSqlReal(value: unknown): number {
+  return value === null || value === undefined ? NaN : Number(value);
+}
+
+/** An error raised by SQLite (node:sqlite's `ERR_SQLITE_ERROR`), with SQLite's result code when known. */
+export function isSqliteError(
+  error: unknown,
+): error is Error & { errcode?: number; errstr?: string } {
+  return error instanceof Error &&
+    (error as { code?: unknown }).code === "ERR_SQLITE_ERROR";
 }

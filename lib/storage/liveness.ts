@@ -1,13 +1,15 @@
 /**
  * Is a run's writer still alive? A writer holds `lock` in its run space and
- * rewrites `heartbeat` on an interval (DESIGN.md, "Liveness").
+ * rewrites `heartbeat` on an interval (docs/ARCHITECTURE.md, "Liveness").
  *
  * @module
  */
 
 import { hostname } from "node:os";
 import { join } from "node:path";
-import type { FsMode } from "./fs_mode.ts";
+import { AimError } from "../errors.ts";
+import type { FsMode } from "../util/fs_mode.ts";
+import { HEARTBEAT_FILE, LOCK_FILE } from "./layout.ts";
 
 /** What a writer says about itself, rewritten every heartbeat interval. */
 export interface Heartbeat {
@@ -22,10 +24,6 @@ export interface Heartbeat {
   /** Written by the last heartbeat of a finalized writer: the run is no longer live. */
   ended?: boolean;
 }
-
-/** File names inside a run's space. */
-export const HEARTBEAT_FILE = "heartbeat";
-export const LOCK_FILE = "lock";
 
 /** Seconds between heartbeats (`AIM_HEARTBEAT_INTERVAL`, default 10). */
 export function heartbeatInterval(): number {
@@ -111,18 +109,25 @@ export function readHeartbeat(runDir: string): Heartbeat | null {
 
 /**
  * Whether the run's writer is alive. A finalized writer's last heartbeat
- * says it ended. Same host: on a local filesystem its lock is held, or its
- * process exists (same pid and start time). Another host: its heartbeat is
- * fresher than {@linkcode heartbeatTimeout}.
+ * says it ended. Same host: its process exists (same pid and start time).
+ * Another host: its heartbeat is fresher than {@linkcode heartbeatTimeout}.
+ *
+ * On a local filesystem a held lock also means live (it is what a writer in
+ * another container of the same kernel shows), except when the heartbeat
+ * names a process of this host that is gone or a writer that ended: then
+ * the holder is someone indexing, editing or deleting the stalled run for a
+ * moment (see `RunSpaces.lockRun`).
  */
 export function isLive(runDir: string, mode: FsMode): boolean {
-  if (mode === "local" && _lockHeld(runDir)) return true;
   const beat = readHeartbeat(runDir);
-  if (beat === null || beat.ended) return false;
-  if (beat.host === hostName() && beat.boot_id === bootId()) {
-    const start = processStart(beat.pid);
-    return start !== null && start === beat.pid_start;
-  }
+  const local = beat !== null && beat.host === hostName() &&
+    beat.boot_id === bootId();
+  const writerGone = beat !== null &&
+    (beat.ended === true ||
+      (local && processStart(beat.pid) !== beat.pid_start));
+  if (mode === "local" && !writerGone && _lockHeld(runDir)) return true;
+  if (beat === null || writerGone) return false;
+  if (local) return true;
   return Date.now() / 1000 - beat.time < heartbeatTimeout();
 }
 
@@ -147,7 +152,8 @@ function _positiveEnv(name: string, fallback: number): number {
   if (text === undefined || text === "") return fallback;
   const value = Number(text);
   if (!(value > 0)) {
-    throw new RangeError(
+    throw new AimError(
+      "bad_request",
       `${name} must be a positive number of seconds, not ${
         JSON.stringify(text)
       }`,

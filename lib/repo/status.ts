@@ -4,6 +4,8 @@
  * @module
  */
 
+import { join } from "node:path";
+import { INDEX_DB } from "../storage/layout.ts";
 import type { Repo } from "./repo.ts";
 
 /** Counts of runs by index state. */
@@ -31,7 +33,7 @@ export function repoStatus(repo: Repo): RepoStatus {
   let bytes = 0;
   for (const suffix of ["", "-wal"]) {
     try {
-      bytes += Deno.statSync(`${repo.path}/index.db${suffix}`).size;
+      bytes += Deno.statSync(join(repo.path, INDEX_DB + suffix)).size;
     } catch {
       // Not created yet.
     }

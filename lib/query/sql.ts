@@ -12,7 +12,7 @@
  *
  * Schema assumed (see the index writer):
  * `runs r` (one row per run, `status` already the effective state),
- * `params(hash, path, type, num, str)` as produced by {@linkcode flattenParams},
+ * `params(hash, path, type, num, str)` as produced by `flattenParams` (`index/params.ts`),
  * `tags(hash, tag)`, and `series s(hash, name, context, count, first_step,
  * last_step, last, min, max, last_time)` with `context` in
  * {@linkcode canonicalJson} and NaN stored as NULL in `last`, `min`, `max`.
@@ -36,12 +36,9 @@
  * @module
  */
 
-import {
-  canonicalJson,
-  compareValues,
-  constantValue,
-  truthy,
-} from "./query_eval.ts";
+import { canonicalJson } from "../util/json.ts";
+import type { ParamValue } from "../types.ts";
+import { compareValues, constantValue, truthy } from "./eval.ts";
 import type {
   CompareOp,
   Expr,
@@ -50,11 +47,8 @@ import type {
   Query,
   QueryMethod,
   RunAttribute,
-} from "./query_parser.ts";
-import { METRIC_FIELDS } from "./query_parser.ts";
-import type { ParamValue } from "./types.ts";
-
-export { canonicalJson } from "./query_eval.ts";
+} from "./parser.ts";
+import { METRIC_FIELDS } from "./parser.ts";
 
 /** A value bound to a `?` placeholder. */
 export type SqlArg = string | number | null;
@@ -65,53 +59,6 @@ export interface CompiledQuery {
   args: SqlArg[];
   /** True when `where` alone selects exactly the matches. */
   exact: boolean;
-}
-
-/** One row of the `params` table, without the run hash. */
-export interface ParamRow {
-  /** `JSON.stringify` of the key path, e.g. `["hparams","lr"]`. */
-  path: string;
-  /**
-   * `n` number (`num`; NULL for NaN), `s` string (`str`), `b` boolean
-   * (`num` 0/1), `z` null, `j` list or empty dict (`str` = canonical JSON).
-   */
-  type: "n" | "s" | "b" | "z" | "j";
-  num: number | null;
-  str: string | null;
-}
-
-/**
- * Flattens a run's params into index rows: one row per leaf, where a
- * non-empty dict is not a leaf (it has no row of its own) and a list or an
- * empty dict is (stored whole as canonical JSON).
- */
-export function flattenParams(
-  params: { [key: string]: ParamValue },
-): ParamRow[] {
-  const rows: ParamRow[] = [];
-  const visit = (value: ParamValue, path: string[]): void => {
-    const key = JSON.stringify(path);
-    if (value === null || value === undefined) {
-      rows.push({ path: key, type: "z", num: null, str: null });
-    } else if (typeof value === "number") {
-      rows.push({
-        path: key,
-        type: "n",
-        num: Number.isNaN(value) ? null : value,
-        str: null,
-      });
-    } else if (typeof value === "boolean") {
-      rows.push({ path: key, type: "b", num: value ? 1 : 0, str: null });
-    } else if (typeof value === "string") {
-      rows.push({ path: key, type: "s", num: null, str: value });
-    } else if (Array.isArray(value) || Object.keys(value).length === 0) {
-      rows.push({ path: key, type: "j", num: null, str: canonicalJson(value) });
-    } else {
-      for (const k of Object.keys(value)) visit(value[k]!, [...path, k]);
-    }
-  };
-  for (const k of Object.keys(params)) visit(params[k]!, [k]);
-  return rows;
 }
 
 /**

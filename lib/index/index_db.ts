@@ -1,18 +1,19 @@
 /**
  * `index.db`: the repository's SQLite index. It only accelerates queries and
- * never holds a fact that the run spaces do not (DESIGN.md, "Index access").
- * Each run is written in one short transaction that replaces its rows.
+ * never holds a fact that the run spaces do not (docs/ARCHITECTURE.md, "The
+ * index"). Each run is written in one short transaction that replaces its
+ * rows.
  *
  * @module
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { canonicalJson, decodeJson, encodeJson } from "./_json.ts";
-import { flattenParams } from "./query_sql.ts";
-import { seriesKey } from "./run_space.ts";
-import { openDatabase, transaction } from "./_sqlite.ts";
-import type { FsMode } from "./fs_mode.ts";
-import type { RunRecord } from "./types.ts";
+import { canonicalJson, decodeJson, encodeJson } from "../util/json.ts";
+import { openDatabase, toSqlReal, transaction } from "../util/sqlite.ts";
+import type { FsMode } from "../util/fs_mode.ts";
+import { seriesKey } from "../storage/run_file.ts";
+import type { RunRecord } from "../types.ts";
+import { flattenParams } from "./params.ts";
 
 /** Bumped whenever SCHEMA changes: an index of another version is rebuilt. */
 const SCHEMA_VERSION = 7;
@@ -50,8 +51,11 @@ CREATE INDEX previews_key ON previews(hash, name, context);
 /** Writes between checkpoints in a deferred loop (a run of 200 params adds ~120 pages of WAL). */
 const CHECKPOINT_EVERY = 64;
 
-/** The repository index. Not safe to share across threads: open one per thread. */
-export class IndexDb {
+/**
+ * The repository index. Not safe to share across threads: open one per
+ * thread. `using index = new IndexDb(path, mode)` closes it at scope end.
+ */
+export class IndexDb implements Disposable {
   readonly path: string;
   #db: DatabaseSync;
   #closed = false;
@@ -182,9 +186,9 @@ export class IndexDb {
           s.count,
           s.first_step,
           s.last_step,
-          _real(s.last),
-          _real(s.min),
-          _real(s.max),
+          toSqlReal(s.last),
+          toSqlReal(s.min),
+          toSqlReal(s.max),
           s.last_time,
         );
         const preview = previews.get(seriesKey(s.name, context));
@@ -253,6 +257,11 @@ export class IndexDb {
     this.#db.close();
   }
 
+  /** Closes the connection at scope end. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   #statement(sql: string): StatementSync {
     let statement = this.#statements.get(sql);
     if (statement === undefined) {
@@ -269,8 +278,4 @@ export class IndexDb {
       this.#statement(`DELETE FROM ${table} WHERE hash = ?`).run(hash);
     }
   }
-}
-
-function _real(value: number): number | null {
-  return value === value ? value : null;
 }

@@ -8,15 +8,25 @@
  * @module
  */
 
-import { canonicalJson, decodeJson } from "./_json.ts";
-import { AimError } from "./errors.ts";
-import type { IndexFailure } from "./indexer.ts";
-import { evalMetricQuery, evalRunQuery, evalValue } from "./query_eval.ts";
-import { parseQuery, type Query } from "./query_parser.ts";
-import { compileMetricQuery, compileRunQuery } from "./query_sql.ts";
-import type { Repo } from "./repo.ts";
-import type { ListedRun } from "./run_list.ts";
-import type { ParamValue, RunRecord, SeriesSummary } from "./types.ts";
+import { AimError, badRequest } from "../errors.ts";
+import type {
+  ListedRun,
+  ParamValue,
+  RunFailure,
+  RunRecord,
+  SeriesSummary,
+} from "../types.ts";
+import { contextKey, decodeJson } from "../util/json.ts";
+import type { Repo } from "../repo/repo.ts";
+import {
+  compareCodePoints,
+  evalMetricQuery,
+  evalRunQuery,
+  evalValue,
+} from "./eval.ts";
+import { parseQuery, type Query } from "./parser.ts";
+import { compileMetricQuery, compileRunQuery } from "./sql.ts";
+import { seriesKey } from "../storage/run_file.ts";
 
 /** Most results one search may return. */
 export const MAX_LIMIT = 100_000;
@@ -42,7 +52,7 @@ export interface RunPage {
   /** Matches before pagination. */
   total: number;
   /** Unindexed runs that could not be read (skipped, never fatal). */
-  unreadable: IndexFailure[];
+  unreadable: RunFailure[];
 }
 
 /** A (run, series) match. */
@@ -55,7 +65,7 @@ export interface MetricMatch {
 export interface MetricPage {
   matches: MetricMatch[];
   total: number;
-  unreadable: IndexFailure[];
+  unreadable: RunFailure[];
 }
 
 /**
@@ -70,7 +80,7 @@ export function searchRuns(
 ): RunPage {
   const query = parseQuery(text);
   if (query.usesMetric) {
-    throw new RangeError(
+    throw badRequest(
       "This query mentions metric: search series with `aim metrics ls` (or use run.metrics[...] here)",
     );
   }
@@ -219,7 +229,7 @@ function _sortSpec(spec: string | undefined): _SortSpec {
     "run.created_at";
   const query = parseQuery(text);
   if (query.usesMetric || query.expr === null) {
-    throw new RangeError(
+    throw badRequest(
       `Cannot sort by ${
         JSON.stringify(spec)
       }: give a run expression such as run.hparams.lr`,
@@ -286,7 +296,7 @@ export function searchMetrics(
     }
     const context = String(row.context);
     const series = record.metrics.find((s) =>
-      s.name === row.name && _contextKey(s.context) === context
+      s.name === row.name && contextKey(s.context) === context
     );
     if (series === undefined) continue;
     if (compiled.exact || evalMetricQuery(query, record, series, now)) {
@@ -305,7 +315,7 @@ export function searchMetrics(
     (m) => m.run.record,
     sort,
     now,
-    (m) => `${m.series.name}\u0000${_contextKey(m.series.context)}`,
+    (m) => seriesKey(m.series.name, contextKey(m.series.context)),
   );
   return {
     matches: matches.slice(offset, offset + limit),
@@ -340,7 +350,7 @@ function _searchMetricsByCreation(
     pending.push({
       hash,
       created_at: Number(row.created_at),
-      key: `${row.name}\u0000${row.context}`,
+      key: seriesKey(String(row.name), String(row.context)),
       match: null,
     });
   }
@@ -350,7 +360,7 @@ function _searchMetricsByCreation(
         pending.push({
           hash: run.record.hash,
           created_at: run.record.created_at,
-          key: `${series.name}\u0000${_contextKey(series.context)}`,
+          key: seriesKey(series.name, contextKey(series.context)),
           match: { run, series },
         });
       }
@@ -373,7 +383,7 @@ function _searchMetricsByCreation(
     }
     const record = records.get(p.hash)!;
     const series = record.metrics.find((s) =>
-      `${s.name}\u0000${_contextKey(s.context)}` === p.key
+      seriesKey(s.name, contextKey(s.context)) === p.key
     )!;
     matches.push({ run: { record, live: false, indexed: true }, series });
   }
@@ -390,8 +400,8 @@ function _scanUnindexed(
   repo: Repo,
   markers: Set<string>,
   visit: (run: ListedRun) => void,
-): IndexFailure[] {
-  const unreadable: IndexFailure[] = [];
+): RunFailure[] {
+  const unreadable: RunFailure[] = [];
   for (const hash of markers) {
     let loaded;
     try {
@@ -412,13 +422,13 @@ function _page(options: SearchOptions): { limit: number; offset: number } {
   const limit = options.limit ?? 1000;
   const offset = options.offset ?? 0;
   if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT) {
-    throw new RangeError(
+    throw badRequest(
       `limit must be an integer from 0 to ${MAX_LIMIT}, got ${limit}`,
     );
   }
-  if (!Number.isInteger(offset) || offset < 0) {
-    throw new RangeError(
-      `offset must be a non-negative integer, got ${offset}`,
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw badRequest(
+      `offset must be a non-negative integer up to ${Number.MAX_SAFE_INTEGER}, got ${offset}`,
     );
   }
   return { limit, offset };
@@ -438,8 +448,8 @@ function _sort<T>(
     record: recordOf(item),
   }));
   keyed.sort((a, b) => {
-    const order = _compareKeys(a.key, b.key);
-    if (order !== 0) return sort.descending ? -order : order;
+    const order = _compareKeys(a.key, b.key, sort.descending);
+    if (order !== 0) return order;
     return a.record.created_at - b.record.created_at ||
       _compareStrings(a.record.hash, b.record.hash) ||
       _compareStrings(tieBreak(a.item), tieBreak(b.item));
@@ -447,8 +457,17 @@ function _sort<T>(
   keyed.forEach((entry, i) => (items[i] = entry.item));
 }
 
-/** Numbers (and booleans) before strings before anything else; None and NaN always last. */
-function _compareKeys(a: ParamValue, b: ParamValue): number {
+/**
+ * Numbers (and booleans) before strings before anything else, None and NaN
+ * last; `descending` reverses the order within a kind, never the kinds, so
+ * None and NaN stay last either way. Strings order by code point, as `<`
+ * compares them in queries.
+ */
+function _compareKeys(
+  a: ParamValue,
+  b: ParamValue,
+  descending: boolean,
+): number {
   const rank = (v: ParamValue) =>
     typeof v === "number"
       ? (Number.isNaN(v) ? 4 : 0)
@@ -462,16 +481,12 @@ function _compareKeys(a: ParamValue, b: ParamValue): number {
   const ra = rank(a);
   const rb = rank(b);
   if (ra !== rb) return ra - rb;
-  if (ra === 0) return Number(a) - Number(b) || 0;
-  if (ra === 1) return _compareStrings(a as string, b as string);
-  return 0;
+  let order = 0;
+  if (ra === 0) order = Number(a) - Number(b) || 0;
+  else if (ra === 1) order = compareCodePoints(a as string, b as string);
+  return descending ? -order : order;
 }
 
 function _compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function _contextKey(context: unknown): string {
-  // The same canonical form the index stores contexts in.
-  return canonicalJson(context);
 }

@@ -1,9 +1,11 @@
 /**
  * Local versus network filesystem: decides the SQLite journal mode and how
- * liveness is judged (DESIGN.md, "Index access").
+ * liveness is judged (docs/ARCHITECTURE.md, "Network filesystems").
  *
  * @module
  */
+
+import { AimError } from "../errors.ts";
 
 /** `local` uses WAL; `network` uses a rollback journal and heartbeats. */
 export type FsMode = "local" | "network";
@@ -33,7 +35,8 @@ export function detectFsMode(path: string): FsMode {
   const forced = Deno.env.get("AIM_FS_MODE");
   if (forced === "local" || forced === "network") return forced;
   if (forced) {
-    throw new RangeError(
+    throw new AimError(
+      "bad_request",
       `AIM_FS_MODE must be "local" or "network", not ${JSON.stringify(forced)}`,
     );
   }

@@ -11,7 +11,8 @@
  * @module
  */
 
-import type { Context, ParamValue } from "./types.ts";
+import { AimError } from "../errors.ts";
+import type { Context, ParamValue } from "../types.ts";
 
 /** Longest accepted query, in UTF-16 code units. */
 export const MAX_QUERY_LENGTH = 10_000;
@@ -24,19 +25,23 @@ export const MAX_QUERY_LENGTH = 10_000;
 export const MAX_QUERY_DEPTH = 64;
 
 /**
- * A query that cannot be parsed. `column` is 1-based and counts UTF-16 code
- * units from the start of `query` (a position past the end means "at the end").
+ * A query that cannot be parsed: an `AimError` with code `query_syntax`.
+ * `column` is 1-based and counts UTF-16 code units from the start of
+ * `query` (a position past the end means "at the end").
  */
-export class QuerySyntaxError extends SyntaxError {
+export class QuerySyntaxError extends AimError {
   override name = "QuerySyntaxError";
-  readonly code = "query_syntax";
   /** 1-based position of the offending character in {@linkcode query}. */
   readonly column: number;
   /** The whole query text. */
   readonly query: string;
 
+  /** `problem` at `column` of `query`; the message quotes the query around it. */
   constructor(problem: string, column: number, query: string) {
-    super(`${problem} at column ${column} of: ${_excerpt(query, column)}`);
+    super(
+      "query_syntax",
+      `${problem} at column ${column} of: ${_excerpt(query, column)}`,
+    );
     this.column = column;
     this.query = query;
   }

@@ -5,7 +5,7 @@
  */
 
 /** A series as two parallel arrays. */
-export interface SeriesPoints {
+export interface StepValues {
   steps: Float64Array;
   values: Float64Array;
 }
@@ -36,7 +36,7 @@ export function downsample(
   steps: Float64Array,
   values: Float64Array,
   buckets: number,
-): SeriesPoints {
+): StepValues {
   const kept = downsampleIndices(steps, values, buckets);
   const outSteps = new Float64Array(kept.length);
   const outValues = new Float64Array(kept.length);

@@ -1,0 +1,25 @@
+/**
+ * A repository as a whole: its run spaces and its index together. Opening
+ * it, starting and resuming runs, reading a run's points and log, editing
+ * and deleting runs, and counting what is indexed.
+ *
+ * @module
+ */
+
+export { Repo, type StartRunOptions } from "./repo.ts";
+export {
+  MAX_POINTS,
+  readLogs,
+  readSeries,
+  type ReadSeriesOptions,
+  readSeriesPreview,
+  type SeriesData,
+} from "./reads.ts";
+export {
+  removeRun,
+  type RunPatch,
+  TRASH_PREFIX,
+  updateRun,
+  validatePatch,
+} from "./edit.ts";
+export { type RepoStatus, repoStatus } from "./status.ts";

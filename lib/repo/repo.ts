@@ -1,0 +1,255 @@
+/**
+ * A repository: its run spaces and markers (from `storage/`) together with
+ * its index (from `index/`). Opening it, starting and resuming runs, and the
+ * index a finishing writer updates.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { AimError } from "../errors.ts";
+import type { ParamValue } from "../types.ts";
+import { decodeJson } from "../util/json.ts";
+import { openDatabase, transaction } from "../util/sqlite.ts";
+import { detectFsMode } from "../util/fs_mode.ts";
+import { IndexDb } from "../index/index_db.ts";
+import { handleSignals } from "../storage/finalizer.ts";
+import {
+  checkVersion,
+  discoverRepo,
+  INDEX_DB,
+  initRepo,
+  newHash,
+} from "../storage/layout.ts";
+import { writeHeartbeat } from "../storage/liveness.ts";
+import {
+  readDataVersion,
+  readMeta,
+  readPreviews,
+  readRecord,
+  upgradeRunFile,
+} from "../storage/run_file.ts";
+import { type RunLock, RunSpaces } from "../storage/run_spaces.ts";
+import { Run, type RunHost } from "../storage/run_writer.ts";
+
+/** Options of {@linkcode Repo.startRun}. */
+export interface StartRunOptions {
+  /** The experiment the run belongs to; default `""`. */
+  experiment?: string;
+  /** A name for people; default `""`. */
+  name?: string;
+  /** Free text; default `""`. */
+  description?: string;
+  /** Tags (non-empty strings; duplicates are dropped). */
+  tags?: string[];
+  /**
+   * Whether the writer finalizes its runs and exits 128+n on SIGTERM, SIGINT
+   * and SIGHUP (default true). Turn off only when the program finalizes runs
+   * itself on those signals.
+   */
+  handleSignals?: boolean;
+}
+
+/**
+ * An open repository: the run spaces with their markers, and the index.
+ *
+ * @example Track a run and read it back
+ * ```ts
+ * import { Repo } from "../mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * using repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * const run = await repo.startRun({ experiment: "base", name: "lr-0.01" });
+ * run.set("hparams", { lr: 0.01 });
+ * run.track(0.25, { name: "loss", step: 10, context: { subset: "train" } });
+ * await run.close();
+ * const record = repo.index().get(run.hash);
+ * console.log(record?.metrics[0]?.last); // 0.25
+ * ```
+ */
+export class Repo extends RunSpaces implements RunHost, Disposable {
+  #index: IndexDb | null = null;
+
+  private constructor(path: string) {
+    super(path, detectFsMode(path));
+  }
+
+  /**
+   * Opens the repository at `path` (a `.aim` folder or a folder holding
+   * one); without `path`, discovers it like git (`AIM_REPO`, then the nearest
+   * `.aim` upward). `create` makes it when missing.
+   */
+  static open(
+    path?: string,
+    options: { create?: boolean } = {},
+  ): Promise<Repo> {
+    return Promise.resolve(Repo.openSync(path, options));
+  }
+
+  /** Synchronous {@linkcode Repo.open}. */
+  static openSync(path?: string, options: { create?: boolean } = {}): Repo {
+    let repo: string;
+    if (path !== undefined && options.create) repo = initRepo(path).path;
+    else if (path !== undefined) repo = discoverRepo(path);
+    else repo = discoverRepo();
+    checkVersion(repo);
+    return new Repo(repo);
+  }
+
+  /** The index, opened on first use and kept open until {@linkcode Repo.close}. */
+  index(): IndexDb {
+    if (this.#index === null) {
+      this.#index = new IndexDb(join(this.path, INDEX_DB), this.mode);
+      // A new or rebuilt index covers nothing yet: every run needs indexing.
+      if (this.#index.rebuilt) {
+        for (const hash of this.listRuns()) this.touchMarker(hash);
+      }
+    }
+    return this.#index;
+  }
+
+  /** Starts a new run: its space, lock, heartbeat and marker exist before this returns. */
+  startRun(options: StartRunOptions = {}): Promise<Run> {
+    for (const key of ["name", "experiment", "description"] as const) {
+      if (options[key] !== undefined && typeof options[key] !== "string") {
+        throw new TypeError(
+          `startRun() option ${key} must be a string, got ${typeof options[
+            key
+          ]}`,
+        );
+      }
+    }
+    if (
+      options.tags !== undefined &&
+      (!Array.isArray(options.tags) ||
+        options.tags.some((t) => typeof t !== "string" || t === ""))
+    ) {
+      throw new TypeError(
+        "startRun() option tags must be an array of non-empty strings",
+      );
+    }
+    const hash = newHash();
+    const meta = new Map<string, unknown>([
+      ["hash", hash],
+      ["name", options.name ?? ""],
+      ["experiment", options.experiment ?? ""],
+      ["description", options.description ?? ""],
+      ["tags", [...new Set(options.tags ?? [])]],
+      ["status", "running"],
+      ["signal", null],
+      ["exit_code", null],
+      ["created_at", Date.now() / 1000],
+      ["ended_at", null],
+      ["archived", false],
+    ]);
+    const lock = this.createRun(hash, meta);
+    return Promise.resolve(
+      this.#open(hash, lock, meta, new Map(), 1, false, options),
+    );
+  }
+
+  /**
+   * Reopens a finalized or crashed run to append to it. Refuses a live run
+   * (`AimError` `run_live`) and an unknown one (`run_not_found`).
+   */
+  resumeRun(
+    hash: string,
+    options: Pick<StartRunOptions, "handleSignals"> = {},
+  ): Promise<Run> {
+    const lock = this.lockRun(hash);
+    try {
+      const state = this.readRun(hash, (db) => {
+        const params = new Map<string, ParamValue>();
+        for (const row of db.prepare("SELECT key, value FROM params").all()) {
+          params.set(
+            String(row.key),
+            decodeJson(String(row.value)) as ParamValue,
+          );
+        }
+        return { meta: readMeta(db), params, version: readDataVersion(db) };
+      });
+      state.meta.set("status", "running");
+      state.meta.set("ended_at", null);
+      state.meta.set("signal", null);
+      state.meta.set("exit_code", null);
+      writeHeartbeat(this.runDir(hash));
+      return Promise.resolve(
+        this.#open(
+          hash,
+          lock,
+          state.meta,
+          state.params,
+          state.version,
+          true,
+          options,
+        ),
+      );
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  /** @internal The writer's last step: index its own finalized run. */
+  indexFinalized(hash: string, db: DatabaseSync): void {
+    const [record, previews] = transaction(
+      db,
+      () => [readRecord(db, hash), readPreviews(db)] as const,
+      "DEFERRED",
+    );
+    this.index().write(record, previews);
+    this.removeMarker(hash);
+    // Only this writer writes the run, but keep the protocol honest anyway.
+    if (readDataVersion(db) !== record.data_version) this.touchMarker(hash);
+  }
+
+  /** Closes the index connection; open runs stay open. Safe to call twice. */
+  close(): void {
+    this.#index?.close();
+    this.#index = null;
+  }
+
+  /** `using repo = Repo.openSync(path)` closes it at scope end. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #open(
+    hash: string,
+    lock: RunLock,
+    meta: Map<string, unknown>,
+    params: Map<string, ParamValue>,
+    version: number,
+    resumed: boolean,
+    options: Pick<StartRunOptions, "handleSignals">,
+  ): Run {
+    let db: DatabaseSync;
+    try {
+      db = openDatabase(this.runFile(hash), this.mode);
+      // A resumed run written by an older aim is brought to this format.
+      if (resumed) upgradeRunFile(db);
+    } catch (cause) {
+      lock.release();
+      throw new AimError(
+        "run_corrupt",
+        `Cannot open run ${hash} for writing: ${
+          cause instanceof Error ? cause.message : cause
+        }`,
+        { cause },
+      );
+    }
+    if (options.handleSignals === false) handleSignals(false);
+    const run = new Run(hash, this.runDir(hash), db, lock, this, {
+      meta: new Map(meta),
+      params,
+      dataVersion: version,
+    });
+    if (resumed) {
+      // The resumed run's state (running, no end) is written at once.
+      run.markAllMetaDirty();
+      run.flush();
+    }
+    return run;
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * Algorithms on series of points, with no I/O: extreme-preserving
+ * downsampling for charts and the small always-current preview that every
+ * series keeps.
+ *
+ * @module
+ */
+
+export {
+  downsample,
+  downsampleIndices,
+  type StepValues,
+} from "./downsample.ts";
+export { Preview, PREVIEW_BUCKETS } from "./preview.ts";

@@ -1,0 +1,71 @@
+/**
+ * Run spaces: the repository layout, each run's own file and its writer,
+ * liveness, locks and the unindexed markers. Everything here writes or
+ * reads one run at a time; nothing here knows of the index.
+ *
+ * @module
+ */
+
+export {
+  checkVersion,
+  discoverRepo,
+  FORMAT_VERSION,
+  HASH_PATTERN,
+  HEARTBEAT_FILE,
+  INDEX_DB,
+  initRepo,
+  LOCK_FILE,
+  newHash,
+  PROGRESS_DIR,
+  repoPathFor,
+  RUN_DB,
+  RUNS_DIR,
+  validateHash,
+  VERSION_FILE,
+} from "./layout.ts";
+export {
+  crashEndTime,
+  currentHeartbeat,
+  type Heartbeat,
+  heartbeatInterval,
+  heartbeatTimeout,
+  hostName,
+  isLive,
+  processStart,
+  readHeartbeat,
+  writeHeartbeat,
+} from "./liveness.ts";
+export {
+  type LogLine,
+  readDataVersion,
+  readLogLines,
+  readMeta,
+  readPoints,
+  readPreviews,
+  readRecord,
+  RUN_FILE_VERSION,
+  RunFileError,
+  type RunFileFeatures,
+  runFileFeatures,
+  seriesFromRow,
+  seriesKey,
+  type SeriesPoints,
+  upgradeRunFile,
+} from "./run_file.ts";
+export {
+  corruptRunError,
+  liveError,
+  type LoadedRun,
+  type LockOptions,
+  RunLock,
+  RunSpaces,
+  STAGING_PREFIX,
+  writerOf,
+} from "./run_spaces.ts";
+export {
+  type Ending,
+  Run,
+  type RunHost,
+  type TrackOptions,
+} from "./run_writer.ts";
+export { finalizeAll, HANDLED_SIGNALS, handleSignals } from "./finalizer.ts";

@@ -1,0 +1,431 @@
+/**
+ * The run spaces and unindexed markers of a repository, and the one way to
+ * do each thing with them: list runs and markers, tell whether a run is
+ * live, lock a run (or refuse it as live), and open a run's file for
+ * reading (docs/ARCHITECTURE.md, "Run spaces" and "Locks").
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { AimError, messageOf } from "../errors.ts";
+import type { RunRecord } from "../types.ts";
+import { detectFsMode, type FsMode } from "../util/fs_mode.ts";
+import { isSqliteError, openDatabase, transaction } from "../util/sqlite.ts";
+import {
+  HASH_PATTERN,
+  LOCK_FILE,
+  PROGRESS_DIR,
+  RUN_DB,
+  RUNS_DIR,
+  validateHash,
+} from "./layout.ts";
+import {
+  crashEndTime,
+  isLive,
+  readHeartbeat,
+  writeHeartbeat,
+} from "./liveness.ts";
+import {
+  readDataVersion,
+  readRecord,
+  RunFileError,
+  upgradeRunFile,
+} from "./run_file.ts";
+
+/**
+ * Prefix of the hidden folder a new run is built in before it is renamed
+ * into place (its name never matches a run hash, so listings skip it).
+ */
+export const STAGING_PREFIX = ".new-";
+
+/** A run read from its own space, with what only the reader can know. */
+export interface LoadedRun {
+  /** The record; a non-live run still marked `running` reads as `crashed`. */
+  record: RunRecord;
+  /** Its writer is alive. */
+  live: boolean;
+}
+
+/** Options of {@linkcode RunSpaces.lockRun}. */
+export interface LockOptions {
+  /**
+   * How long to wait, in milliseconds, while the lock is held by someone
+   * who is not a live writer (another process indexing, editing or deleting
+   * the run for a moment). A live writer is refused at once. Default 2,000.
+   */
+  waitMs?: number;
+}
+
+/**
+ * A run's lock, held by its writer for its lifetime and for a moment by
+ * whoever indexes, edits or deletes a stalled run. Released on
+ * {@linkcode RunLock.release}, at scope end with `using`, or when the
+ * process dies.
+ */
+export class RunLock implements Disposable {
+  #file: Deno.FsFile | null;
+
+  /** @internal Use {@linkcode RunSpaces.lockRun}. */
+  constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  /** Whether this lock is still held (not yet released). */
+  get held(): boolean {
+    return this.#file !== null;
+  }
+
+  /** Unlocks and closes the lock file; safe to call twice. */
+  release(): void {
+    const file = this.#file;
+    if (file === null) return;
+    this.#file = null;
+    try {
+      file.unlockSync();
+    } finally {
+      file.close();
+    }
+  }
+
+  /** `using lock = spaces.lockRun(hash)` releases it at scope end. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/** The run spaces (`runs/<hash>/`) and markers (`progress/<hash>`) of one repository. */
+export class RunSpaces {
+  /** Absolute path of the repository folder (`…/.aim`). */
+  readonly path: string;
+  /** Whether the repository is on a local or a network filesystem. */
+  readonly mode: FsMode;
+
+  /** The spaces of the repository at `path` (already validated). */
+  constructor(path: string, mode: FsMode = detectFsMode(path)) {
+    this.path = path;
+    this.mode = mode;
+  }
+
+  /** The run space of `hash`; refuses anything that is not a run hash (`bad_hash`). */
+  runDir(hash: string): string {
+    return join(this.path, RUNS_DIR, validateHash(hash));
+  }
+
+  /** The run's database file. */
+  runFile(hash: string): string {
+    return join(this.runDir(hash), RUN_DB);
+  }
+
+  /** Path of the run's unindexed marker. */
+  markerPath(hash: string): string {
+    return join(this.path, PROGRESS_DIR, validateHash(hash));
+  }
+
+  /** Creates the unindexed marker when missing. */
+  touchMarker(hash: string): void {
+    Deno.openSync(this.markerPath(hash), { write: true, create: true }).close();
+  }
+
+  /** Removes the unindexed marker when present. */
+  removeMarker(hash: string): void {
+    try {
+      Deno.removeSync(this.markerPath(hash));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+
+  /** Whether the run has an unindexed marker. */
+  hasMarker(hash: string): boolean {
+    try {
+      Deno.statSync(this.markerPath(hash));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Hashes of every run space, sorted; entries that are not folders named like a hash are skipped. */
+  listRuns(): string[] {
+    return _listHashes(
+      join(this.path, RUNS_DIR),
+      (entry) => entry.isDirectory || entry.isSymlink,
+    );
+  }
+
+  /** Hashes of every unindexed marker, sorted; anything but a file named like a hash is skipped. */
+  listMarkers(): string[] {
+    return _listHashes(join(this.path, PROGRESS_DIR), (entry) => entry.isFile);
+  }
+
+  /** Whether the run's writer is alive (docs/ARCHITECTURE.md, "Liveness"). */
+  isLive(hash: string): boolean {
+    return isLive(this.runDir(hash), this.mode);
+  }
+
+  /**
+   * Takes the run's lock: the writer's for its lifetime, and everyone's who
+   * changes a run that is not live (index it, edit it, delete it), so that
+   * these exclude each other. Throws `AimError` `run_live` when a live
+   * writer holds it, or when another process still holds it after
+   * `options.waitMs`; `run_not_found` when the run has no space.
+   */
+  lockRun(hash: string, options: LockOptions = {}): RunLock {
+    const dir = this.runDir(hash);
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(join(dir, LOCK_FILE), {
+        read: true,
+        write: true,
+        create: true,
+      });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new AimError("run_not_found", `No run ${hash} in ${this.path}`);
+      }
+      throw error;
+    }
+    const deadline = Date.now() + (options.waitMs ?? 2000);
+    while (!file.tryLockSync(true)) {
+      const live = isLive(dir, this.mode);
+      if (live || Date.now() >= deadline) {
+        file.close();
+        throw live ? liveError(hash, dir) : new AimError(
+          "run_live",
+          `Run ${hash} is busy: another process is indexing, editing or deleting it; try again`,
+        );
+      }
+      _sleep(5);
+    }
+    return new RunLock(file);
+  }
+
+  /**
+   * Reads the run's file with `read` in one read transaction: the one way
+   * to read a run from its own space. Throws `AimError` `run_not_found`
+   * when the run has no file, and `run_corrupt` naming the file when it is
+   * not a regular file or SQLite or the format rejects it. Other errors
+   * from `read` propagate as they are.
+   */
+  readRun<T>(hash: string, read: (db: DatabaseSync) => T): T {
+    const path = this.runFile(hash);
+    this.#requireFile(hash, path);
+    let db: DatabaseSync;
+    try {
+      db = openForReading(path, this.mode);
+    } catch (cause) {
+      throw corruptRunError(hash, path, cause);
+    }
+    try {
+      return transaction(db, () => read(db), "DEFERRED");
+    } catch (cause) {
+      if (isSqliteError(cause) || cause instanceof RunFileError) {
+        throw corruptRunError(hash, path, cause);
+      }
+      throw cause;
+    } finally {
+      db.close();
+    }
+  }
+
+  /**
+   * Creates the space of a new run, complete or not at all: it is built in
+   * a hidden folder (`runs/.new-<hash>`: its lock taken, its file holding
+   * the schema and `meta` at data version 1, its first heartbeat), its
+   * marker is made, and only then is it renamed into place. A process
+   * killed at any instant leaves no run, or a readable one. Returns the
+   * run's lock, held.
+   */
+  createRun(hash: string, meta: Map<string, unknown>): RunLock {
+    const dir = this.runDir(hash);
+    const staging = join(this.path, RUNS_DIR, `${STAGING_PREFIX}${hash}`);
+    Deno.mkdirSync(staging);
+    let lock: RunLock | null = null;
+    try {
+      const file = Deno.openSync(join(staging, LOCK_FILE), {
+        read: true,
+        write: true,
+        create: true,
+      });
+      file.lockSync(true);
+      lock = new RunLock(file);
+      const db = openDatabase(join(staging, RUN_DB), this.mode);
+      try {
+        upgradeRunFile(db);
+        transaction(db, () => {
+          const put = db.prepare(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+          );
+          for (const [key, value] of meta) put.run(key, JSON.stringify(value));
+          put.run("data_version", "1");
+        });
+      } finally {
+        db.close();
+      }
+      writeHeartbeat(staging);
+      // The marker first: a marker without a run is skipped and cleaned up,
+      // while a run without a marker would be invisible until reindex --all.
+      this.touchMarker(hash);
+      Deno.renameSync(staging, dir);
+      return lock;
+    } catch (error) {
+      lock?.release();
+      try {
+        Deno.removeSync(staging, { recursive: true });
+      } catch {
+        // Left for reindex to clean up.
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Changes the attributes of a run that is not live, holding its lock (the
+   * only writes into a run space by anyone but its writer): `change` gets
+   * the run file inside a write transaction and returns the attributes to
+   * set, or null to change nothing. They are committed with a new data
+   * version, and the run's marker is made to exist. Returns whether
+   * anything changed.
+   */
+  writeRun(
+    lock: RunLock,
+    hash: string,
+    change: (db: DatabaseSync) => Map<string, unknown> | null,
+  ): boolean {
+    if (!lock.held) {
+      throw new TypeError(`writeRun() needs the lock of run ${hash}, held`);
+    }
+    const path = this.runFile(hash);
+    this.#requireFile(hash, path);
+    let db: DatabaseSync;
+    try {
+      db = openDatabase(path, this.mode);
+    } catch (cause) {
+      throw corruptRunError(hash, path, cause);
+    }
+    let changed: boolean;
+    try {
+      changed = transaction(db, () => {
+        const entries = change(db);
+        if (entries === null || entries.size === 0) return false;
+        const put = db.prepare(
+          "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+        );
+        for (const [key, value] of entries) put.run(key, JSON.stringify(value));
+        put.run("data_version", JSON.stringify(readDataVersion(db) + 1));
+        return true;
+      });
+    } catch (cause) {
+      if (isSqliteError(cause) || cause instanceof RunFileError) {
+        throw corruptRunError(hash, path, cause);
+      }
+      throw cause;
+    } finally {
+      db.close();
+    }
+    if (changed) this.touchMarker(hash);
+    return changed;
+  }
+
+  /**
+   * Reads a run's record from its own space (the slow path, for unindexed
+   * runs); a run whose writer is gone but that still says `running` reads
+   * as `crashed`, ended at its last sign of life.
+   */
+  loadRun(hash: string): LoadedRun {
+    const live = this.isLive(hash);
+    const record = this.readRun(hash, (db) => readRecord(db, hash));
+    if (!live && record.status === "running") {
+      record.status = "crashed";
+      record.ended_at = crashEndTime(this.runDir(hash), record);
+    }
+    return { record, live };
+  }
+
+  /** Throws `run_not_found` when the run has no file, `run_corrupt` when it is not a regular one. */
+  #requireFile(hash: string, path: string): void {
+    let stat: Deno.FileInfo;
+    try {
+      stat = Deno.statSync(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new AimError("run_not_found", `No run ${hash} in ${this.path}`);
+      }
+      throw corruptRunError(hash, path, error);
+    }
+    // Opening a FIFO or a device would block or read garbage.
+    if (!stat.isFile) {
+      throw corruptRunError(hash, path, "it is not a regular file");
+    }
+  }
+}
+
+/** The error for a run whose file cannot be read: names the run, the file and the cause. */
+export function corruptRunError(
+  hash: string,
+  path: string,
+  cause: unknown,
+): AimError {
+  return new AimError(
+    "run_corrupt",
+    `Cannot read run ${hash} from ${path}: ${messageOf(cause)}`,
+    { cause },
+  );
+}
+
+/** The error for a run whose writer is alive, naming the writer. */
+export function liveError(hash: string, dir: string): AimError {
+  return new AimError(
+    "run_live",
+    `Run ${hash} is live: ${writerOf(dir)} is writing it`,
+  );
+}
+
+/** Who writes the run in `dir`, as its heartbeat says: `pid 42 on node7`. */
+export function writerOf(dir: string): string {
+  const beat = readHeartbeat(dir);
+  return beat === null ? "another process" : `pid ${beat.pid} on ${beat.host}`;
+}
+
+/**
+ * Opens another writer's run file for reading. Read-only first: closing a
+ * read-write connection would write a dead writer's WAL back into the file,
+ * which costs more than the read itself. A file that needs recovery (a hot
+ * rollback journal) is opened read-write, which performs it.
+ */
+function openForReading(path: string, mode: FsMode): DatabaseSync {
+  let db: DatabaseSync | null = null;
+  try {
+    db = openDatabase(path, mode, { readOnly: true });
+    // Touch the schema now so that an unreadable file fails here, not later.
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+    return db;
+  } catch {
+    db?.close();
+    return openDatabase(path, mode);
+  }
+}
+
+function _listHashes(
+  dir: string,
+  keep: (entry: Deno.DirEntry) => boolean,
+): string[] {
+  const out: string[] = [];
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (HASH_PATTERN.test(entry.name) && keep(entry)) out.push(entry.name);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return out.sort();
+}
+
+const _sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks this thread for `ms` milliseconds (short waits for a lock held a moment). */
+function _sleep(ms: number): void {
+  Atomics.wait(_sleeper, 0, 0, ms);
+}

@@ -1,0 +1,28 @@
+/**
+ * Feeding runs from outside TypeScript: the JSON-lines tracking protocol
+ * that `aim track` reads on stdin and `aim run` on fd 3, a child program's
+ * terminal output as log lines, system metrics of a process tree, and what
+ * a run records about how it was launched.
+ *
+ * @module
+ */
+
+export {
+  applyMessage,
+  Ingester,
+  type IngestOptions,
+  type IngestSummary,
+  MAX_LINE,
+  MAX_TIME,
+  type Message,
+  parseMessage,
+} from "./protocol.ts";
+export { MAX_LOG_LINE, TerminalLog } from "./terminal_log.ts";
+export {
+  gpuSamples,
+  hostSamples,
+  parseNvidiaSmi,
+  ProcessTreeSampler,
+  type SystemSample,
+} from "./system_metrics.ts";
+export { launchInfo } from "./launch.ts";
