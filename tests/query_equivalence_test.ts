@@ -6,10 +6,15 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { reindex } from "../lib/mod.ts";
-import { searchMetrics, searchRuns } from "../lib/mod.ts";
-import { Repo } from "../lib/mod.ts";
-import type { Context, ParamValue } from "../lib/mod.ts";
+import {
+  type Context,
+  type ParamValue,
+  reindex,
+  Repo,
+  searchMetrics,
+  searchRuns,
+} from "../lib/mod.ts";
+import { evalValue, parseQuery } from "../lib/query/mod.ts";
 import { WriterProcess } from "./_helpers.ts";
 
 /** A small seeded generator, so a failure can be replayed from its seed. */
@@ -204,7 +209,10 @@ function randomAtom(r: Random, metric: boolean): string {
       `run.name.${r.pick(["startswith", "endswith", "contains"])}("${
         r.pick(["res", "-1", "vit", ""])
       }")`,
-    () => `run.name.match("${r.pick(["res.*-\\\\d", "^v", "mlp$"])}")`,
+    () =>
+      `run.name.match("${
+        r.pick(["res.*-\\\\d", "^v", "mlp$", "(?i)RES", "[a-z]+-\\\\d+$"])
+      }")`,
     () => `${randomOperand(r)} * 2 ${op()} ${randomOperand(r)}`,
     () => `run.created_at ${op()} "2000-01-01"`,
     () =>
@@ -247,6 +255,45 @@ function randomQuery(r: Random, metric: boolean, depth = 0): string {
   }
 }
 
+/** Sort keys: params of every kind (numbers, strings, None, NaN), attributes and summaries. */
+const SORTS = [
+  "run.hparams.lr",
+  "-run.hparams.lr",
+  "run.hparams.note",
+  "-run.hparams.note",
+  "run.hparams.seed",
+  "-run.hparams.seed",
+  "run.name",
+  "-run.name",
+  'run.metrics["loss"].last',
+  '-run.metrics["loss"].last',
+  "-run.created_at",
+];
+
+/** None and NaN keys come after every other key, whichever the direction. */
+function assertSortedMissingLast(
+  repo: Repo,
+  hashes: string[],
+  sort: string,
+  now: number,
+  context: string,
+): void {
+  const query = parseQuery(sort.replace(/^-/, ""));
+  const missing = hashes.map((hash) => {
+    const record = searchRuns(repo, `run.hash == "${hash}"`, { now }).runs[0]!
+      .record;
+    const key = evalValue(query, record, now);
+    return key === null || (typeof key === "number" && Number.isNaN(key));
+  });
+  const firstMissing = missing.indexOf(true);
+  if (firstMissing >= 0) {
+    assert.ok(
+      missing.slice(firstMissing).every((m) => m),
+      `a present key sorts after a missing one (${context})`,
+    );
+  }
+}
+
 async function copyTree(from: string, to: string): Promise<void> {
   const out = await new Deno.Command("cp", { args: ["-a", from, to] }).output();
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
@@ -277,28 +324,35 @@ Deno.test("a query gives the same answer over indexed, unindexed and half-indexe
     const now = Date.now() / 1000 + 3600;
     let nonEmpty = 0;
     let partial = 0;
+    let sorted = 0;
     const queries = 300;
     for (let i = 0; i < queries; i++) {
       const metric = i % 3 === 2;
       const text = randomQuery(r, metric);
+      const sort = r.chance(0.4) ? r.pick(SORTS) : undefined;
       const answers = repos.map((repo) => {
         try {
           return metric
-            ? searchMetrics(repo, text, { now, limit: 100_000 }).matches.map((
-              m,
-            ) =>
-              `${m.run.record.hash}/${m.series.name}/${
-                JSON.stringify(m.series.context)
-              }`
-            )
-            : searchRuns(repo, text, { now, limit: 100_000 }).runs.map((run) =>
-              run.record.hash
-            );
+            ? searchMetrics(repo, text, { now, limit: 100_000, sort }).matches
+              .map((m) =>
+                `${m.run.record.hash}/${m.series.name}/${
+                  JSON.stringify(m.series.context)
+                }`
+              )
+            : searchRuns(repo, text, { now, limit: 100_000, sort }).runs.map((
+              run,
+            ) => run.record.hash);
         } catch (error) {
           return [`error: ${(error as Error).message}`];
         }
       });
-      const context = `seed ${seed}, query ${i}: ${text}`;
+      const context = `seed ${seed}, query ${i}: ${text}, sort ${sort}`;
+      if (
+        sort !== undefined && !metric && !answers[0]![0]?.startsWith("error")
+      ) {
+        sorted++;
+        assertSortedMissingLast(repos[0]!, answers[0]!, sort, now, context);
+      }
       assert.deepEqual(
         answers[1],
         answers[0],
@@ -316,8 +370,8 @@ Deno.test("a query gives the same answer over indexed, unindexed and half-indexe
         const limit = r.int(5);
         for (const [n, repo] of repos.entries()) {
           const page = metric
-            ? searchMetrics(repo, text, { now, limit, offset })
-            : searchRuns(repo, text, { now, limit, offset });
+            ? searchMetrics(repo, text, { now, limit, offset, sort })
+            : searchRuns(repo, text, { now, limit, offset, sort });
           const keys = "matches" in page
             ? page.matches.map((m) =>
               `${m.run.record.hash}/${m.series.name}/${
@@ -345,6 +399,7 @@ Deno.test("a query gives the same answer over indexed, unindexed and half-indexe
       partial > queries / 10,
       `only ${partial} of ${queries} queries split the runs`,
     );
+    assert.ok(sorted > queries / 10, `only ${sorted} sorted run queries`);
     for (const repo of repos) repo.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -46,10 +46,12 @@
  *   true by that rule. An empty query matches everything.
  * - `s.startswith(x)`, `s.endswith(x)`, `s.contains(x)` (substring) and
  *   `s.match(x)` are false unless both s and x are strings. `match` reads x
- *   as a JavaScript regular expression and, like Python's `re.match`, looks
- *   for a match starting at the first character (it need not reach the
- *   end); an invalid pattern is a syntax error when written as a literal,
- *   and false when it comes from data. No other method exists.
+ *   as a regular expression in a subset of Python's `re` syntax (see
+ *   `regex.ts`: no backreferences or lookaround, so matching is linear in
+ *   the text) and, like Python's `re.match`, looks for a match starting at
+ *   the first character (it need not reach the end); an invalid pattern is
+ *   a syntax error when written as a literal, and false when it comes from
+ *   data. No other method exists.
  * - `run.X` is a run attribute for X in hash, name, experiment,
  *   description, tags (list of strings), status, signal, exit_code,
  *   created_at, ended_at, archived, duration, active and metrics; any other
@@ -92,6 +94,7 @@
  */
 
 import { contextKey } from "../util/json.ts";
+import { Regex, RegexSyntaxError } from "./regex.ts";
 import type { CompareOp, Expr, PathKey, Query } from "./parser.ts";
 import type {
   Context,
@@ -109,14 +112,19 @@ export type QueryValue = ParamValue;
  *
  * @throws {TypeError} if the query mentions `metric`: use {@linkcode evalMetricQuery}.
  */
-export function evalRunQuery(q: Query, run: RunRecord, now: number): boolean {
+export function evalRunQuery(
+  q: Query,
+  run: RunRecord,
+  now: number,
+  check?: () => void,
+): boolean {
   if (q.usesMetric) {
     throw new TypeError(
       `Cannot match runs with a metric query: it mentions metric, so it matches (run, series) pairs`,
     );
   }
   if (q.expr === null) return true;
-  return truthy(_eval(q.expr, { run, series: null, now }));
+  return truthy(_eval(q.expr, { run, series: null, now, check }));
 }
 
 /**
@@ -128,9 +136,10 @@ export function evalMetricQuery(
   run: RunRecord,
   series: SeriesSummary,
   now: number,
+  check?: () => void,
 ): boolean {
   if (q.expr === null) return true;
-  return truthy(_eval(q.expr, { run, series, now }));
+  return truthy(_eval(q.expr, { run, series, now, check }));
 }
 
 /**
@@ -152,7 +161,7 @@ export function evalValue(
     );
   }
   if (q.expr === null) return null;
-  return _eval(q.expr, { run, series: series ?? null, now });
+  return _eval(q.expr, { run, series: series ?? null, now, check: undefined });
 }
 
 /**
@@ -161,7 +170,7 @@ export function evalValue(
  */
 export function constantValue(expr: Expr): QueryValue | undefined {
   if (!_isConstant(expr)) return undefined;
-  return _eval(expr, { run: null, series: null, now: 0 });
+  return _eval(expr, { run: null, series: null, now: 0, check: undefined });
 }
 
 /** Python truthiness: None, False, 0, "", [] and {} are false; NaN is true. */
@@ -266,10 +275,12 @@ interface _Scope {
   run: RunRecord | null;
   series: SeriesSummary | null;
   now: number;
+  /** Called while matching long texts: a deadline or a cancellation throws from it. */
+  check: (() => void) | undefined;
 }
 
 const _contextKeys = new WeakMap<object, string>();
-const _regexCache = new Map<string, RegExp | null>();
+const _regexCache = new Map<string, Regex | null>();
 const _REGEX_CACHE_SIZE = 256;
 
 function _eval(expr: Expr, scope: _Scope): QueryValue {
@@ -320,6 +331,7 @@ function _eval(expr: Expr, scope: _Scope): QueryValue {
         expr.method,
         _eval(expr.object, scope),
         _eval(expr.arg, scope),
+        scope.check,
       );
     case "unary": {
       const v = _eval(expr.operand, scope);
@@ -531,7 +543,12 @@ function _arithmetic(op: string, a: QueryValue, b: QueryValue): QueryValue {
   return null;
 }
 
-function _call(method: string, subject: QueryValue, arg: QueryValue): boolean {
+function _call(
+  method: string,
+  subject: QueryValue,
+  arg: QueryValue,
+  check: (() => void) | undefined,
+): boolean {
   if (typeof subject !== "string" || typeof arg !== "string") return false;
   switch (method) {
     case "startswith":
@@ -540,22 +557,19 @@ function _call(method: string, subject: QueryValue, arg: QueryValue): boolean {
       return subject.endsWith(arg);
     case "contains":
       return subject.includes(arg);
-    default: {
-      const re = _regex(arg);
-      if (re === null) return false;
-      re.lastIndex = 0;
-      return re.test(subject);
-    }
+    default:
+      return _regex(arg)?.matchStart(subject, check) ?? false;
   }
 }
 
-/** A sticky RegExp (anchored where matching starts), or null if invalid. */
-function _regex(pattern: string): RegExp | null {
+/** The compiled pattern (see `regex.ts`), or null when it is invalid; remembered. */
+function _regex(pattern: string): Regex | null {
   let re = _regexCache.get(pattern);
   if (re !== undefined) return re;
   try {
-    re = new RegExp(pattern, "y");
-  } catch {
+    re = new Regex(pattern);
+  } catch (error) {
+    if (!(error instanceof RegexSyntaxError)) throw error;
     re = null;
   }
   if (_regexCache.size >= _REGEX_CACHE_SIZE) _regexCache.clear();

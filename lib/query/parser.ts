@@ -13,6 +13,7 @@
 
 import { AimError } from "../errors.ts";
 import type { Context, ParamValue } from "../types.ts";
+import { Regex, RegexSyntaxError } from "./regex.ts";
 
 /** Longest accepted query, in UTF-16 code units. */
 export const MAX_QUERY_LENGTH = 10_000;
@@ -343,7 +344,6 @@ const _ESCAPES: Record<string, string> = {
   n: "\n",
   t: "\t",
   r: "\r",
-  "0": "\0",
   a: "\x07",
   b: "\b",
   f: "\f",
@@ -408,6 +408,19 @@ function _tokenize(text: string): _Token[] {
           value += String.fromCodePoint(code);
           i += 2 + width;
           continue;
+        }
+        if (next! >= "0" && next! <= "7") {
+          // Octal, as in Python: up to three digits.
+          const digits = /^[0-7]{1,3}/.exec(text.slice(i + 1))![0];
+          value += String.fromCharCode(parseInt(digits, 8));
+          i += 1 + digits.length;
+          continue;
+        }
+        if (next === "N") {
+          fail(
+            `\\N{...} named characters are not supported: write the character itself or \\uXXXX`,
+            i,
+          );
         }
         const simple = _ESCAPES[next!];
         // Python keeps unknown escapes such as "\d" as they are, which
@@ -939,12 +952,10 @@ class _Parser {
       typeof arg.value === "string"
     ) {
       try {
-        new RegExp(arg.value);
+        new Regex(arg.value);
       } catch (error) {
-        this.#fail(
-          `invalid regular expression: ${(error as Error).message}`,
-          arg.column,
-        );
+        if (!(error instanceof RegexSyntaxError)) throw error;
+        this.#fail(`invalid regular expression: ${error.message}`, arg.column);
       }
     }
     return {

@@ -1,0 +1,133 @@
+/**
+ * Searches over a real repository: sorting, and the query rules that the
+ * README promises (string order, escapes, regular expressions, dates,
+ * contexts), answered alike by the index and by the run spaces.
+ */
+
+import assert from "node:assert/strict";
+import {
+  AimError,
+  type ParamValue,
+  Repo,
+  searchMetrics,
+  searchRuns,
+} from "../lib/mod.ts";
+import { tempRepo } from "./_helpers.ts";
+
+/** Closed runs with `lr` set to each value, named after their position. */
+async function runsWithLr(repo: Repo, values: ParamValue[]): Promise<void> {
+  for (const [i, lr] of values.entries()) {
+    const run = await repo.startRun({ name: `r${i}`, handleSignals: false });
+    run.set("lr", lr);
+    await run.close();
+  }
+}
+
+/** The names of the runs `q` finds, in order, from the index and from the run spaces. */
+function names(repo: Repo, q: string, sort?: string): string[] {
+  const indexed = searchRuns(repo, q, sort ? { sort } : {}).runs.map((r) =>
+    r.record.name
+  );
+  for (const hash of repo.listRuns()) repo.touchMarker(hash);
+  const unindexed = searchRuns(repo, q, sort ? { sort } : {}).runs.map((r) =>
+    r.record.name
+  );
+  for (const hash of repo.listRuns()) repo.removeMarker(hash);
+  assert.deepEqual(unindexed, indexed, `index and run spaces differ on ${q}`);
+  return indexed;
+}
+
+Deno.test("sorting keeps None and NaN last in both directions, and reverses only within a kind", async () => {
+  await using repo = await tempRepo();
+  await runsWithLr(repo, [0.1, null, 0.01, "x", NaN, "b"]);
+  // r0=0.1, r1=None, r2=0.01, r3="x", r4=NaN, r5="b"
+  assert.deepEqual(names(repo, "", "run.lr"), [
+    "r2",
+    "r0",
+    "r5",
+    "r3",
+    "r1",
+    "r4",
+  ]);
+  assert.deepEqual(names(repo, "", "-run.lr"), [
+    "r0",
+    "r2",
+    "r3",
+    "r5",
+    "r1",
+    "r4",
+  ]);
+});
+
+Deno.test("sorting orders strings by code point, as < does", async () => {
+  await using repo = await tempRepo();
+  // U+FF5E sorts before U+1F600 by code point, after it by UTF-16 unit.
+  await runsWithLr(repo, ["\u{1F600}", "\uFF5E", "a"]);
+  assert.deepEqual(names(repo, "", "run.lr"), ["r2", "r1", "r0"]);
+  assert.deepEqual(names(repo, 'run.lr < "\u{1F600}"'), ["r1", "r2"]);
+});
+
+Deno.test("string literals read Python's octal escapes and refuse \\N{...}", async () => {
+  await using repo = await tempRepo();
+  await runsWithLr(repo, ["A", "a\0b"]);
+  assert.deepEqual(names(repo, String.raw`run.lr == "\101"`), ["r0"]);
+  assert.deepEqual(names(repo, String.raw`run.lr == "a\0b"`), ["r1"]);
+  assert.deepEqual(names(repo, String.raw`run.lr == "a\000b"`), ["r1"]);
+  assert.throws(
+    () => searchRuns(repo, String.raw`run.lr == "\N{LATIN CAPITAL LETTER A}"`),
+    (error: unknown) =>
+      error instanceof AimError && error.code === "query_syntax" &&
+      /\\N\{\.\.\.\} named characters are not supported/.test(error.message),
+  );
+});
+
+Deno.test("match() uses a subset of Python's re that cannot backtrack: a catastrophic pattern answers at once", async () => {
+  await using repo = await tempRepo();
+  await runsWithLr(repo, ["a".repeat(20_000) + "!", "LR-12"]);
+  const started = performance.now();
+  assert.deepEqual(names(repo, 'run.lr.match("(a+)+$")'), []);
+  assert.ok(performance.now() - started < 5000);
+  assert.deepEqual(names(repo, String.raw`run.lr.match("(?i)lr-\d+$")`), [
+    "r1",
+  ]);
+  assert.throws(
+    () => searchRuns(repo, String.raw`run.lr.match(r"(a)\1")`),
+    /invalid regular expression: backreferences are not supported/,
+  );
+});
+
+Deno.test("a time attribute compared with a string that is no date is a syntax error, not silently false", async () => {
+  await using repo = await tempRepo();
+  await runsWithLr(repo, [1]);
+  assert.deepEqual(names(repo, 'run.created_at > "2000-01-01"'), ["r0"]);
+  assert.throws(
+    () => searchRuns(repo, 'run.created_at > "yesterday"'),
+    (error: unknown) =>
+      error instanceof AimError && error.code === "query_syntax" &&
+      /cannot read "yesterday" as a date/.test(error.message),
+  );
+  // A string that is not a literal compared with a time is an ordinary comparison: false.
+  assert.deepEqual(names(repo, "run.created_at > run.name"), []);
+});
+
+Deno.test("run.metrics[name, context] finds a context by its exact JSON: True is not 1 there", async () => {
+  await using repo = await tempRepo();
+  const run = await repo.startRun({ name: "r0", handleSignals: false });
+  run.track(0.5, { name: "loss", context: { flag: true } });
+  await run.close();
+  assert.deepEqual(
+    names(repo, 'run.metrics["loss", {"flag": True}].last == 0.5'),
+    [
+      "r0",
+    ],
+  );
+  assert.deepEqual(
+    names(repo, 'run.metrics["loss", {"flag": 1}].last == 0.5'),
+    [],
+  );
+  // metric.context compares values by ==, where True == 1.
+  assert.equal(
+    searchMetrics(repo, "metric.context.flag == 1").matches.length,
+    1,
+  );
+});
