@@ -13,13 +13,15 @@ import { QueryPool } from "../server/query_pool.ts";
 const HELP =
   `Usage: aim up [--repo PATH] [--host 127.0.0.1] [--port 43800] [--token TOKEN | --no-auth]
               [--index-interval SECONDS] [--no-index] [--base-path /prefix]
+              [--query-timeout SECONDS]
 
 Serves the web UI and the JSON API, and keeps the index complete in the
 background (stalled runs are indexed and recorded crashed; no cron needed).
 Requests need the token, given in the printed URL (then kept in a cookie), as
 'Authorization: Bearer TOKEN', or from AIM_TOKEN; without --token one is
-generated. --no-auth is refused on a non-loopback --host. SIGTERM or SIGINT
-stops it cleanly.`;
+generated. --no-auth is refused on a non-loopback --host. A search that runs
+longer than --query-timeout (default 10 s) is stopped and answered 503.
+SIGTERM or SIGINT stops it cleanly.`;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
@@ -33,6 +35,7 @@ export async function up(args: string[], version: string): Promise<number> {
     "index-interval": { type: "string", default: "5" },
     "no-index": { type: "boolean" },
     "base-path": { type: "string", default: "" },
+    "query-timeout": { type: "string", default: "10" },
   });
   if (values.help) return (console.log(HELP), 0);
   const port = Number(values.port);
@@ -47,6 +50,15 @@ export async function up(args: string[], version: string): Promise<number> {
     throw new UsageError(
       `--index-interval must be a positive number of seconds, got ${
         JSON.stringify(values["index-interval"])
+      }`,
+      "aim up",
+    );
+  }
+  const queryTimeout = Number(values["query-timeout"]);
+  if (!(queryTimeout >= 0.1 && queryTimeout <= 3600)) {
+    throw new UsageError(
+      `--query-timeout must be a number of seconds from 0.1 to 3600, got ${
+        JSON.stringify(values["query-timeout"])
       }`,
       "aim up",
     );
@@ -70,7 +82,9 @@ export async function up(args: string[], version: string): Promise<number> {
   const repo = Repo.openSync(values.repo);
   repo.index(); // Create or upgrade the index before the Workers open it.
   const workerUrl = Deno.mainModule;
-  const pool = new QueryPool(repo.path, workerUrl);
+  const pool = new QueryPool(repo.path, workerUrl, {
+    timeoutMs: queryTimeout * 1000,
+  });
   const indexer = values["no-index"] ? null : new IndexerSupervisor(repo.path, {
     intervalSeconds: interval,
     workerUrl,
@@ -79,7 +93,8 @@ export async function up(args: string[], version: string): Promise<number> {
     repo,
     token,
     basePath: values["base-path"],
-    query: (request) => pool.request(request),
+    query: (request, signal) => pool.request(request, signal),
+    queryStatus: () => pool.status(),
     indexer,
     version,
   });
@@ -114,9 +129,11 @@ export async function up(args: string[], version: string): Promise<number> {
   const stop = async () => {
     // Exit within 5 s whatever happens.
     setTimeout(() => Deno.exit(0), 5000);
+    // Searches in flight are answered "shutting down" at once, so the
+    // listener's shutdown does not wait for a stuck Worker.
+    pool.close();
     await server.shutdown();
     await indexer?.stop(3000);
-    pool.close();
     repo.close();
   };
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

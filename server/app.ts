@@ -20,6 +20,7 @@ import {
 import { badRequest } from "../lib/errors.ts";
 import { validatePatch } from "../lib/repo/mod.ts";
 import type { IndexerState, QueryRequest } from "./messages.ts";
+import type { PoolStatus } from "./query_pool.ts";
 import { errorResponse, toJson } from "./wire.ts";
 import { mountUi } from "./ui_routes.ts";
 
@@ -33,8 +34,13 @@ export interface AppOptions {
   token: string | null;
   /** Prefix every route is served under, e.g. `/aim`; default none. */
   basePath?: string;
-  /** Answers a read with JSON text (the query Worker pool, or in-process for tests). */
-  query: (request: QueryRequest) => Promise<string>;
+  /**
+   * Answers a read with JSON text (the query Worker pool, or in-process for
+   * tests); `signal` aborts when the client goes away.
+   */
+  query: (request: QueryRequest, signal?: AbortSignal) => Promise<string>;
+  /** How busy the query Workers are, for `/api/health`. */
+  queryStatus?: () => PoolStatus;
   /** The background indexer, when running. */
   indexer?: { readonly state: IndexerState; wake(): void } | null;
   version?: string;
@@ -49,10 +55,15 @@ export function createApp(options: AppOptions): Hono {
       "content-type": "application/json; charset=utf-8",
     });
 
-  app.get(
-    "/api/health",
-    (c) => c.json({ ok: true, version: options.version ?? null }),
-  );
+  // No token needed: a load balancer or a person checks whether searches are answered.
+  app.get("/api/health", (c) => {
+    const queries = options.queryStatus?.() ?? null;
+    const ok = !(queries?.stuck ?? false);
+    return c.json(
+      { ok, version: options.version ?? null, queries },
+      ok ? 200 : 503,
+    );
+  });
   app.use("*", _auth(options.token, base));
 
   app.get("/api/runs", async (c) => {
@@ -63,12 +74,19 @@ export function createApp(options: AppOptions): Hono {
     };
     const sort = c.req.query("sort");
     if (sort !== undefined) request.sort = sort;
-    return json(c, await options.query(request));
+    return json(c, await options.query(request, c.req.raw.signal));
   });
 
   app.get(
     "/api/runs/:hash",
-    async (c) => json(c, await options.query({ kind: "run", hash: _hash(c) })),
+    async (c) =>
+      json(
+        c,
+        await options.query(
+          { kind: "run", hash: _hash(c) },
+          c.req.raw.signal,
+        ),
+      ),
   );
 
   app.get("/api/runs/:hash/series", async (c) => {
@@ -87,7 +105,7 @@ export function createApp(options: AppOptions): Hono {
     if (points !== undefined) request.points = points;
     if (from !== undefined) request.from = from;
     if (to !== undefined) request.to = to;
-    return json(c, await options.query(request));
+    return json(c, await options.query(request, c.req.raw.signal));
   });
 
   app.post("/api/series/search", async (c) => {
@@ -123,7 +141,7 @@ export function createApp(options: AppOptions): Hono {
       }
       request[key] = body[key] as number;
     }
-    return json(c, await options.query(request));
+    return json(c, await options.query(request, c.req.raw.signal));
   });
 
   app.get("/api/runs/:hash/logs", async (c) => {
@@ -132,7 +150,7 @@ export function createApp(options: AppOptions): Hono {
     const limit = _int(c, "limit");
     if (offset !== undefined) request.offset = offset;
     if (limit !== undefined) request.limit = limit;
-    return json(c, await options.query(request));
+    return json(c, await options.query(request, c.req.raw.signal));
   });
 
   app.patch("/api/runs/:hash", async (c) => {

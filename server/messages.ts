@@ -91,8 +91,22 @@ export type QueryRequest =
 
 /** Main thread → query Worker. */
 export type ToQuery =
-  | { type: "open"; repo: string }
-  | { type: "request"; id: number; request: QueryRequest };
+  | {
+    type: "open";
+    repo: string;
+    /**
+     * One 32-bit slot the main thread writes a request's id into to cancel
+     * it; the Worker looks at it between units of work.
+     */
+    cancel: SharedArrayBuffer;
+  }
+  | {
+    type: "request";
+    id: number;
+    request: QueryRequest;
+    /** The request's deadline, in milliseconds from now. */
+    timeoutMs: number;
+  };
 
 /** An error crossing the thread boundary, enough to map it to HTTP. */
 export interface WireError {

@@ -23,11 +23,23 @@ import type { FromQuery, QueryRequest, ToQuery } from "./messages.ts";
 import { toJson, toWireError } from "./wire.ts";
 import { workerScope } from "./_worker_scope.ts";
 
-/** Answers one request against `repo`; returns the response body as JSON text. */
-export function answer(repo: Repo, request: QueryRequest): string {
+/**
+ * Answers one request against `repo`; returns the response body as JSON
+ * text. `check` is called between units of work: a deadline or a
+ * cancellation throws from it.
+ */
+export function answer(
+  repo: Repo,
+  request: QueryRequest,
+  check?: () => void,
+): string {
+  const paging = (r: { sort?: string; limit?: number; offset?: number }) => ({
+    ..._paging(r),
+    ...(check !== undefined ? { check } : {}),
+  });
   switch (request.kind) {
     case "runs": {
-      const page = searchRuns(repo, request.q, _paging(request));
+      const page = searchRuns(repo, request.q, paging(request));
       return toJson({
         runs: page.runs.map((run) => runToJson(run)),
         total: page.total,
@@ -35,10 +47,11 @@ export function answer(repo: Repo, request: QueryRequest): string {
       });
     }
     case "metrics": {
-      const page = searchMetrics(repo, request.q, _paging(request));
+      const page = searchMetrics(repo, request.q, paging(request));
       // Without a step range the index previews answer: no run file is opened.
       const ranged = request.from !== undefined || request.to !== undefined;
       const series = page.matches.map(({ run, series }) => {
+        check?.();
         let data: unknown = null;
         let error: string | null = null;
         try {
@@ -117,24 +130,47 @@ function _paging(request: { sort?: string; limit?: number; offset?: number }) {
 /** Runs the query loop in this Worker. */
 export function runQueryWorker(): void {
   let repo: Repo | null = null;
+  let cancel: Int32Array<ArrayBufferLike> = new Int32Array(1);
   workerScope().onmessage = (event: MessageEvent<ToQuery>) => {
     const message = event.data;
     if (message.type === "open") {
       repo = Repo.openSync(message.repo);
+      cancel = new Int32Array(message.cancel);
       return;
     }
+    const { id, timeoutMs } = message;
+    const deadline = performance.now() + timeoutMs;
+    const check = () => {
+      if (Atomics.load(cancel, 0) === id) {
+        throw new AimError(
+          "unavailable",
+          "The search was cancelled: its client went away",
+        );
+      }
+      if (performance.now() > deadline) throw queryTimeout(timeoutMs);
+    };
     let reply: FromQuery;
     try {
       reply = {
         type: "result",
-        id: message.id,
-        body: answer(repo!, message.request),
+        id,
+        body: answer(repo!, message.request, check),
       };
     } catch (error) {
-      reply = { type: "error", id: message.id, error: toWireError(error) };
+      reply = { type: "error", id, error: toWireError(error) };
     }
     workerScope().postMessage(reply);
   };
   // Messages sent before the handler existed would be lost: say when it does.
   workerScope().postMessage({ type: "ready" } satisfies FromQuery);
+}
+
+/** The error of a search that ran past its deadline, naming the limit. */
+export function queryTimeout(timeoutMs: number): AimError {
+  return new AimError(
+    "query_timeout",
+    `The search took longer than its limit of ${
+      timeoutMs / 1000
+    } s and was stopped: narrow the query, or raise aim up --query-timeout`,
+  );
 }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import {
   AimError,
   type ParamValue,
-  Repo,
+  type Repo,
   searchMetrics,
   searchRuns,
 } from "../lib/mod.ts";

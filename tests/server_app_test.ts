@@ -45,7 +45,11 @@ Deno.test("every route but /api/health needs the token; ?token= sets an HttpOnly
   const app = appFor(repo);
   const health = await app.request("/api/health");
   assert.equal(health.status, 200);
-  assert.deepEqual(Object.keys(await health.json()), ["ok", "version"]);
+  assert.deepEqual(Object.keys(await health.json()), [
+    "ok",
+    "version",
+    "queries",
+  ]);
   for (
     const path of ["/api/runs", "/api/index", "/api/runs/0123456789abcdef0123"]
   ) {

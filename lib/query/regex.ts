@@ -701,8 +701,7 @@ function _caseVariants(cp: number): number[] {
 }
 
 const _DIGIT = /^\p{Nd}$/u;
-const _WORD = /^[\p{L}\p{N}\p{Mn}\p{Pc}]$/u;
-const _SPACE = /^[\s\x1c-\x1f\x85]$/u;
+const _WORD = /^[\p{L}\p{N}_]$/u;
 
 function _isDigit(cp: number): boolean {
   if (cp < 0) return false;
@@ -719,7 +718,11 @@ function _isWord(cp: number): boolean {
   return _WORD.test(String.fromCodePoint(cp));
 }
 
+/** Python's `str.isspace()`: ASCII whitespace, the separators 0x1c-0x1f, NEL and Unicode's spaces. */
 function _isSpace(cp: number): boolean {
   if (cp < 0) return false;
-  return _SPACE.test(String.fromCodePoint(cp));
+  if (cp <= 32) return cp === 32 || (cp >= 9 && cp <= 13) || cp >= 28;
+  if (cp === 0x85 || cp === 0xa0 || cp === 0x1680 || cp === 0x3000) return true;
+  return (cp >= 0x2000 && cp <= 0x200a) || cp === 0x2028 || cp === 0x2029 ||
+    cp === 0x202f || cp === 0x205f;
 }

@@ -44,6 +44,12 @@ export interface SearchOptions {
   offset?: number;
   /** "Now" for `run.duration` of unfinished runs, seconds since the epoch. */
   now?: number;
+  /**
+   * Called between units of work (a run read, a batch of index rows, a long
+   * text matched): a deadline or a cancellation stops the search by
+   * throwing from it.
+   */
+  check?: () => void;
 }
 
 /** A page of runs. */
@@ -87,6 +93,8 @@ export function searchRuns(
   const now = options.now ?? Date.now() / 1000;
   const { limit, offset } = _page(options);
   const sort = _sortSpec(options.sort);
+  const check = options.check;
+  const tick = _every(256, check);
   // Open the index first: opening may rebuild it and mark every run.
   const index = repo.index();
   const markers = new Set(repo.listMarkers());
@@ -95,6 +103,7 @@ export function searchRuns(
     return _searchRunsByCreation(repo, query, compiled, markers, now, {
       limit,
       offset,
+      check,
     });
   }
   const candidates: _Candidate[] = [];
@@ -103,18 +112,19 @@ export function searchRuns(
     `SELECT r.hash, r.created_at, c.record FROM runs r JOIN records c ON c.hash = r.hash WHERE ${compiled.where}`,
   ).all(...compiled.args);
   for (const row of rows) {
+    tick();
     const hash = String(row.hash);
     if (markers.has(hash)) continue;
     const record = decodeJson(String(row.record)) as RunRecord;
-    if (!compiled.exact && !evalRunQuery(query, record, now)) continue;
+    if (!compiled.exact && !evalRunQuery(query, record, now, check)) continue;
     candidates.push({
       hash,
       created_at: Number(row.created_at),
       run: { record, live: false, indexed: true },
     });
   }
-  const unreadable = _scanUnindexed(repo, markers, (run) => {
-    if (evalRunQuery(query, run.record, now)) {
+  const unreadable = _scanUnindexed(repo, markers, check, (run) => {
+    if (evalRunQuery(query, run.record, now, check)) {
       candidates.push({
         hash: run.record.hash,
         created_at: run.record.created_at,
@@ -141,11 +151,16 @@ function _searchRunsByCreation(
   compiled: { where: string; args: (string | number | null)[] },
   markers: Set<string>,
   now: number,
-  { limit, offset }: { limit: number; offset: number },
+  { limit, offset, check }: {
+    limit: number;
+    offset: number;
+    check: (() => void) | undefined;
+  },
 ): RunPage {
+  const tick = _every(256, check);
   const candidates: _Candidate[] = [];
-  const unreadable = _scanUnindexed(repo, markers, (run) => {
-    if (evalRunQuery(query, run.record, now)) {
+  const unreadable = _scanUnindexed(repo, markers, check, (run) => {
+    if (evalRunQuery(query, run.record, now, check)) {
       candidates.push({
         hash: run.record.hash,
         created_at: run.record.created_at,
@@ -164,6 +179,7 @@ function _searchRunsByCreation(
   );
   const total = rows.length > 0 ? Number(rows[0]!.total) : 0;
   for (const row of rows) {
+    tick();
     candidates.push({
       hash: String(row.hash),
       created_at: Number(row.created_at),
@@ -265,6 +281,8 @@ export function searchMetrics(
   const query = parseQuery(text);
   const now = options.now ?? Date.now() / 1000;
   const { limit, offset } = _page(options);
+  const check = options.check;
+  const tick = _every(256, check);
   // Open the index first: opening may rebuild it and mark every run.
   const index = repo.index();
   const markers = new Set(repo.listMarkers());
@@ -277,8 +295,7 @@ export function searchMetrics(
       compiled,
       markers,
       now,
-      limit,
-      offset,
+      { limit, offset, check },
     );
   }
   const matches: MetricMatch[] = [];
@@ -287,6 +304,7 @@ export function searchMetrics(
   ).all(...compiled.args);
   const decoded = new Map<string, RunRecord>();
   for (const row of rows) {
+    tick();
     const hash = String(row.hash);
     if (markers.has(hash)) continue;
     let record = decoded.get(hash);
@@ -299,13 +317,13 @@ export function searchMetrics(
       s.name === row.name && contextKey(s.context) === context
     );
     if (series === undefined) continue;
-    if (compiled.exact || evalMetricQuery(query, record, series, now)) {
+    if (compiled.exact || evalMetricQuery(query, record, series, now, check)) {
       matches.push({ run: { record, live: false, indexed: true }, series });
     }
   }
-  const unreadable = _scanUnindexed(repo, markers, (run) => {
+  const unreadable = _scanUnindexed(repo, markers, check, (run) => {
     for (const series of run.record.metrics) {
-      if (evalMetricQuery(query, run.record, series, now)) {
+      if (evalMetricQuery(query, run.record, series, now, check)) {
         matches.push({ run, series });
       }
     }
@@ -331,9 +349,13 @@ function _searchMetricsByCreation(
   compiled: { where: string; args: (string | number | null)[] },
   markers: Set<string>,
   now: number,
-  limit: number,
-  offset: number,
+  { limit, offset, check }: {
+    limit: number;
+    offset: number;
+    check: (() => void) | undefined;
+  },
 ): MetricPage {
+  const tick = _every(256, check);
   interface Pending {
     hash: string;
     created_at: number;
@@ -345,6 +367,7 @@ function _searchMetricsByCreation(
     `SELECT r.hash, r.created_at, s.name, s.context FROM runs r JOIN series s ON s.hash = r.hash WHERE ${compiled.where}`,
   ).all(...compiled.args);
   for (const row of rows) {
+    tick();
     const hash = String(row.hash);
     if (markers.has(hash)) continue;
     pending.push({
@@ -354,9 +377,9 @@ function _searchMetricsByCreation(
       match: null,
     });
   }
-  const unreadable = _scanUnindexed(repo, markers, (run) => {
+  const unreadable = _scanUnindexed(repo, markers, check, (run) => {
     for (const series of run.record.metrics) {
-      if (evalMetricQuery(query, run.record, series, now)) {
+      if (evalMetricQuery(query, run.record, series, now, check)) {
         pending.push({
           hash: run.record.hash,
           created_at: run.record.created_at,
@@ -399,10 +422,12 @@ export function validateQuery(text: string): Query {
 function _scanUnindexed(
   repo: Repo,
   markers: Set<string>,
+  check: (() => void) | undefined,
   visit: (run: ListedRun) => void,
 ): RunFailure[] {
   const unreadable: RunFailure[] = [];
   for (const hash of markers) {
+    check?.();
     let loaded;
     try {
       loaded = repo.loadRun(hash);
@@ -489,4 +514,16 @@ function _compareKeys(
 
 function _compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A function that calls `check` once every `n` calls (and never when there is none). */
+function _every(n: number, check: (() => void) | undefined): () => void {
+  if (check === undefined) return () => {};
+  let count = 0;
+  return () => {
+    if (++count >= n) {
+      count = 0;
+      check();
+    }
+  };
 }
