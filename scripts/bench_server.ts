@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { indexRun } from "../lib/mod.ts";
 import { Repo } from "../lib/mod.ts";
 import { benchRecord } from "./bench_query.ts";
+import { type AimUp, startAimUp } from "../tests/_aim_up.ts";
 import {
   bulkWriteRecords,
   type Figure,
@@ -108,7 +109,10 @@ async function drain(tmp: string): Promise<Figure[]> {
   let cpu: Map<string, number>;
   const repo = Repo.openSync(path);
   try {
-    await using up = await _startServer(path, ["--index-interval", "1"]);
+    await using up = await startAimUp(path, {
+      token: TOKEN,
+      indexInterval: "1",
+    });
     const cpuBefore = _threadCpu(up.pid);
     const indexedHash = _someIndexedHash(repo);
     total = await _warmUp(up);
@@ -145,7 +149,10 @@ async function drain(tmp: string): Promise<Figure[]> {
   const idle: number[] = [];
   const indexOnlyIdle: number[] = [];
   {
-    await using up = await _startServer(copy, ["--no-index"]);
+    await using up = await startAimUp(copy, {
+      token: TOKEN,
+      args: ["--no-index"],
+    });
     await _warmUp(up, total);
     const copyRepo = Repo.openSync(copy);
     // As the indexer Worker does: no checkpoint inside a write.
@@ -340,7 +347,7 @@ function _someIndexedHash(repo: Repo): string {
  * Worker's own start); returns the search's total, checked against
  * `expected` when given.
  */
-async function _warmUp(up: _Server, expected?: number): Promise<number> {
+async function _warmUp(up: AimUp, expected?: number): Promise<number> {
   const body = await _getJson(up, SEARCH_PATH) as { total: number };
   if (expected !== undefined && body.total !== expected) {
     throw new Error(
@@ -351,7 +358,7 @@ async function _warmUp(up: _Server, expected?: number): Promise<number> {
 }
 
 /** Milliseconds of one search, response body read; throws on a wrong answer. */
-async function _search(up: _Server, total: number): Promise<number> {
+async function _search(up: AimUp, total: number): Promise<number> {
   const start = performance.now();
   const response = await up.fetch(SEARCH_PATH);
   const text = await response.text();
@@ -369,7 +376,7 @@ async function _search(up: _Server, total: number): Promise<number> {
 }
 
 /** Milliseconds of GET /api/runs/:hash. */
-async function _getRun(up: _Server, hash: string): Promise<number> {
+async function _getRun(up: AimUp, hash: string): Promise<number> {
   const start = performance.now();
   const response = await up.fetch(`/api/runs/${hash}`);
   await response.arrayBuffer();
@@ -388,7 +395,7 @@ interface _IndexState {
 }
 
 /** Polls /api/index until no stalled run is left unindexed; the indexer's state then. */
-async function _drained(up: _Server): Promise<_IndexState> {
+async function _drained(up: AimUp): Promise<_IndexState> {
   const deadline = performance.now() + 30_000;
   while (true) {
     const body = await _getJson(up, "/api/index") as {
@@ -499,7 +506,7 @@ async function startup(tmp: string): Promise<Figure[]> {
 
 /** Starts `aim up` on `path`, times its first answer, then reads its memory. */
 async function _start(path: string, runs: number): Promise<Start> {
-  await using up = await _startServer(path, []);
+  await using up = await startAimUp(path, { token: TOKEN, indexInterval: "5" });
   let response: Response;
   while (true) {
     try {
@@ -529,125 +536,7 @@ async function _start(path: string, runs: number): Promise<Start> {
   };
 }
 
-// --- A real `aim up` ----------------------------------------------------------
-
-/** A running `aim up`; disposing of it sends SIGTERM and waits for the exit. */
-interface _Server extends AsyncDisposable {
-  pid: number;
-  port: number;
-  /** `performance.now()` just before the spawn, and when the URL was printed. */
-  spawnedAt: number;
-  listeningAt: number;
-  /** Fetches `path` with the token. */
-  fetch(path: string): Promise<Response>;
-}
-
-/** Starts `aim up --repo path --port 0 --token …` and waits for its URL. */
-async function _startServer(path: string, args: string[]): Promise<_Server> {
-  const spawnedAt = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      MAIN,
-      "up",
-      "--repo",
-      path,
-      "--port",
-      "0",
-      "--token",
-      TOKEN,
-      ...args,
-    ],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const stderrDone = (async () => {
-    for await (
-      const text of child.stderr.pipeThrough(new TextDecoderStream())
-    ) {
-      // Keep the start and the end: enough to explain a failure.
-      stderr = stderr.length < 20_000 ? stderr + text : stderr;
-    }
-  })();
-  let stdout = "";
-  const lines = child.stdout.pipeThrough(new TextDecoderStream());
-  const reader = lines.getReader();
-  let port = 0;
-  try {
-    while (port === 0) {
-      const { value, done } = await reader.read();
-      if (done) {
-        const { code } = await child.status;
-        await stderrDone;
-        throw new Error(
-          `aim up exited with ${code} before printing its URL; stdout: ${
-            JSON.stringify(stdout)
-          }; stderr: ${stderr}`,
-        );
-      }
-      stdout += value;
-      const match = /open http:\/\/[^/\s]+:(\d+)\/\?token=/.exec(stdout);
-      if (match) port = Number(match[1]);
-    }
-  } catch (error) {
-    _kill(child, "SIGKILL");
-    throw error;
-  }
-  const listeningAt = performance.now();
-  // Keep reading, so a chatty server never blocks on a full pipe.
-  const stdoutDone = (async () => {
-    while (!(await reader.read()).done) {
-      // Discarded.
-    }
-  })();
-  return {
-    pid: child.pid,
-    port,
-    spawnedAt,
-    listeningAt,
-    fetch: (route) =>
-      fetch(`http://127.0.0.1:${port}${route}`, {
-        headers: { authorization: `Bearer ${TOKEN}` },
-      }),
-    async [Symbol.asyncDispose]() {
-      _kill(child, "SIGTERM");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const status = await Promise.race([
-        child.status,
-        new Promise<null>((
-          resolve,
-        ) => (timer = setTimeout(() => resolve(null), 8000))),
-      ]);
-      clearTimeout(timer);
-      if (status === null) {
-        _kill(child, "SIGKILL");
-        await child.status;
-      }
-      await Promise.all([stdoutDone, stderrDone]);
-      if (status === null || status.code !== 0) {
-        progress(
-          `warning: aim up on ${path} did not exit 0 after SIGTERM (${
-            status === null ? "killed after 8 s" : `code ${status.code}`
-          }); stderr: ${stderr.slice(-2000)}`,
-        );
-      }
-    },
-  };
-}
-
-function _kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-async function _getJson(up: _Server, route: string): Promise<unknown> {
+async function _getJson(up: AimUp, route: string): Promise<unknown> {
   const response = await up.fetch(route);
   const text = await response.text();
   if (response.status !== 200) {

@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "./_chromium.ts";
+import { startAimUp } from "../tests/_aim_up.ts";
 import { newHash, Repo } from "../lib/mod.ts";
 import type { ParamValue, RunRecord, RunStatus } from "../lib/mod.ts";
 import {
@@ -37,7 +38,6 @@ import {
 } from "./_bench_util.ts";
 
 const SELF = fileURLToPath(import.meta.url);
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const TOKEN = "bench-token";
 
 const TABLE_RUNS = 50_000;
@@ -101,7 +101,10 @@ async function runsPage(browser: Browser, path: string): Promise<Figure[]> {
   const start = Date.now() / 1000 - TABLE_RUNS * 60;
   bulkWriteRecords(path, TABLE_RUNS, (i) => _record(i, start + i * 60));
   const writeS = (performance.now() - writeStart) / 1000;
-  await using server = await _aimUp(path);
+  await using server = await startAimUp(path, {
+    token: TOKEN,
+    indexInterval: "5",
+  });
   const page = await _page(browser);
   try {
     await page.goto(`${server.url}?token=${TOKEN}`);
@@ -265,7 +268,10 @@ async function metricsPage(browser: Browser, path: string): Promise<Figure[]> {
   const writeStart = performance.now();
   await _generate(path, CHART_RUNS, CHART_STEPS);
   const writeS = (performance.now() - writeStart) / 1000;
-  await using server = await _aimUp(path);
+  await using server = await startAimUp(path, {
+    token: TOKEN,
+    indexInterval: "5",
+  });
   const page = await _page(browser);
   try {
     await page.goto(`${server.url}?token=${TOKEN}`);
@@ -475,47 +481,6 @@ function _record(i: number, createdAt: number): RunRecord {
       summary("lr", {}, 1e-3),
     ],
     data_version: 2,
-  };
-}
-
-/** A real `aim up` on a free port; SIGTERMed at scope end. */
-async function _aimUp(repo: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      MAIN,
-      "up",
-      "--repo",
-      repo,
-      "--port",
-      "0",
-      "--token",
-      TOKEN,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  const pattern = /open (http:\/\/127\.0\.0\.1:\d+\/)\?token=/;
-  while (!pattern.test(out)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`aim up printed no URL: ${out}`);
-    out += value;
-  }
-  const drained = (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })();
-  return {
-    url: out.match(pattern)![1]!,
-    async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
-      await child.status;
-      await drained;
-    },
   };
 }
 

@@ -1,83 +1,7 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { aim, ROOT, tempRepo, waitFor, WriterProcess } from "./_helpers.ts";
+import { aim, tempRepo, waitFor, WriterProcess } from "./_helpers.ts";
+import { startAimUp } from "./_aim_up.ts";
 import { IndexerSupervisor } from "../server/indexer_supervisor.ts";
-
-const TOKEN = "t0ken";
-
-/** A real `aim up` on a free port; SIGTERMed and awaited at scope end. */
-async function startServer(
-  repo: string,
-  env: Record<string, string> = {},
-  extra: string[] = [],
-) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      join(ROOT, "main.ts"),
-      "up",
-      "--repo",
-      repo,
-      "--port",
-      "0",
-      "--token",
-      TOKEN,
-      "--index-interval",
-      "0.5",
-      ...extra,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  const deadline = Date.now() + 20_000;
-  while (!/open http:\/\/127\.0\.0\.1:(\d+)\//.test(out)) {
-    assert.ok(Date.now() < deadline, `aim up did not print its URL: ${out}`);
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-  }
-  const port = Number(out.match(/open http:\/\/127\.0\.0\.1:(\d+)\//)![1]);
-  reader.releaseLock();
-  const stderr = child.stderr.pipeThrough(new TextDecoderStream());
-  let errors = "";
-  const drained = (async () => {
-    for await (const chunk of stderr) errors += chunk;
-  })();
-  const get = async (path: string) => {
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
-    return { status: response.status, body: await response.json() };
-  };
-  return {
-    port,
-    get,
-    child,
-    errors: () => errors,
-    async stop(): Promise<Deno.CommandStatus> {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await child.stdout.cancel().catch(() => {});
-      await drained;
-      return status;
-    },
-    async [Symbol.asyncDispose]() {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Already stopped.
-      }
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
-      await drained;
-    },
-  };
-}
 
 /** Starts `count` writer processes, waits until each has flushed, then SIGKILLs them all. */
 async function killedWriters(repo: string, count: number): Promise<string[]> {
@@ -111,7 +35,7 @@ Deno.test("aim up indexes 50 SIGKILLed writers as crashed while the API keeps an
   ]);
   const liveHash = (await live.waitForLine(/^started /)).split(" ")[1]!;
   await live.waitForFlushed(10);
-  const server = await startServer(repo.path);
+  const server = await startAimUp(repo.path);
   await using _server = server;
   const started = Date.now();
   let answered = 0;
@@ -182,7 +106,7 @@ Deno.test("aim up indexes 50 SIGKILLed writers as crashed while the API keeps an
 
   const t = Date.now();
   const status = await server.stop();
-  assert.equal(status.code, 0, server.errors());
+  assert.equal(status.code, 0, server.stderr());
   assert.ok(Date.now() - t < 5000, "SIGTERM stops aim up within 5 s");
 });
 
@@ -217,7 +141,7 @@ Deno.test("an indexer Worker that crashes is restarted and indexing resumes", as
 
 Deno.test("aim up names a port in use, and refuses --no-auth on a non-loopback host", async () => {
   await using repo = await tempRepo();
-  const server = await startServer(repo.path, {}, ["--no-index"]);
+  const server = await startAimUp(repo.path, { args: ["--no-index"] });
   await using _server = server;
   const clash = await aim([
     "up",

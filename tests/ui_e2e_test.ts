@@ -13,6 +13,7 @@ import type { Repo } from "../lib/mod.ts";
 import { createApp } from "../server/app.ts";
 import { answer } from "../server/query_worker.ts";
 import { ROOT, tempRepo, waitFor, WriterProcess } from "./_helpers.ts";
+import { startAimUp } from "./_aim_up.ts";
 
 const TOKEN = "ui-t0ken";
 const OUTPUT = join(ROOT, "test-output");
@@ -76,80 +77,13 @@ async function stalledRun(repoPath: string): Promise<string> {
   return hash;
 }
 
-/** A real `aim up` on a free port; SIGTERMed and awaited at scope end. */
-async function aimUp(repoPath: string, interval = "0.5", extra: string[] = []) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      join(ROOT, "main.ts"),
-      "up",
-      "--repo",
-      repoPath,
-      "--port",
-      "0",
-      "--token",
-      TOKEN,
-      "--index-interval",
-      interval,
-      ...extra,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const stderr = (async () => {
-    let text = "";
-    for await (
-      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
-    ) text += chunk;
-    return text;
-  })();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  const pattern = /open (http:\/\/127\.0\.0\.1:\d+\/(?:[\w.~/-]*\/)?)\?token=/;
-  const deadline = Date.now() + 20_000;
-  while (!pattern.test(out) && Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-  }
-  const url = out.match(pattern)?.[1];
-  // Keep reading so the pipe never fills.
-  const drained = (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })();
-  if (url === undefined) {
-    child.kill("SIGKILL");
-    await child.status;
-    throw new Error(`aim up printed no URL: ${out} ${await stderr}`);
-  }
-  return {
-    url,
-    /** GETs an API path (e.g. "api/index") with the token; the parsed JSON. */
-    async get(path: string) {
-      const response = await fetch(`${url}${path}`, {
-        headers: { authorization: `Bearer ${TOKEN}` },
-      });
-      return await response.json();
-    },
-    async [Symbol.asyncDispose]() {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Already gone.
-      }
-      const status = await child.status;
-      await drained;
-      const errors = await stderr;
-      assert.equal(
-        status.code,
-        0,
-        `aim up exited with ${status.code}: ${errors}`,
-      );
-    },
-  };
+/** A real `aim up` on a free port with the test token; stopped (and checked to exit 0) at scope end. */
+function aimUp(repoPath: string, interval = "0.5", extra: string[] = []) {
+  return startAimUp(repoPath, {
+    token: TOKEN,
+    indexInterval: interval,
+    args: extra,
+  });
 }
 
 /** A browser page that records console errors; closed at scope end. */
@@ -487,7 +421,8 @@ Deno.test("a stalled unindexed run shows as stalled, then as indexed once the in
   // time enough to see the run stalled.
   await using server = await aimUp(repo.path, "4");
   await waitFor(
-    async () => (await server.get("api/index")).indexer.last_pass_at !== null,
+    async () =>
+      (await server.get("api/index")).body.indexer.last_pass_at !== null,
     "the indexer's first pass",
   );
   await using ui = await browserPage("stalled");

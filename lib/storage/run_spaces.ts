@@ -2,7 +2,7 @@
  * The run spaces and unindexed markers of a repository, and the one way to
  * do each thing with them: list runs and markers, tell whether a run is
  * live, lock a run (or refuse it as live), and open a run's file for
- * reading (docs/ARCHITECTURE.md, "Run spaces" and "Locks").
+ * reading (docs/ARCHITECTURE.md, "Repository layout" and "Locks").
  *
  * @module
  */
