@@ -19,8 +19,8 @@ import {
   gpuSamples,
   Ingester,
   launchInfo,
+  monitorSystem,
   ProcessTreeSampler,
-  type SystemSample,
   TerminalLog,
 } from "../lib/tracking/mod.ts";
 
@@ -250,15 +250,20 @@ async function _supervise(
     readers.push(_ingest(tracking, ingester, () => stopped));
   }
 
-  let sampling: ReturnType<typeof setInterval> | undefined;
+  let stopSampling = () => {};
   if (options.systemInterval > 0 && pid !== undefined) {
-    sampling = _sampleSystem(
-      run,
-      pid,
-      options.systemInterval,
-      () => stopped,
-      onStorageError,
-    );
+    const sampler = new ProcessTreeSampler(pid);
+    stopSampling = monitorSystem({
+      sample: () => sampler.sample(),
+      gpus: gpuSamples,
+      record: (samples) => {
+        for (const { name, value, context } of samples) {
+          run.track(value, { name, context });
+        }
+      },
+      onError: onStorageError,
+      seconds: options.systemInterval,
+    });
   }
 
   let end: ChildEnd;
@@ -267,7 +272,7 @@ async function _supervise(
   } finally {
     exited = true;
     clearTimeout(graceTimer);
-    clearInterval(sampling);
+    stopSampling();
   }
   // Output written just before the exit is still in the pipes: read it, but
   // not forever, since a grandchild may hold them open.
@@ -386,41 +391,6 @@ async function _ingest(
   } catch {
     // Destroyed after the drain period.
   }
-}
-
-/** Tracks system metrics every `seconds`; returns the interval timer. */
-function _sampleSystem(
-  run: Run,
-  pid: number,
-  seconds: number,
-  stopped: () => boolean,
-  onError: (error: unknown) => void,
-): ReturnType<typeof setInterval> {
-  const sampler = new ProcessTreeSampler(pid);
-  sampler.sample();
-  let gpus = true;
-  let asking = false;
-  const track = (samples: () => SystemSample[]) => {
-    try {
-      if (stopped()) return;
-      for (const { name, value, context } of samples()) {
-        run.track(value, { name, context });
-      }
-    } catch (error) {
-      onError(error);
-    }
-  };
-  return setInterval(() => {
-    track(() => sampler.sample());
-    if (gpus && !asking) {
-      asking = true;
-      gpuSamples().then((samples) => {
-        asking = false;
-        if (samples === null) gpus = false;
-        else track(() => samples);
-      });
-    }
-  }, seconds * 1000);
 }
 
 function _kill(pid: number, signal: Deno.Signal): void {

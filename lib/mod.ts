@@ -68,6 +68,7 @@ export {
   readSeriesPreview,
   removeRun,
   Repo,
+  type RepoOptions,
   type RepoStatus,
   repoStatus,
   type RunPatch,
@@ -89,3 +90,4 @@ export {
   searchRuns,
 } from "./query/mod.ts";
 export { downsample, type StepValues } from "./series/mod.ts";
+export { type Clock, systemClock } from "./util/mod.ts";

@@ -17,6 +17,22 @@ import { workerScope } from "./_worker_scope.ts";
 /** Longest idle sleep, as a multiple of the index interval. */
 const MAX_BACKOFF = 6;
 
+/**
+ * How long the indexer sleeps after a pass, in milliseconds: the interval
+ * after a pass that indexed something; after an idle pass, twice the last
+ * sleep, up to {@linkcode MAX_BACKOFF} intervals. A new marker wakes it
+ * earlier whatever this says.
+ */
+export function idleAfterPass(
+  lastIdleMs: number,
+  indexed: number,
+  intervalMs: number,
+): number {
+  return indexed > 0
+    ? intervalMs
+    : Math.min(lastIdleMs * 2, intervalMs * MAX_BACKOFF);
+}
+
 /** Runs the indexer loop in this Worker until told to stop. */
 export function runIndexerWorker(): void {
   const post = (message: FromIndexer) => workerScope().postMessage(message);
@@ -95,9 +111,7 @@ async function _loop(
       repo.index().checkpoint();
       post({ type: "progress", inProgress: null, queue: 0 });
       post({ type: "pass", at: Date.now() / 1000 });
-      idleMs = worked > 0
-        ? intervalSeconds * 1000
-        : Math.min(idleMs * 2, intervalSeconds * 1000 * MAX_BACKOFF);
+      idleMs = idleAfterPass(idleMs, worked, intervalSeconds * 1000);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, idleMs);
         wakeNow = () => {

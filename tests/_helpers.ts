@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Repo } from "../lib/mod.ts";
+import { Repo, type RepoOptions } from "../lib/mod.ts";
 
 /** Root of the source tree. */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -15,11 +15,16 @@ const MAIN = join(ROOT, "main.ts");
 const WRITER = join(ROOT, "tests", "fixtures", "writer.ts");
 
 /** A temporary repository removed at scope end: `await using repo = await tempRepo()`. */
-export async function tempRepo(): Promise<
+export async function tempRepo(
+  options: Omit<RepoOptions, "create"> = {},
+): Promise<
   Repo & AsyncDisposable & { dir: string }
 > {
   const dir = await Deno.makeTempDir({ prefix: "aim-test-" });
-  const repo = Repo.openSync(join(dir, ".aim"), { create: true }) as
+  const repo = Repo.openSync(join(dir, ".aim"), {
+    ...options,
+    create: true,
+  }) as
     & Repo
     & AsyncDisposable
     & { dir: string };

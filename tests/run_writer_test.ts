@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { readPoints } from "../lib/storage/mod.ts";
 import { canonicalJson } from "../lib/util/mod.ts";
 import { openDatabase } from "../lib/util/mod.ts";
-import { tempRepo } from "./_helpers.ts";
+import { tempRepo, waitFor } from "./_helpers.ts";
+import { ManualClock } from "./_clock.ts";
 import type { Repo } from "../lib/mod.ts";
 
 function points(repo: Repo, hash: string, name: string, context = "{}") {
@@ -179,11 +180,14 @@ Deno.test("bad input to the writer is refused with a clear error and nothing is 
   assert.throws(() => run.track(1, { name: "late" }), /is closed: resume it/);
 });
 
-Deno.test("points wait at most about a second before they are committed", async () => {
-  await using repo = await tempRepo();
-  const run = await repo.startRun();
-  for (let round = 0; round < 3; round++) {
-    const tracked = Date.now();
+Deno.test("points wait at most a second before the writer's timer commits them, whatever the timer's phase", async () => {
+  const clock = new ManualClock();
+  await using repo = await tempRepo({ clock });
+  const run = await repo.startRun({ handleSignals: false });
+  // Track at every offset from the timer's 250 ms ticks, in 10 ms steps.
+  for (let round = 0; round < 25; round++) {
+    clock.advance(10 * round + 3);
+    const tracked = clock.now();
     run.track(round, { name: "loss" });
     assert.equal(
       points(repo, run.hash, "loss")?.values.length ?? 0,
@@ -191,17 +195,43 @@ Deno.test("points wait at most about a second before they are committed", async 
       "still buffered",
     );
     while ((points(repo, run.hash, "loss")?.values.length ?? 0) === round) {
-      // 1 s is the promise; the rest is room for a loaded 2-core machine.
+      clock.advance(10);
       assert.ok(
-        Date.now() - tracked < 1500,
-        `flushed by the timer within 1.5 s (round ${round})`,
+        clock.now() - tracked <= 1000,
+        `committed within 1 s (round ${round}, tracked at ${
+          tracked % 250
+        } ms past a tick)`,
       );
-      await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    // Desynchronise the next point from the timer's phase.
-    await new Promise((resolve) => setTimeout(resolve, 137 * (round + 1)));
+    // Never earlier than needed: the timer flushes what is 750 ms old.
+    assert.ok(clock.now() - tracked >= 750, `round ${round}`);
   }
-  assert.deepEqual([...points(repo, run.hash, "loss")!.values], [0, 1, 2]);
+  await run.close();
+  assert.equal(clock.active, 0, "close stops the timer");
+});
+
+Deno.test("a loop that never yields to the timer still commits within a second, from inside track()", async () => {
+  const clock = new ManualClock();
+  await using repo = await tempRepo({ clock });
+  const run = await repo.startRun({ handleSignals: false });
+  run.track(1, { name: "loss" });
+  clock.jump(999);
+  run.track(2, { name: "loss" });
+  assert.equal(points(repo, run.hash, "loss")?.values.length ?? 0, 0);
+  clock.jump(1);
+  run.track(3, { name: "loss" });
+  assert.deepEqual([...points(repo, run.hash, "loss")!.values], [1, 2, 3]);
+  await run.close();
+});
+
+Deno.test("the writer's own timer flushes with the system clock too", async () => {
+  await using repo = await tempRepo();
+  const run = await repo.startRun({ handleSignals: false });
+  run.track(1, { name: "loss" });
+  await waitFor(
+    () => (points(repo, run.hash, "loss")?.values.length ?? 0) === 1,
+    "the timer's flush",
+  );
   await run.close();
 });
 

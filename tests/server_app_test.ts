@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createApp } from "../server/app.ts";
 import { answer } from "../server/query_worker.ts";
+import { idleAfterPass } from "../server/indexer_worker.ts";
 import type { Repo } from "../lib/mod.ts";
 import { tempRepo, WriterProcess } from "./_helpers.ts";
 
@@ -320,4 +321,15 @@ Deno.test("/api/index reports the repository counts, and routes live under --bas
   assert.equal((await app.request("/aim/api/health")).status, 200);
   const viaQuery = await app.request(`/aim/api/runs?token=${TOKEN}`);
   assert.match(viaQuery.headers.get("set-cookie")!, /Path=\/aim/);
+});
+
+Deno.test("the indexer sleeps its interval after indexing, and backs off to six intervals while idle", () => {
+  const interval = 5_000;
+  let idle = interval;
+  const sleeps: number[] = [];
+  for (const indexed of [0, 0, 0, 0, 3, 0]) {
+    idle = idleAfterPass(idle, indexed, interval);
+    sleeps.push(idle);
+  }
+  assert.deepEqual(sleeps, [10_000, 20_000, 30_000, 30_000, 5_000, 10_000]);
 });

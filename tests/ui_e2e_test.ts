@@ -417,9 +417,9 @@ Deno.test("a stalled unindexed run shows as stalled, then as indexed once the in
   const hash = (await writer.waitForLine(/^started /)).split(" ")[1]!;
   await writer.waitForFlushed(20);
   // After a pass that finds nothing to do (the writer is live then) the
-  // indexer sleeps twice its interval, 8 s, unless a new marker wakes it:
-  // time enough to see the run stalled.
-  await using server = await aimUp(repo.path, "4");
+  // indexer sleeps twice its interval, 2 minutes, unless a new marker wakes
+  // it: the run stays stalled until the test wakes the indexer itself.
+  await using server = await aimUp(repo.path, "60");
   await waitFor(
     async () =>
       (await server.get("api/index")).body.indexer.last_pass_at !== null,
@@ -445,8 +445,7 @@ Deno.test("a stalled unindexed run shows as stalled, then as indexed once the in
   await ui.shot("before");
   assert.equal(repo.index().get(hash), null, "not indexed yet");
 
-  // A new run's marker wakes the indexer (else its next pass comes within
-  // 8 s), which indexes the stalled run.
+  // A new run's marker wakes the indexer, which indexes the stalled run.
   const waker = await repo.startRun({ name: "waker", handleSignals: false });
   await waker.close();
   await waitFor(

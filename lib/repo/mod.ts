@@ -6,7 +6,7 @@
  * @module
  */
 
-export { Repo, type StartRunOptions } from "./repo.ts";
+export { Repo, type RepoOptions, type StartRunOptions } from "./repo.ts";
 export {
   MAX_POINTS,
   readLogs,

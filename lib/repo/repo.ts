@@ -13,6 +13,7 @@ import type { ParamValue } from "../types.ts";
 import { decodeJson } from "../util/json.ts";
 import { openDatabase, transaction } from "../util/sqlite.ts";
 import { detectFsMode } from "../util/fs_mode.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
 import { IndexDb } from "../index/index_db.ts";
 import { handleSignals } from "../storage/finalizer.ts";
 import {
@@ -32,6 +33,18 @@ import {
 } from "../storage/run_file.ts";
 import { type RunLock, RunSpaces } from "../storage/run_spaces.ts";
 import { Run, type RunHost } from "../storage/run_writer.ts";
+
+/** Options of {@linkcode Repo.open}. */
+export interface RepoOptions {
+  /** Create the repository when it does not exist (default false). */
+  create?: boolean;
+  /**
+   * The time source of the runs this repository writes: flush timing,
+   * heartbeats and default point times. Default: the system clock; tests
+   * give one they move by hand.
+   */
+  clock?: Clock;
+}
 
 /** Options of {@linkcode Repo.startRun}. */
 export interface StartRunOptions {
@@ -70,9 +83,12 @@ export interface StartRunOptions {
  */
 export class Repo extends RunSpaces implements RunHost, Disposable {
   #index: IndexDb | null = null;
+  /** The time source of this repository's writers (the system clock unless a test gives one). */
+  readonly clock: Clock;
 
-  private constructor(path: string) {
+  private constructor(path: string, clock: Clock) {
     super(path, detectFsMode(path));
+    this.clock = clock;
   }
 
   /**
@@ -80,21 +96,18 @@ export class Repo extends RunSpaces implements RunHost, Disposable {
    * one); without `path`, discovers it like git (`AIM_REPO`, then the nearest
    * `.aim` upward). `create` makes it when missing.
    */
-  static open(
-    path?: string,
-    options: { create?: boolean } = {},
-  ): Promise<Repo> {
+  static open(path?: string, options: RepoOptions = {}): Promise<Repo> {
     return Promise.resolve(Repo.openSync(path, options));
   }
 
   /** Synchronous {@linkcode Repo.open}. */
-  static openSync(path?: string, options: { create?: boolean } = {}): Repo {
+  static openSync(path?: string, options: RepoOptions = {}): Repo {
     let repo: string;
     if (path !== undefined && options.create) repo = initRepo(path).path;
     else if (path !== undefined) repo = discoverRepo(path);
     else repo = discoverRepo();
     checkVersion(repo);
-    return new Repo(repo);
+    return new Repo(repo, options.clock ?? systemClock);
   }
 
   /** The index, opened on first use and kept open until {@linkcode Repo.close}. */
@@ -139,7 +152,7 @@ export class Repo extends RunSpaces implements RunHost, Disposable {
       ["status", "running"],
       ["signal", null],
       ["exit_code", null],
-      ["created_at", Date.now() / 1000],
+      ["created_at", this.clock.now() / 1000],
       ["ended_at", null],
       ["archived", false],
     ]);

@@ -11,6 +11,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { contextKey, encodeJson } from "../util/json.ts";
 import { toSqlReal, transaction } from "../util/sqlite.ts";
+import type { Clock } from "../util/clock.ts";
 import { Preview } from "../series/preview.ts";
 import type { Context, ParamValue, RunStatus } from "../types.ts";
 import { encodeChunk } from "./run_file.ts";
@@ -109,6 +110,8 @@ class _Series {
 
 /** What the writer needs from its repository; kept narrow to avoid an import cycle. */
 export interface RunHost {
+  /** The writer's time source: flush timing, heartbeats, default point times. */
+  readonly clock: Clock;
   /** Makes sure the run's unindexed marker exists. */
   touchMarker(hash: string): void;
   /** Indexes the finalized run in one short transaction and removes its marker. */
@@ -136,9 +139,10 @@ export class Run {
   #buffered = 0;
   /** When the oldest unflushed change was made (ms), 0 when nothing is buffered. */
   #dirtySince = 0;
-  #lastHeartbeat = Date.now();
+  #lastHeartbeat: number;
   #dataVersion: number;
-  #timer: number;
+  #stopTimer: () => void;
+  #clock: Clock;
   #closed = false;
   #insertChunk: StatementSync;
   #updateSeries: StatementSync;
@@ -191,12 +195,10 @@ export class Run {
     }
     const heartbeatMs = heartbeatInterval() * 1000;
     // Deno's timers are numbers; the node typings that node:sqlite pulls in say otherwise.
-    this.#timer = setInterval(
-      () => this.#tick(heartbeatMs),
-      TICK_MS,
-    ) as unknown as number;
-    // Timers must not keep a finished program alive: normal exit finalizes the run.
-    Deno.unrefTimer(this.#timer);
+    this.#clock = host.clock;
+    this.#lastHeartbeat = this.#clock.now();
+    // The timer never keeps a finished program alive: normal exit finalizes the run.
+    this.#stopTimer = this.#clock.every(TICK_MS, () => this.#tick(heartbeatMs));
     registerOpenRun(this);
   }
 
@@ -267,7 +269,7 @@ export class Run {
     encodeJson(value);
     this.#params.set(key, structuredClone(value));
     this.#dirtyParams.add(key);
-    this.#dirtySince ||= Date.now();
+    this.#dirtySince ||= this.#clock.now();
   }
 
   /** The parameter `key`, or `undefined`. */
@@ -316,7 +318,7 @@ export class Run {
         } must be an integer, got ${_describe(epoch)}`,
       );
     }
-    const now = Date.now();
+    const now = this.#clock.now();
     const time = options.time;
     if (time !== undefined && typeof time !== "number") {
       throw new TypeError(
@@ -335,10 +337,10 @@ export class Run {
   }
 
   /** Appends a line to the run's log (terminal output, warnings). */
-  log(text: string, level = "info", time = Date.now() / 1000): void {
+  log(text: string, level = "info", time = this.#clock.now() / 1000): void {
     this.#checkOpen();
     this.#logs.push({ time, level, text: String(text) });
-    this.#dirtySince ||= Date.now();
+    this.#dirtySince ||= this.#clock.now();
     if (this.#logs.length >= 10_000) this.flush();
   }
 
@@ -439,11 +441,11 @@ export class Run {
   finalize(ending: Ending): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#timer);
+    this.#stopTimer();
     unregisterOpenRun(this);
     try {
       this.#meta.set("status", ending.status);
-      this.#meta.set("ended_at", Date.now() / 1000);
+      this.#meta.set("ended_at", this.#clock.now() / 1000);
       this.#meta.set("signal", ending.signal ?? null);
       this.#meta.set("exit_code", ending.exitCode ?? null);
       for (const key of ["status", "ended_at", "signal", "exit_code"]) {
@@ -484,9 +486,10 @@ export class Run {
     if (this.#closed) return;
     try {
       const since = this.#dirtySince;
-      if (since !== 0 && Date.now() - since >= FLUSH_MS - TICK_MS) this.flush();
-      if (Date.now() - this.#lastHeartbeat >= heartbeatMs) {
-        this.#lastHeartbeat = Date.now();
+      const now = this.#clock.now();
+      if (since !== 0 && now - since >= FLUSH_MS - TICK_MS) this.flush();
+      if (now - this.#lastHeartbeat >= heartbeatMs) {
+        this.#lastHeartbeat = now;
         writeHeartbeat(this.dir);
       }
     } catch (error) {
@@ -517,7 +520,7 @@ export class Run {
     this.#checkOpen();
     this.#meta.set(key, value);
     this.#dirtyMeta.add(key);
-    this.#dirtySince ||= Date.now();
+    this.#dirtySince ||= this.#clock.now();
   }
 
   #checkOpen() {

@@ -21,6 +21,8 @@ export { MAX_LOG_LINE, TerminalLog } from "./terminal_log.ts";
 export {
   gpuSamples,
   hostSamples,
+  type MonitorOptions,
+  monitorSystem,
   parseNvidiaSmi,
   ProcessTreeSampler,
   type SystemSample,

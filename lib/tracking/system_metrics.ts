@@ -6,6 +6,8 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../util/clock.ts";
+
 /** One measured value, tracked as a point of the series `name` with `context`. */
 export interface SystemSample {
   name: string;
@@ -229,4 +231,56 @@ function _rssKb(pid: number): number {
 function _meminfoKb(meminfo: string, key: string): number | null {
   const match = meminfo.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"));
   return match ? Number(match[1]) : null;
+}
+
+/** What {@linkcode monitorSystem} needs. */
+export interface MonitorOptions {
+  /** Samples the process tree and the host (the first call only sets the CPU baseline). */
+  sample: () => SystemSample[];
+  /** Samples the GPUs; null when there are none (then it is not asked again). */
+  gpus: () => Promise<SystemSample[] | null>;
+  /** Records samples; an error thrown here goes to `onError` and sampling goes on. */
+  record: (samples: SystemSample[]) => void;
+  onError: (error: unknown) => void;
+  /** Seconds between samples. */
+  seconds: number;
+  /** The time source (the system clock by default). */
+  clock?: Clock;
+}
+
+/**
+ * Samples system metrics every `seconds` until the returned function is
+ * called: the process tree and host at once, the GPUs in the background,
+ * never two GPU probes at a time (a slow `nvidia-smi` is skipped, not
+ * queued). Nothing is recorded after the stop.
+ */
+export function monitorSystem(options: MonitorOptions): () => void {
+  const clock = options.clock ?? systemClock;
+  let stopped = false;
+  let gpus = true;
+  let asking = false;
+  const record = (samples: SystemSample[]) => {
+    if (stopped || samples.length === 0) return;
+    try {
+      options.record(samples);
+    } catch (error) {
+      options.onError(error);
+    }
+  };
+  options.sample();
+  const stopTimer = clock.every(options.seconds * 1000, () => {
+    record(options.sample());
+    if (gpus && !asking) {
+      asking = true;
+      options.gpus().then((samples) => {
+        asking = false;
+        if (samples === null) gpus = false;
+        else record(samples);
+      });
+    }
+  });
+  return () => {
+    stopped = true;
+    stopTimer();
+  };
 }

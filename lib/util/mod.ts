@@ -9,3 +9,4 @@
 export { canonicalJson, contextKey, decodeJson, encodeJson } from "./json.ts";
 export { fromSqlReal, openDatabase, toSqlReal, transaction } from "./sqlite.ts";
 export { detectFsMode, type FsMode, mountTypeOf } from "./fs_mode.ts";
+export { type Clock, systemClock } from "./clock.ts";
