@@ -6,7 +6,12 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import type { ParamValue } from "../lib/mod.ts";
+import {
+  type ParamValue,
+  Repo,
+  type Run,
+  type StartRunOptions,
+} from "../lib/mod.ts";
 
 /** How many malformed protocol lines are echoed to stderr before going quiet. */
 export const ECHOED_ERRORS = 5;
@@ -129,4 +134,52 @@ export function parseParams(
     out.set(pair.slice(0, eq), value);
   }
   return out;
+}
+
+/** Flags that describe a new run (`aim track`, `aim run`). */
+export const RUN_OPTIONS = {
+  experiment: { type: "string" },
+  name: { type: "string" },
+  description: { type: "string" },
+  tag: { type: "string", multiple: true },
+  param: { type: "string", multiple: true },
+} as const satisfies Options;
+
+/**
+ * Opens the repository (`--repo`) and starts a run described by the
+ * {@linkcode RUN_OPTIONS} flags, with its `--param`s set. A bad `--param`
+ * is a usage error before anything is opened or created.
+ */
+export async function startRunFromFlags(
+  command: string,
+  values: {
+    repo?: string;
+    experiment?: string;
+    name?: string;
+    description?: string;
+    tag?: string[];
+    param?: string[];
+  },
+  options: Pick<StartRunOptions, "handleSignals"> = {},
+): Promise<{ repo: Repo; run: Run }> {
+  const params = parseParams(values.param ?? [], command);
+  const repo = Repo.openSync(values.repo);
+  try {
+    const run = await repo.startRun({
+      ...(values.experiment !== undefined
+        ? { experiment: values.experiment }
+        : {}),
+      ...(values.name !== undefined ? { name: values.name } : {}),
+      ...(values.description !== undefined
+        ? { description: values.description }
+        : {}),
+      tags: values.tag ?? [],
+      ...options,
+    });
+    for (const [key, value] of params) run.set(key, value);
+    return { repo, run };
+  } catch (error) {
+    repo.close();
+    throw error;
+  }
 }

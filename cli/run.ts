@@ -12,8 +12,14 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import type { Readable } from "node:stream";
-import { ECHOED_ERRORS, parse, parseParams, UsageError } from "./_args.ts";
-import { type Ending, Repo, type Run } from "../lib/mod.ts";
+import {
+  ECHOED_ERRORS,
+  parse,
+  RUN_OPTIONS,
+  startRunFromFlags,
+  UsageError,
+} from "./_args.ts";
+import type { Ending, Run } from "../lib/mod.ts";
 import type { ParamValue } from "../lib/types.ts";
 import {
   gpuSamples,
@@ -66,11 +72,7 @@ export async function run(args: string[]): Promise<number> {
     "aim run",
     split < 0 ? args : args.slice(0, split),
     {
-      experiment: { type: "string" },
-      name: { type: "string" },
-      description: { type: "string" },
-      tag: { type: "string", multiple: true },
-      param: { type: "string", multiple: true },
+      ...RUN_OPTIONS,
       "no-capture": { type: "boolean" },
       "system-interval": { type: "string" },
       grace: { type: "string" },
@@ -93,23 +95,12 @@ export async function run(args: string[]): Promise<number> {
     ),
     grace: _seconds(values.grace, "--grace", 20),
   };
-  const params = parseParams(values.param ?? [], "aim run");
-  const repo = Repo.openSync(values.repo);
+  // aim run finalizes the run itself, once the child has ended.
+  const { repo, run } = await startRunFromFlags("aim run", values, {
+    handleSignals: false,
+  });
   try {
     const launch = await launchInfo(command);
-    const run = await repo.startRun({
-      ...(values.experiment !== undefined
-        ? { experiment: values.experiment }
-        : {}),
-      ...(values.name !== undefined ? { name: values.name } : {}),
-      ...(values.description !== undefined
-        ? { description: values.description }
-        : {}),
-      tags: values.tag ?? [],
-      // aim run finalizes the run itself, once the child has ended.
-      handleSignals: false,
-    });
-    for (const [key, value] of params) run.set(key, value);
     if (Deno.stderr.isTerminal()) {
       console.error(`aim: run ${run.hash} in ${repo.path}`);
     }

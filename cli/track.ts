@@ -4,8 +4,12 @@
  * @module
  */
 
-import { ECHOED_ERRORS, parse, parseParams } from "./_args.ts";
-import { Repo } from "../lib/mod.ts";
+import {
+  ECHOED_ERRORS,
+  parse,
+  RUN_OPTIONS,
+  startRunFromFlags,
+} from "./_args.ts";
 import { Ingester } from "../lib/tracking/mod.ts";
 
 const HELP =
@@ -23,27 +27,9 @@ const READ_SIZE = 1 << 20;
 
 /** `aim track`. */
 export async function track(args: string[]): Promise<number> {
-  const { values } = parse("aim track", args, {
-    experiment: { type: "string" },
-    name: { type: "string" },
-    description: { type: "string" },
-    tag: { type: "string", multiple: true },
-    param: { type: "string", multiple: true },
-  });
+  const { values } = parse("aim track", args, RUN_OPTIONS);
   if (values.help) return (console.log(HELP), 0);
-  const params = parseParams(values.param ?? [], "aim track");
-  const repo = Repo.openSync(values.repo);
-  const run = await repo.startRun({
-    ...(values.experiment !== undefined
-      ? { experiment: values.experiment }
-      : {}),
-    ...(values.name !== undefined ? { name: values.name } : {}),
-    ...(values.description !== undefined
-      ? { description: values.description }
-      : {}),
-    tags: values.tag ?? [],
-  });
-  for (const [key, value] of params) run.set(key, value);
+  const { repo, run } = await startRunFromFlags("aim track", values);
   console.log(run.hash);
   const ingester = new Ingester(run, {
     onMalformed: (text, count) => {

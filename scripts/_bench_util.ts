@@ -11,6 +11,11 @@ import type { StalledSpec } from "./_bench_stalled_writer.ts";
 import { Repo } from "../lib/mod.ts";
 import type { RunRecord } from "../lib/mod.ts";
 
+/** Root of the source tree. */
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** The CLI's entry, for `deno run --allow-all MAIN …`. */
+export const MAIN = join(ROOT, "main.ts");
+
 const WRITER = fileURLToPath(
   new URL("./_bench_stalled_writer.ts", import.meta.url),
 );

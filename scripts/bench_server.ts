@@ -24,18 +24,18 @@ import {
   type Figure,
   formatCount,
   formatMs,
+  MAIN,
   makeStalledRuns,
   median,
   p50p99,
   progress,
   quantile,
+  ROOT,
   type Section,
   tempDir,
   timed,
 } from "./_bench_util.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const MAIN = join(ROOT, "main.ts");
 const QUERY_BENCH = fileURLToPath(new URL("./bench_query.ts", import.meta.url));
 
 const INDEXED_RUNS = 10_000;

@@ -10,24 +10,22 @@
 import { DatabaseSync } from "node:sqlite";
 import { cpSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Repo } from "../lib/mod.ts";
 import { indexRun, reindex, type ReindexSummary } from "../lib/mod.ts";
 import {
   diskBytes,
   type Figure,
   formatCount,
+  MAIN,
   makeStalledRuns,
   median,
   progress,
   quantile,
+  ROOT,
   type Section,
   tempDir,
   timed,
 } from "./_bench_util.ts";
-
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const MAIN = join(ROOT, "main.ts");
 
 /** Repetitions of the cheap measurements; figures are their medians. */
 const REPS = 3;

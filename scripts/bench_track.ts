@@ -8,19 +8,18 @@
  */
 
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Repo } from "../lib/mod.ts";
 import {
   type Figure,
+  MAIN,
   median,
   progress,
+  ROOT,
   type Section,
   tempDir,
   timed,
 } from "./_bench_util.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const MAIN = join(ROOT, "main.ts");
 const PYTHON_CLIENT = join(ROOT, "clients", "python");
 
 /** Repetitions; figures are their medians. */

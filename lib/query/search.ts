@@ -25,7 +25,11 @@ import {
   evalValue,
 } from "./eval.ts";
 import { parseQuery, type Query } from "./parser.ts";
-import { compileMetricQuery, compileRunQuery } from "./sql.ts";
+import {
+  type CompiledQuery,
+  compileMetricQuery,
+  compileRunQuery,
+} from "./sql.ts";
 import { seriesKey } from "../storage/run_file.ts";
 
 /** Most results one search may return. */
@@ -90,25 +94,15 @@ export function searchRuns(
       "This query mentions metric: search series with `aim metrics ls` (or use run.metrics[...] here)",
     );
   }
-  const now = options.now ?? Date.now() / 1000;
-  const { limit, offset } = _page(options);
-  const sort = _sortSpec(options.sort);
-  const check = options.check;
+  const search = _begin(repo, query, options, compileRunQuery);
+  const { compiled, markers, now, limit, offset, check, sort } = search;
   const tick = _every(256, check);
-  // Open the index first: opening may rebuild it and mark every run.
-  const index = repo.index();
-  const markers = new Set(repo.listMarkers());
-  const compiled = compileRunQuery(query, now);
   if (compiled.exact && sort.byCreation) {
-    return _searchRunsByCreation(repo, query, compiled, markers, now, {
-      limit,
-      offset,
-      check,
-    });
+    return _searchRunsByCreation(search);
   }
   const candidates: _Candidate[] = [];
   // Sorting by a record field, or finishing an inexact query, needs every record.
-  const rows = index.db.prepare(
+  const rows = repo.index().db.prepare(
     `SELECT r.hash, r.created_at, c.record FROM runs r JOIN records c ON c.hash = r.hash WHERE ${compiled.where}`,
   ).all(...compiled.args);
   for (const row of rows) {
@@ -123,20 +117,13 @@ export function searchRuns(
       run: { record, live: false, indexed: true },
     });
   }
-  const unreadable = _scanUnindexed(repo, markers, check, (run) => {
-    if (evalRunQuery(query, run.record, now, check)) {
-      candidates.push({
-        hash: run.record.hash,
-        created_at: run.record.created_at,
-        run,
-      });
-    }
-  });
+  const unindexed = _unindexedRuns(search);
+  candidates.push(...unindexed.runs.map(_candidate));
   _sortCandidates(candidates, sort, now);
   return {
     runs: candidates.slice(offset, offset + limit).map((c) => c.run!),
     total: candidates.length,
-    unreadable,
+    unreadable: unindexed.unreadable,
   };
 }
 
@@ -145,29 +132,11 @@ export function searchRuns(
  * only the rows up to the page's end, in order (the runs_created index covers
  * it), so memory stays flat at 100,000 runs. Unindexed runs are merged in.
  */
-function _searchRunsByCreation(
-  repo: Repo,
-  query: Query,
-  compiled: { where: string; args: (string | number | null)[] },
-  markers: Set<string>,
-  now: number,
-  { limit, offset, check }: {
-    limit: number;
-    offset: number;
-    check: (() => void) | undefined;
-  },
-): RunPage {
+function _searchRunsByCreation(search: _Search): RunPage {
+  const { repo, compiled, markers, now, limit, offset, check } = search;
   const tick = _every(256, check);
-  const candidates: _Candidate[] = [];
-  const unreadable = _scanUnindexed(repo, markers, check, (run) => {
-    if (evalRunQuery(query, run.record, now, check)) {
-      candidates.push({
-        hash: run.record.hash,
-        created_at: run.record.created_at,
-        run,
-      });
-    }
-  });
+  const { runs, unreadable } = _unindexedRuns(search);
+  const candidates = runs.map(_candidate);
   // The first offset+limit of the merge come from the first offset+limit of
   // each side. One pass counts and pages (at least one row, to carry the count).
   const rows = repo.index().db.prepare(
@@ -278,28 +247,14 @@ export function searchMetrics(
   text: string,
   options: SearchOptions = {},
 ): MetricPage {
-  const query = parseQuery(text);
-  const now = options.now ?? Date.now() / 1000;
-  const { limit, offset } = _page(options);
-  const check = options.check;
+  const search = _begin(repo, parseQuery(text), options, compileMetricQuery);
+  const { query, compiled, markers, now, limit, offset, check, sort } = search;
   const tick = _every(256, check);
-  // Open the index first: opening may rebuild it and mark every run.
-  const index = repo.index();
-  const markers = new Set(repo.listMarkers());
-  const compiled = compileMetricQuery(query, now);
-  const sort = _sortSpec(options.sort);
   if (compiled.exact && sort.byCreation) {
-    return _searchMetricsByCreation(
-      repo,
-      query,
-      compiled,
-      markers,
-      now,
-      { limit, offset, check },
-    );
+    return _searchMetricsByCreation(search);
   }
   const matches: MetricMatch[] = [];
-  const rows = index.db.prepare(
+  const rows = repo.index().db.prepare(
     `SELECT r.hash, c.record, s.name, s.context FROM runs r JOIN series s ON s.hash = r.hash JOIN records c ON c.hash = r.hash WHERE ${compiled.where}`,
   ).all(...compiled.args);
   const decoded = new Map<string, RunRecord>();
@@ -321,13 +276,8 @@ export function searchMetrics(
       matches.push({ run: { record, live: false, indexed: true }, series });
     }
   }
-  const unreadable = _scanUnindexed(repo, markers, check, (run) => {
-    for (const series of run.record.metrics) {
-      if (evalMetricQuery(query, run.record, series, now, check)) {
-        matches.push({ run, series });
-      }
-    }
-  });
+  const unindexed = _unindexedSeries(search);
+  matches.push(...unindexed.matches);
   _sort(
     matches,
     (m) => m.run.record,
@@ -338,23 +288,13 @@ export function searchMetrics(
   return {
     matches: matches.slice(offset, offset + limit),
     total: matches.length,
-    unreadable,
+    unreadable: unindexed.unreadable,
   };
 }
 
 /** Exact query, default order: sort keys from the index, records decoded for the page only. */
-function _searchMetricsByCreation(
-  repo: Repo,
-  query: Query,
-  compiled: { where: string; args: (string | number | null)[] },
-  markers: Set<string>,
-  now: number,
-  { limit, offset, check }: {
-    limit: number;
-    offset: number;
-    check: (() => void) | undefined;
-  },
-): MetricPage {
+function _searchMetricsByCreation(search: _Search): MetricPage {
+  const { repo, compiled, markers, limit, offset, check } = search;
   const tick = _every(256, check);
   interface Pending {
     hash: string;
@@ -377,18 +317,15 @@ function _searchMetricsByCreation(
       match: null,
     });
   }
-  const unreadable = _scanUnindexed(repo, markers, check, (run) => {
-    for (const series of run.record.metrics) {
-      if (evalMetricQuery(query, run.record, series, now, check)) {
-        pending.push({
-          hash: run.record.hash,
-          created_at: run.record.created_at,
-          key: seriesKey(series.name, contextKey(series.context)),
-          match: { run, series },
-        });
-      }
-    }
-  });
+  const { matches: found, unreadable } = _unindexedSeries(search);
+  for (const match of found) {
+    pending.push({
+      hash: match.run.record.hash,
+      created_at: match.run.record.created_at,
+      key: seriesKey(match.series.name, contextKey(match.series.context)),
+      match,
+    });
+  }
   pending.sort((a, b) =>
     a.created_at - b.created_at || _compareStrings(a.hash, b.hash) ||
     _compareStrings(a.key, b.key)
@@ -413,9 +350,75 @@ function _searchMetricsByCreation(
   return { matches, total: pending.length, unreadable };
 }
 
-/** Parses a query only to validate it; throws `QuerySyntaxError` naming the column. */
-export function validateQuery(text: string): Query {
-  return parseQuery(text);
+/** One search's inputs, as its steps share them. */
+interface _Search {
+  repo: Repo;
+  query: Query;
+  compiled: CompiledQuery;
+  /** Runs with a marker: answered from their own spaces, never from the index. */
+  markers: Set<string>;
+  now: number;
+  limit: number;
+  offset: number;
+  sort: _SortSpec;
+  check: (() => void) | undefined;
+}
+
+/** Checks the options, opens the index and compiles the query: a search's first steps. */
+function _begin(
+  repo: Repo,
+  query: Query,
+  options: SearchOptions,
+  compile: (query: Query, now: number) => CompiledQuery,
+): _Search {
+  const now = options.now ?? Date.now() / 1000;
+  const { limit, offset } = _page(options);
+  const sort = _sortSpec(options.sort);
+  // Open the index first: opening may rebuild it and mark every run.
+  repo.index();
+  const markers = new Set(repo.listMarkers());
+  const compiled = compile(query, now);
+  return {
+    repo,
+    query,
+    compiled,
+    markers,
+    now,
+    limit,
+    offset,
+    sort,
+    check: options.check,
+  };
+}
+
+/** The unindexed runs matching a run query, read from their own spaces. */
+function _unindexedRuns(
+  { repo, markers, query, now, check }: _Search,
+): { runs: ListedRun[]; unreadable: RunFailure[] } {
+  const runs: ListedRun[] = [];
+  const unreadable = _scanUnindexed(repo, markers, check, (run) => {
+    if (evalRunQuery(query, run.record, now, check)) runs.push(run);
+  });
+  return { runs, unreadable };
+}
+
+/** The (run, series) pairs of unindexed runs matching a query, read from their own spaces. */
+function _unindexedSeries(
+  { repo, markers, query, now, check }: _Search,
+): { matches: MetricMatch[]; unreadable: RunFailure[] } {
+  const matches: MetricMatch[] = [];
+  const unreadable = _scanUnindexed(repo, markers, check, (run) => {
+    for (const series of run.record.metrics) {
+      if (evalMetricQuery(query, run.record, series, now, check)) {
+        matches.push({ run, series });
+      }
+    }
+  });
+  return { matches, unreadable };
+}
+
+function _candidate(run: ListedRun): _Candidate {
+  return { hash: run.record.hash, created_at: run.record.created_at, run };
 }
 
 /** Reads each unindexed run from its own space, one file open at a time. */

@@ -210,24 +210,12 @@ export class RunSpaces {
    * from `read` propagate as they are.
    */
   readRun<T>(hash: string, read: (db: DatabaseSync) => T): T {
-    const path = this.runFile(hash);
-    this.#requireFile(hash, path);
-    let db: DatabaseSync;
-    try {
-      db = openForReading(path, this.mode);
-    } catch (cause) {
-      throw corruptRunError(hash, path, cause);
-    }
-    try {
-      return transaction(db, () => read(db), "DEFERRED");
-    } catch (cause) {
-      if (isSqliteError(cause) || cause instanceof RunFileError) {
-        throw corruptRunError(hash, path, cause);
-      }
-      throw cause;
-    } finally {
-      db.close();
-    }
+    return this.#inFile(
+      hash,
+      (path) => openForReading(path, this.mode),
+      read,
+      "DEFERRED",
+    );
   }
 
   /**
@@ -297,17 +285,10 @@ export class RunSpaces {
     if (!lock.held) {
       throw new TypeError(`writeRun() needs the lock of run ${hash}, held`);
     }
-    const path = this.runFile(hash);
-    this.#requireFile(hash, path);
-    let db: DatabaseSync;
-    try {
-      db = openDatabase(path, this.mode);
-    } catch (cause) {
-      throw corruptRunError(hash, path, cause);
-    }
-    let changed: boolean;
-    try {
-      changed = transaction(db, () => {
+    const changed = this.#inFile(
+      hash,
+      (path) => openDatabase(path, this.mode),
+      (db) => {
         const entries = change(db);
         if (entries === null || entries.size === 0) return false;
         const put = db.prepare(
@@ -316,15 +297,9 @@ export class RunSpaces {
         for (const [key, value] of entries) put.run(key, JSON.stringify(value));
         put.run("data_version", JSON.stringify(readDataVersion(db) + 1));
         return true;
-      });
-    } catch (cause) {
-      if (isSqliteError(cause) || cause instanceof RunFileError) {
-        throw corruptRunError(hash, path, cause);
-      }
-      throw cause;
-    } finally {
-      db.close();
-    }
+      },
+      "IMMEDIATE",
+    );
     if (changed) this.touchMarker(hash);
     return changed;
   }
@@ -342,6 +317,36 @@ export class RunSpaces {
       record.ended_at = crashEndTime(this.runDir(hash), record);
     }
     return { record, live };
+  }
+
+  /**
+   * Opens the run's file with `open` and runs `fn` in one transaction of
+   * `kind`; SQLite and format errors become `run_corrupt` naming the file.
+   */
+  #inFile<T>(
+    hash: string,
+    open: (path: string) => DatabaseSync,
+    fn: (db: DatabaseSync) => T,
+    kind: "DEFERRED" | "IMMEDIATE",
+  ): T {
+    const path = this.runFile(hash);
+    this.#requireFile(hash, path);
+    let db: DatabaseSync;
+    try {
+      db = open(path);
+    } catch (cause) {
+      throw corruptRunError(hash, path, cause);
+    }
+    try {
+      return transaction(db, () => fn(db), kind);
+    } catch (cause) {
+      if (isSqliteError(cause) || cause instanceof RunFileError) {
+        throw corruptRunError(hash, path, cause);
+      }
+      throw cause;
+    } finally {
+      db.close();
+    }
   }
 
   /** Throws `run_not_found` when the run has no file, `run_corrupt` when it is not a regular one. */
