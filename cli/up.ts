@@ -9,17 +9,22 @@ import { AimError, Repo } from "../lib/mod.ts";
 import { createApp } from "../server/app.ts";
 import { IndexerSupervisor } from "../server/indexer_supervisor.ts";
 import { QueryPool } from "../server/query_pool.ts";
+import { allowedHostsFor, checkToken } from "../server/guard.ts";
 
 const HELP =
   `Usage: aim up [--repo PATH] [--host 127.0.0.1] [--port 43800] [--token TOKEN | --no-auth]
               [--index-interval SECONDS] [--no-index] [--base-path /prefix]
-              [--query-timeout SECONDS]
+              [--query-timeout SECONDS] [--allowed-host NAME]...
 
 Serves the web UI and the JSON API, and keeps the index complete in the
 background (stalled runs are indexed and recorded crashed; no cron needed).
 Requests need the token, given in the printed URL (then kept in a cookie), as
 'Authorization: Bearer TOKEN', or from AIM_TOKEN; without --token one is
-generated. --no-auth is refused on a non-loopback --host. A search that runs
+generated; a token shorter than 16 characters is refused. --no-auth is
+refused on a non-loopback --host. Requests must name a host this server
+answers to: the bound address (every name of loopback for 127.0.0.1, this
+machine's names and addresses for 0.0.0.0), or one given with
+--allowed-host (a reverse proxy's public name). A search that runs
 longer than --query-timeout (default 10 s) is stopped and answered 503.
 SIGTERM or SIGINT stops it cleanly.`;
 
@@ -36,6 +41,7 @@ export async function up(args: string[], version: string): Promise<number> {
     "no-index": { type: "boolean" },
     "base-path": { type: "string", default: "" },
     "query-timeout": { type: "string", default: "10" },
+    "allowed-host": { type: "string", multiple: true },
   });
   if (values.help) return (console.log(HELP), 0);
   const port = Number(values.port);
@@ -46,9 +52,10 @@ export async function up(args: string[], version: string): Promise<number> {
     );
   }
   const interval = Number(values["index-interval"]);
-  if (!(interval > 0)) {
+  // Below a tenth of a second, idle polling costs more than it gains.
+  if (!(interval >= 0.1 && interval <= 86_400)) {
     throw new UsageError(
-      `--index-interval must be a positive number of seconds, got ${
+      `--index-interval must be a number of seconds from 0.1 to 86400, got ${
         JSON.stringify(values["index-interval"])
       }`,
       "aim up",
@@ -76,9 +83,21 @@ export async function up(args: string[], version: string): Promise<number> {
       "aim up",
     );
   }
-  const token = values["no-auth"]
-    ? null
-    : values.token ?? (Deno.env.get("AIM_TOKEN") || _newToken());
+  let token: string | null = null;
+  if (!values["no-auth"]) {
+    try {
+      token = values.token !== undefined
+        ? checkToken(values.token, "--token")
+        : Deno.env.get("AIM_TOKEN") !== undefined
+        ? checkToken(Deno.env.get("AIM_TOKEN")!, "AIM_TOKEN")
+        : _newToken();
+    } catch (error) {
+      if (error instanceof AimError) {
+        throw new UsageError(error.message, "aim up");
+      }
+      throw error;
+    }
+  }
   const repo = Repo.openSync(values.repo);
   repo.index(); // Create or upgrade the index before the Workers open it.
   const workerUrl = Deno.mainModule;
@@ -92,6 +111,7 @@ export async function up(args: string[], version: string): Promise<number> {
   const app = createApp({
     repo,
     token,
+    allowedHosts: allowedHostsFor(host, values["allowed-host"] ?? []),
     basePath: values["base-path"],
     query: (request, signal) => pool.request(request, signal),
     queryStatus: () => pool.status(),

@@ -46,7 +46,7 @@ const STALLED = { runs: 1_000, params: 100, series: 10, points: 5 };
 const MANY_RUNS = 100_000;
 const IDLE_REQUESTS = 300;
 const STARTS = 3;
-const TOKEN = "bench-token";
+const TOKEN = "bench-token-0123456789";
 const SEARCH = "run.hparams.lr < 0.01";
 const SEARCH_PATH = `/api/runs?q=${encodeURIComponent(SEARCH)}&limit=100`;
 /** Longest the drain may take before the benchmark gives up. */

@@ -38,7 +38,7 @@ import {
 } from "./_bench_util.ts";
 
 const SELF = fileURLToPath(import.meta.url);
-const TOKEN = "bench-token";
+const TOKEN = "bench-token-0123456789";
 
 const TABLE_RUNS = 50_000;
 const PAGE_LOADS = 5;

@@ -7,8 +7,7 @@
  */
 
 import { Hono } from "hono";
-import type { Context as HonoContext, Next } from "hono";
-import { getCookie, setCookie } from "hono/cookie";
+import type { Context as HonoContext } from "hono";
 import {
   removeRun,
   type Repo,
@@ -17,21 +16,29 @@ import {
   updateRun,
   validateHash,
 } from "../lib/mod.ts";
-import { badRequest } from "../lib/errors.ts";
+import { AimError, badRequest } from "../lib/errors.ts";
 import { validatePatch } from "../lib/repo/mod.ts";
 import type { IndexerState, QueryRequest } from "./messages.ts";
 import type { PoolStatus } from "./query_pool.ts";
 import { errorResponse, toJson } from "./wire.ts";
+import { guardHostAndOrigin, requireToken } from "./guard.ts";
 import { mountUi } from "./ui_routes.ts";
 
-/** The cookie that carries the token after the first visit. */
-export const TOKEN_COOKIE = "aim_token";
+export { TOKEN_COOKIE } from "./guard.ts";
+
+/** Largest request body accepted, in bytes (edits and searches are small). */
+export const MAX_BODY_BYTES = 1 << 20;
 
 /** What {@linkcode createApp} needs. */
 export interface AppOptions {
   repo: Repo;
   /** Required token; `null` turns authentication off (loopback only). */
   token: string | null;
+  /**
+   * Host names requests may name (see `allowedHostsFor`); null answers
+   * any, for tests in process.
+   */
+  allowedHosts?: ReadonlySet<string> | null;
   /** Prefix every route is served under, e.g. `/aim`; default none. */
   basePath?: string;
   /**
@@ -55,6 +62,12 @@ export function createApp(options: AppOptions): Hono {
       "content-type": "application/json; charset=utf-8",
     });
 
+  const guard = {
+    allowedHosts: options.allowedHosts ?? null,
+    token: options.token,
+    basePath: base,
+  };
+  app.use("*", guardHostAndOrigin(guard));
   // No token needed: a load balancer or a person checks whether searches are answered.
   app.get("/api/health", (c) => {
     const queries = options.queryStatus?.() ?? null;
@@ -64,7 +77,7 @@ export function createApp(options: AppOptions): Hono {
       ok ? 200 : 503,
     );
   });
-  app.use("*", _auth(options.token, base));
+  app.use("*", requireToken(guard));
 
   app.get("/api/runs", async (c) => {
     const request: QueryRequest = {
@@ -201,45 +214,6 @@ export function createApp(options: AppOptions): Hono {
   return app;
 }
 
-function _auth(token: string | null, base: string) {
-  return async (c: HonoContext, next: Next) => {
-    if (token === null) return await next();
-    const fromQuery = c.req.query("token");
-    const header = c.req.header("authorization");
-    const fromHeader = header?.startsWith("Bearer ")
-      ? header.slice(7)
-      : undefined;
-    const given = fromQuery ?? fromHeader ?? getCookie(c, TOKEN_COOKIE);
-    if (given === undefined || !_sameText(given, token)) {
-      return c.json({
-        error: {
-          code: "unauthorized",
-          message: "A token is required: open the URL that aim up printed",
-        },
-      }, 401);
-    }
-    if (fromQuery !== undefined) {
-      setCookie(c, TOKEN_COOKIE, token, {
-        httpOnly: true,
-        sameSite: "Strict",
-        path: base || "/",
-      });
-    }
-    await next();
-  };
-}
-
-/** Compares without an early exit, so timing does not reveal the token. */
-function _sameText(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  }
-  return diff === 0;
-}
-
 function _normalizeBase(base: string): string {
   const trimmed = base.trim().replace(/\/+$/, "");
   if (trimmed === "") return "";
@@ -310,10 +284,41 @@ function _context(text: string | undefined): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/**
+ * The request's JSON body, read with a cap of {@linkcode MAX_BODY_BYTES}
+ * (whatever Content-Length claims): a larger body is refused as it arrives,
+ * never held.
+ */
 async function _body(c: HonoContext): Promise<Record<string, unknown>> {
+  const tooLarge = () =>
+    new AimError(
+      "too_large",
+      `The request body is over the limit of ${MAX_BODY_BYTES} bytes`,
+    );
+  const declared = Number(c.req.header("content-length") ?? 0);
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = c.req.raw.body?.getReader();
+  while (reader !== undefined) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
   let body: unknown;
   try {
-    body = await c.req.json();
+    body = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw badRequest("The request body must be a JSON object");
   }

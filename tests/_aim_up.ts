@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
 /** The token `startAimUp` passes unless told otherwise. */
-export const TEST_TOKEN = "t0ken-for-tests";
+export const TEST_TOKEN = "t0ken-for-the-tests";
 
 /** A parsed JSON body, as `Response.json()` gives it: the tests assert on its shape. */
 export type Json = Awaited<ReturnType<Response["json"]>>;

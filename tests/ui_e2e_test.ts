@@ -15,7 +15,7 @@ import { answer } from "../server/query_worker.ts";
 import { ROOT, tempRepo, waitFor, WriterProcess } from "./_helpers.ts";
 import { startAimUp } from "./_aim_up.ts";
 
-const TOKEN = "ui-t0ken";
+const TOKEN = "ui-t0ken-for-the-tests";
 const OUTPUT = join(ROOT, "test-output");
 
 /** Six finished or failed runs, and what the tests check about them. */
