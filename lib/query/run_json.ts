@@ -13,7 +13,7 @@ import type { ListedRun } from "../types.ts";
  */
 export function runToJson(
   run: ListedRun,
-  now = Date.now() / 1000,
+  now: number = Date.now() / 1000,
 ): Record<string, unknown> {
   const r = run.record;
   return {

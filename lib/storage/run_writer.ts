@@ -380,7 +380,7 @@ export class Run {
    * `level` (default `info`) at `time`, in seconds since the epoch (default
    * now). Buffered like points; flushed within a second.
    */
-  log(text: string, level = "info", time = Date.now() / 1000): void {
+  log(text: string, level = "info", time: number = Date.now() / 1000): void {
     this.#checkOpen();
     this.#logs.push({ time, level, text: String(text) });
     this.#dirtySince ||= Date.now();
