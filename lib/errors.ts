@@ -61,6 +61,7 @@ export type AimErrorCode =
  * ```
  */
 export class AimError extends Error {
+  /** `"AimError"`, for logs and stack traces; branch on {@linkcode code}. */
   override name = "AimError";
   /** What kind of problem this is; stable across versions. */
   readonly code: AimErrorCode;

@@ -9,16 +9,19 @@
  * import { Repo, searchRuns } from "./mod.ts";
  *
  * const dir = await Deno.makeTempDir();
- * using repo = await Repo.open(`${dir}/.aim`, { create: true });
- * const run = await repo.startRun({ experiment: "base", name: "lr-0.01" });
- * run.set("hparams", { lr: 0.01 });
- * for (let step = 0; step < 100; step++) {
- *   run.track(Math.exp(-step / 50), { name: "loss", step, context: { subset: "train" } });
- * }
- * await run.close();
+ * {
+ *   using repo = await Repo.open(`${dir}/.aim`, { create: true });
+ *   const run = await repo.startRun({ experiment: "base", name: "lr-0.01" });
+ *   run.set("hparams", { lr: 0.01 });
+ *   for (let step = 0; step < 100; step++) {
+ *     run.track(Math.exp(-step / 50), { name: "loss", step, context: { subset: "train" } });
+ *   }
+ *   await run.close();
  *
- * const page = searchRuns(repo, 'run.hparams.lr < 0.1 and run.metrics["loss", {"subset": "train"}].last < 0.2');
- * console.log(page.runs.map((r) => r.record.name)); // ["lr-0.01"]
+ *   const page = searchRuns(repo, 'run.hparams.lr < 0.1 and run.metrics["loss", {"subset": "train"}].last < 0.2');
+ *   console.log(page.runs.map((r) => r.record.name)); // ["lr-0.01"]
+ * } // the repository's index is closed here
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
@@ -41,10 +44,12 @@ export {
   FORMAT_VERSION,
   handleSignals,
   type LoadedRun,
+  type LockOptions,
   type LogLine,
   newHash,
   repoPathFor,
   Run,
+  type RunHost,
   RunLock,
   RunSpaces,
   type SeriesPoints,
@@ -77,17 +82,41 @@ export {
   updateRun,
 } from "./repo/mod.ts";
 export {
+  type ArithmeticOp,
+  type BinaryExpr,
+  type CallExpr,
+  type CompareExpr,
+  type CompareOp,
+  type DictExpr,
+  type Expr,
+  type ListExpr,
+  type LiteralExpr,
+  type LogicalExpr,
   MAX_LIMIT,
+  type MemberExpr,
+  METRIC_FIELDS,
+  type MetricExpr,
+  type MetricField,
   type MetricMatch,
   type MetricPage,
+  type ParamExpr,
   parseQuery,
+  type PathKey,
   type Query,
+  QUERY_METHODS,
+  type QueryMethod,
   QuerySyntaxError,
+  RUN_ATTRIBUTES,
+  type RunAttrExpr,
+  type RunAttribute,
+  type RunMetricExpr,
   type RunPage,
   runToJson,
   searchMetrics,
   type SearchOptions,
   searchRuns,
+  type UnaryExpr,
 } from "./query/mod.ts";
 export { downsample, type StepValues } from "./series/mod.ts";
 export { type Clock, systemClock } from "./util/mod.ts";
+export type { FsMode } from "./util/mod.ts";

@@ -44,13 +44,21 @@ export type Context = { [key: string]: ParamValue };
  * NaN only when every point is NaN. Steps are integers; `null` when empty.
  */
 export interface SeriesSummary {
+  /** Series name as given to `run.track()`; with `context` it names the series. */
   name: string;
+  /** The context the points were tracked with; `{}` when none was given. */
   context: Context;
+  /** Points tracked so far, NaN values included. */
   count: number;
+  /** Step of the first point tracked (not necessarily the lowest). */
   first_step: number | null;
+  /** Step of the latest point tracked (not necessarily the highest). */
   last_step: number | null;
+  /** Value of the latest point; NaN when that value was NaN. */
   last: number;
+  /** Lowest non-NaN value. */
   min: number;
+  /** Highest non-NaN value. */
   max: number;
   /** Wall time of the last point, seconds since the epoch. */
   last_time: number | null;
@@ -60,21 +68,39 @@ export interface SeriesSummary {
 export interface RunRecord {
   /** Lower-case hex identifier, also the name of the run's folder. */
   hash: string;
+  /** A name for people; `""` when none was given. Not unique. */
   name: string;
+  /** The experiment the run belongs to; `""` when none was given. */
   experiment: string;
+  /** Free text; `""` when none was given. */
   description: string;
+  /** Tags, each once, in the order they were added. */
   tags: string[];
+  /**
+   * Lifecycle state. A run whose writer died before finalizing it still
+   * says `running` in its own file; listings and queries show it `crashed`.
+   */
   status: RunStatus;
   /** Signal name (`"SIGTERM"`) when the run was terminated or killed. */
   signal: string | null;
+  /**
+   * Exit code of the process the run recorded (`aim run`'s command, or a
+   * program that exited non-zero); `null` while running, when the run was
+   * closed by its program, or when no code is known.
+   */
   exit_code: number | null;
   /** Seconds since the epoch. */
   created_at: number;
   /** Seconds since the epoch; `null` while running. */
   ended_at: number | null;
+  /**
+   * Put away by a person; `false` until set. Queries still match archived
+   * runs (filter them with `not run.archived`); the web UI can hide them.
+   */
   archived: boolean;
   /** Nested parameters, keyed by the name given to `run.set()`. */
   params: { [key: string]: ParamValue };
+  /** One summary per series, in the order the series were first tracked. */
   metrics: SeriesSummary[];
   /** Incremented by every committed flush of the run's writer. */
   data_version: number;
@@ -82,6 +108,7 @@ export interface RunRecord {
 
 /** A run as listings show it: its record and what only a reader knows. */
 export interface ListedRun {
+  /** The run as its own space or the index has it, with its effective status. */
   record: RunRecord;
   /** Its writer is alive. */
   live: boolean;
@@ -91,6 +118,7 @@ export interface ListedRun {
 
 /** A run that could not be read or indexed, and why (skipped, never fatal). */
 export interface RunFailure {
+  /** The run's hash. */
   hash: string;
   /** What went wrong, naming the file. */
   reason: string;

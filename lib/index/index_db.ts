@@ -54,8 +54,33 @@ const CHECKPOINT_EVERY = 64;
 /**
  * The repository index. Not safe to share across threads: open one per
  * thread. `using index = new IndexDb(path, mode)` closes it at scope end.
+ *
+ * @example A second connection to a repository's index
+ * ```ts
+ * import { join } from "node:path";
+ * import { IndexDb } from "./index_db.ts";
+ * import { INDEX_DB } from "../storage/mod.ts";
+ * import { Repo } from "../repo/mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * const run = await repo.startRun({ name: "a" });
+ * run.track(0.5, { name: "loss" });
+ * await run.close(); // its writer indexes the run as it finalizes
+ *
+ * {
+ *   // One connection per thread, as each Worker of `aim up` opens its own.
+ *   using index = new IndexDb(join(repo.path, INDEX_DB), repo.mode);
+ *   console.log(index.rebuilt); // false: the writer created it
+ *   console.log(index.get(run.hash)?.status); // finished
+ *   console.log(index.versions().get(run.hash) === run.dataVersion); // true
+ * } // closed here
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export class IndexDb implements Disposable {
+  /** Path of the `index.db` file. */
   readonly path: string;
   #db: DatabaseSync;
   #closed = false;
@@ -70,6 +95,12 @@ export class IndexDb implements Disposable {
   /** True when opening found no index or one of another schema version and built it anew. */
   readonly rebuilt: boolean;
 
+  /**
+   * Opens the index at `path`, creating it when missing, in the journal
+   * mode for `mode`. An index of another schema version is dropped and
+   * built anew, empty ({@linkcode IndexDb.rebuilt}): every run then needs
+   * indexing again, which `Repo.index()` arranges.
+   */
   constructor(path: string, mode: FsMode) {
     this.path = path;
     this.#db = openDatabase(path, mode);

@@ -64,6 +64,24 @@ export interface IndexRunOptions {
  * holding the run's lock so that no edit or deletion interleaves. Throws
  * `AimError` `run_corrupt` (naming the file) when the run cannot be read;
  * its files and marker are then left untouched.
+ *
+ * @example A live run is its writer's to index
+ * ```ts
+ * import { indexRun } from "./indexing.ts";
+ * import { Repo } from "../repo/mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * const run = await repo.startRun({ name: "training" });
+ * run.track(1, { name: "loss" });
+ * run.flush();
+ * console.log(indexRun(repo, run.hash).kind); // live
+ * const outcome = indexRun(repo, run.hash, { includeLive: true });
+ * console.log(outcome.kind === "indexed" && outcome.record.status); // running
+ * await run.close();
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function indexRun(
   spaces: Indexable,
@@ -156,14 +174,19 @@ function _recordCrash(spaces: RunSpaces, lock: RunLock, hash: string): void {
 export interface ReindexSummary {
   /** Runs considered (markers, or every run space with `all`). */
   candidates: number;
+  /** Runs indexed (with `dryRun`: that would be). */
   indexed: number;
   /** Indexed runs that were recorded `crashed`. */
   crashed: number;
+  /** Runs left to their live writer, which indexes them when it finalizes. */
   skippedLive: number;
+  /** Runs that could not be read, each with why; the others were still indexed. */
   failed: RunFailure[];
   /** Index rows dropped because their run space no longer exists. */
   removed: number;
+  /** Longest index write transaction, in milliseconds: the longest a reader waited. */
   longestWriteMs: number;
+  /** Wall time of the whole pass, in seconds. */
   seconds: number;
 }
 
@@ -184,6 +207,24 @@ export interface ReindexOptions {
  * one transaction per run. A run that cannot be read is reported and
  * skipped; nothing is ever deleted but index rows and markers of runs whose
  * space is gone.
+ *
+ * @example Index what a writer left unindexed
+ * ```ts
+ * import { reindex } from "./indexing.ts";
+ * import { Repo } from "../repo/mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * const run = await repo.startRun({ name: "a" });
+ * await run.close();
+ * // As when the writer's last index write failed: the run keeps its marker.
+ * repo.touchMarker(run.hash);
+ * const summary = reindex(repo);
+ * console.log(summary.candidates, summary.indexed, summary.failed); // 1 1 []
+ * console.log(repo.listMarkers()); // []
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function reindex(
   spaces: Indexable,

@@ -18,7 +18,9 @@ export interface ParamRow {
    * (`num` 0/1), `z` null, `j` list or empty dict (`str` = canonical JSON).
    */
   type: "n" | "s" | "b" | "z" | "j";
+  /** The number for `n` (`null` for NaN), 0 or 1 for `b`; otherwise `null`. */
   num: number | null;
+  /** The string for `s`, canonical JSON for `j`; otherwise `null`. */
   str: string | null;
 }
 
@@ -26,6 +28,18 @@ export interface ParamRow {
  * Flattens a run's params into index rows: one row per leaf, where a
  * non-empty dict is not a leaf (it has no row of its own) and a list or an
  * empty dict is (stored whole as canonical JSON).
+ *
+ * @example One row per leaf
+ * ```ts
+ * import { flattenParams } from "./params.ts";
+ *
+ * for (const row of flattenParams({ hparams: { lr: 0.01, layers: [64, 64] }, seed: NaN })) {
+ *   console.log(row);
+ * }
+ * // { path: '["hparams","lr"]', type: "n", num: 0.01, str: null }
+ * // { path: '["hparams","layers"]', type: "j", num: null, str: "[64,64]" }
+ * // { path: '["seed"]', type: "n", num: null, str: null }
+ * ```
  */
 export function flattenParams(
   params: { [key: string]: ParamValue },

@@ -1,6 +1,6 @@
 /**
  * Evaluates a parsed query against one run, or one (run, series) pair, held
- * in memory. The SQL compiler in `query_sql.ts` follows these rules exactly
+ * in memory. The SQL compiler in `sql.ts` follows these rules exactly
  * wherever it reports its answer as exact.
  *
  * ## Semantics
@@ -111,6 +111,32 @@ export type QueryValue = ParamValue;
  * end time assumed for `run.duration` of a run that has not ended.
  *
  * @throws {TypeError} if the query mentions `metric`: use {@linkcode evalMetricQuery}.
+ *
+ * @example Match a run held in memory
+ * ```ts
+ * import { evalRunQuery } from "./eval.ts";
+ * import { parseQuery } from "./parser.ts";
+ * import type { RunRecord } from "../types.ts";
+ *
+ * const run: RunRecord = {
+ *   hash: "0123abcd",
+ *   name: "lr-0.01",
+ *   experiment: "sweep",
+ *   description: "",
+ *   tags: ["best"],
+ *   status: "finished",
+ *   signal: null,
+ *   exit_code: 0,
+ *   created_at: 1767225600,
+ *   ended_at: 1767229200,
+ *   archived: false,
+ *   params: { hparams: { lr: 0.01 } },
+ *   metrics: [],
+ *   data_version: 3,
+ * };
+ * const query = parseQuery('"best" in run.tags and run.duration > 3000 and run.hparams.lr < 0.1');
+ * console.log(evalRunQuery(query, run, Date.now() / 1000)); // true
+ * ```
  */
 export function evalRunQuery(
   q: Query,

@@ -7,17 +7,49 @@
  * @module
  */
 
+// Shared shapes (lib/types.ts, lib/errors.ts) this part's signatures use:
+// documented here too.
+export { AimError, type AimErrorCode } from "../errors.ts";
+export type {
+  Context,
+  ListedRun,
+  ParamValue,
+  RunFailure,
+  RunRecord,
+  RunStatus,
+  SeriesSummary,
+} from "../types.ts";
+
 export {
+  type ArithmeticOp,
+  type BinaryExpr,
+  type CallExpr,
+  type CompareExpr,
+  type CompareOp,
+  type DictExpr,
   type Expr,
+  type ListExpr,
+  type LiteralExpr,
+  type LogicalExpr,
   MAX_QUERY_DEPTH,
   MAX_QUERY_LENGTH,
+  type MemberExpr,
   METRIC_FIELDS,
+  type MetricExpr,
+  type MetricField,
+  type ParamExpr,
   parseIsoDate,
   parseQuery,
+  type PathKey,
   type Query,
   QUERY_METHODS,
+  type QueryMethod,
   QuerySyntaxError,
   RUN_ATTRIBUTES,
+  type RunAttrExpr,
+  type RunAttribute,
+  type RunMetricExpr,
+  type UnaryExpr,
 } from "./parser.ts";
 export {
   compareCodePoints,
@@ -33,6 +65,7 @@ export {
   type CompiledQuery,
   compileMetricQuery,
   compileRunQuery,
+  type SqlArg,
 } from "./sql.ts";
 export {
   MAX_LIMIT,

@@ -6,7 +6,7 @@
  * ever evaluated as code. Names are resolved while parsing, so the tree says
  * directly whether a node is a run attribute, a parameter, a field of the
  * current metric or a series summary of the run. What the nodes mean is
- * documented in `query_eval.ts`.
+ * documented in `eval.ts`.
  *
  * @module
  */
@@ -29,8 +29,22 @@ export const MAX_QUERY_DEPTH = 64;
  * A query that cannot be parsed: an `AimError` with code `query_syntax`.
  * `column` is 1-based and counts UTF-16 code units from the start of
  * `query` (a position past the end means "at the end").
+ *
+ * @example Point at the mistake
+ * ```ts
+ * import { parseQuery, QuerySyntaxError } from "./parser.ts";
+ *
+ * try {
+ *   parseQuery("run.hparams.lr < 0.1 and (run.name == 'a'");
+ * } catch (error) {
+ *   if (!(error instanceof QuerySyntaxError)) throw error;
+ *   console.log(error.code, error.column); // query_syntax 42
+ *   console.log(error.message); // expected ')' to close the '(' at column 26, found the end of the query at column 42 of: …
+ * }
+ * ```
  */
 export class QuerySyntaxError extends AimError {
+  /** `"QuerySyntaxError"`; its {@linkcode AimError.code} is `query_syntax`. */
   override name = "QuerySyntaxError";
   /** 1-based position of the offending character in {@linkcode query}. */
   readonly column: number;
@@ -107,45 +121,68 @@ export type ArithmeticOp = "+" | "-" | "*" | "/";
 
 /** A constant: `1.5`, `"x"`, `True`, `None`, `NaN`, `inf`. */
 export interface LiteralExpr {
+  /** Which kind of {@linkcode Expr} this is. */
   type: "literal";
+  /**
+   * The constant: `None` is `null`, `NaN` and `inf` are numbers. A date
+   * string compared with a time attribute is already epoch seconds here.
+   */
   value: null | boolean | number | string;
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
   column: number;
 }
 
 /** A list display `[a, b]`. */
 export interface ListExpr {
+  /** Which kind of {@linkcode Expr} this is. */
   type: "list";
+  /** The items, in written order. */
   items: Expr[];
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
   column: number;
 }
 
 /** A dict display `{"k": v}`; keys are string literals. */
 export interface DictExpr {
+  /** Which kind of {@linkcode Expr} this is. */
   type: "dict";
+  /** The entries, in written order. */
   entries: { key: string; value: Expr }[];
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
   column: number;
 }
 
 /** `run.X` for a run attribute X, then `path` walked into the value. */
 export interface RunAttrExpr {
+  /** Which kind of {@linkcode Expr} this is. */
   type: "run_attr";
+  /** The attribute, e.g. `status` or `duration`. */
   attr: RunAttribute;
+  /** Keys walked into the attribute's value: `[0]` for `run.tags[0]`; often empty. */
   path: PathKey[];
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
   column: number;
 }
 
 /** A run parameter: `run.hparams.lr`, `run["hparams", "lr"]`; `path` is never empty. */
 export interface ParamExpr {
+  /** Which kind of {@linkcode Expr} this is. */
   type: "param";
+  /** Keys from the top of the run's params: `["hparams", "lr"]` for `run.hparams.lr`. */
   path: PathKey[];
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
   column: number;
 }
 
 /** `metric.X` of a metric query, then `path` walked into the value. */
 export interface MetricExpr {
+  /** Which kind of {@linkcode Expr} this is. */
   type: "metric";
+  /** The summary field, e.g. `last`. */
   field: MetricField;
+  /** Keys walked into the field's value: `["subset"]` for `metric.context.subset`. */
   path: PathKey[];
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
   column: number;
 }
 
@@ -154,53 +191,81 @@ export interface MetricExpr {
  * exactly that context (`{}` when omitted), as a dict, or `field` of it.
  */
 export interface RunMetricExpr {
+  /** Which kind of {@linkcode Expr} this is. */
   type: "run_metric";
+  /** The series name. */
   name: string;
+  /** The context the series must have exactly; `{}` when omitted. */
   context: Context;
+  /** The summary field taken, or `null` for the whole summary as a dict. */
   field: MetricField | null;
+  /** Keys walked into the field's value (or the summary's) afterwards. */
   path: PathKey[];
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
   column: number;
 }
 
 /** `x.key` or `x[key]` on a value that is not a run or metric reference. */
 export interface MemberExpr {
+  /** Which kind of {@linkcode Expr} this is. */
   type: "member";
+  /** The value looked into. */
   object: Expr;
+  /** A dict key, or a list index (negative counts from the end). */
   key: PathKey;
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
   column: number;
 }
 
 /** `x.startswith(arg)` and the other {@linkcode QUERY_METHODS}. */
 export interface CallExpr {
+  /** Which kind of {@linkcode Expr} this is. */
   type: "call";
+  /** The method called. */
   method: QueryMethod;
+  /** The string it is called on: `s` in `s.startswith(x)`. */
   object: Expr;
+  /** The one argument: `x` in `s.startswith(x)`. */
   arg: Expr;
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
   column: number;
 }
 
 /** `not x`, `-x`, `+x`. */
 export interface UnaryExpr {
+  /** Which kind of {@linkcode Expr} this is. */
   type: "unary";
+  /** Logical `not`, or a sign. */
   op: "not" | "-" | "+";
+  /** The value the operator applies to. */
   operand: Expr;
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
   column: number;
 }
 
 /** `a + b`, `a - b`, `a * b`, `a / b`. */
 export interface BinaryExpr {
+  /** Which kind of {@linkcode Expr} this is. */
   type: "binary";
+  /** The arithmetic operator. */
   op: ArithmeticOp;
+  /** The operand before the operator. */
   left: Expr;
+  /** The operand after the operator. */
   right: Expr;
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
   column: number;
 }
 
 /** `a and b and ...` or `a or b or ...` (at least two operands). */
 export interface LogicalExpr {
+  /** Which kind of {@linkcode Expr} this is. */
   type: "logical";
+  /** The one operator joining every operand. */
   op: "and" | "or";
+  /** Two or more, in written order; evaluation stops early as in Python. */
   operands: Expr[];
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
   column: number;
 }
 
@@ -209,9 +274,13 @@ export interface LogicalExpr {
  * `a < b and b <= c`; `ops.length === operands.length - 1`.
  */
 export interface CompareExpr {
+  /** Which kind of {@linkcode Expr} this is. */
   type: "compare";
+  /** Two or more, in written order. */
   operands: Expr[];
+  /** `ops[i]` compares `operands[i]` with `operands[i + 1]`. */
   ops: CompareOp[];
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
   column: number;
 }
 
@@ -249,6 +318,20 @@ export interface Query {
  * replaced by epoch seconds; an unparsable one is a syntax error.
  *
  * @throws {QuerySyntaxError} on any malformed, too long or too deep query.
+ *
+ * @example Parse once, use many times
+ * ```ts
+ * import { parseQuery } from "./parser.ts";
+ *
+ * const query = parseQuery('run.hparams.lr <= 0.01 and "best" in run.tags');
+ * console.log(query.expr?.type, query.usesMetric); // logical false
+ * console.log(parseQuery("metric.last < 0.1").usesMetric); // true: matches (run, series) pairs
+ * console.log(parseQuery("  ").expr); // null: matches everything
+ *
+ * // A date string compared with a time attribute is read as epoch seconds (UTC).
+ * const since = parseQuery('run.created_at >= "2026-01-01"').expr;
+ * if (since?.type === "compare") console.log(since.operands[1]); // { type: "literal", value: 1767225600, column: 19 }
+ * ```
  */
 export function parseQuery(text: string): Query {
   if (typeof text !== "string") {

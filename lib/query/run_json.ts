@@ -6,10 +6,14 @@
 
 import type { ListedRun } from "../types.ts";
 
-/** The JSON shape of a run in `aim runs ls --json` and the API. Times are ISO 8601. */
+/**
+ * The JSON shape of a run in `aim runs ls --json` and the API. Times are ISO
+ * 8601; `duration` is in seconds, up to `now` (seconds since the epoch) for
+ * a run that has not ended.
+ */
 export function runToJson(
   run: ListedRun,
-  now = Date.now() / 1000,
+  now: number = Date.now() / 1000,
 ): Record<string, unknown> {
   const r = run.record;
   return {

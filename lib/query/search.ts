@@ -39,12 +39,14 @@ export const MAX_LIMIT = 100_000;
 export interface SearchOptions {
   /**
    * Sort key: a query expression such as `run.hparams.lr`, `run.name` or
-   * `run.metrics["loss"].last`; a leading `-` sorts descending. Default:
-   * `run.created_at`. None sorts last either way.
+   * `run.metrics["loss"].last` (not `metric`: metric matches are sorted by
+   * their run); a leading `-` sorts descending. Default: `run.created_at`.
+   * None sorts last either way.
    */
   sort?: string;
   /** Results to return (default 1,000; at most {@linkcode MAX_LIMIT}). */
   limit?: number;
+  /** Results to skip first, for the next page (default 0). */
   offset?: number;
   /** "Now" for `run.duration` of unfinished runs, seconds since the epoch. */
   now?: number;
@@ -58,6 +60,7 @@ export interface SearchOptions {
 
 /** A page of runs. */
 export interface RunPage {
+  /** The page of matching runs, in sort order. */
   runs: ListedRun[];
   /** Matches before pagination. */
   total: number;
@@ -67,14 +70,19 @@ export interface RunPage {
 
 /** A (run, series) match. */
 export interface MetricMatch {
+  /** The run the series belongs to. */
   run: ListedRun;
+  /** The matching series' summary (no points: read them with `readSeries`). */
   series: SeriesSummary;
 }
 
 /** A page of metric matches. */
 export interface MetricPage {
+  /** The page of matching (run, series) pairs, in sort order. */
   matches: MetricMatch[];
+  /** Matches before pagination. */
   total: number;
+  /** Unindexed runs that could not be read (skipped, never fatal). */
   unreadable: RunFailure[];
 }
 
@@ -82,6 +90,27 @@ export interface MetricPage {
  * Runs matching `text` (a run query; an empty query matches all). Runs with
  * a marker are read from their own space; all others from the index, whose
  * records are decoded only when the query or the sort needs them.
+ *
+ * @example Filter and sort a sweep
+ * ```ts
+ * import { searchRuns } from "./search.ts";
+ * import { Repo } from "../repo/mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * for (const lr of [0.1, 0.01, 0.001]) {
+ *   const run = await repo.startRun({ experiment: "sweep", name: `lr-${lr}` });
+ *   run.set("hparams", { lr });
+ *   await run.close();
+ * }
+ * const page = searchRuns(repo, 'run.experiment == "sweep" and run.hparams.lr < 0.1', {
+ *   sort: "-run.hparams.lr",
+ *   limit: 10,
+ * });
+ * console.log(page.total, page.runs.map((r) => r.record.name)); // 2 ["lr-0.01", "lr-0.001"]
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function searchRuns(
   repo: Repo,
@@ -241,7 +270,35 @@ function _sortCandidates(
   _sort(items, (c) => c.run!.record, sort, now);
 }
 
-/** (run, series) pairs matching `text`, a query that may mention `metric`. */
+/**
+ * (run, series) pairs matching `text`, a query that may mention `metric`.
+ * Sorted as runs are; a run's matches stay together, by series name, then
+ * context.
+ *
+ * @example Find the series that ended low
+ * ```ts
+ * import { searchMetrics } from "./search.ts";
+ * import { Repo } from "../repo/mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * for (const [name, loss] of [["a", 0.3], ["b", 0.7]] as const) {
+ *   const run = await repo.startRun({ name });
+ *   run.track(loss, { name: "loss", context: { subset: "val" } });
+ *   run.track(loss / 2, { name: "loss", context: { subset: "train" } });
+ *   await run.close();
+ * }
+ * const page = searchMetrics(repo, 'metric.name == "loss" and metric.last < 0.5');
+ * for (const { run, series } of page.matches) {
+ *   console.log(run.record.name, series.context.subset, series.last);
+ * }
+ * // a train 0.15
+ * // a val 0.3
+ * // b train 0.35
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export function searchMetrics(
   repo: Repo,
   text: string,

@@ -55,7 +55,12 @@ export type SqlArg = string | number | null;
 
 /** A compiled query: `where` is a predicate; `args` bind its `?` in order. */
 export interface CompiledQuery {
+  /**
+   * SQL boolean expression over `runs r` (and `series s` for a metric
+   * query), to follow `WHERE`; `1` when nothing could be pushed down.
+   */
   where: string;
+  /** Values for the `?` placeholders of {@linkcode where}, in order. */
   args: SqlArg[];
   /** True when `where` alone selects exactly the matches. */
   exact: boolean;
@@ -67,6 +72,18 @@ export interface CompiledQuery {
  * `run.duration` of runs without one, as in `evalRunQuery`.
  *
  * @throws {TypeError} if the query mentions `metric`.
+ *
+ * @example What SQL can answer alone
+ * ```ts
+ * import { compileRunQuery } from "./sql.ts";
+ * import { parseQuery } from "./parser.ts";
+ *
+ * const now = Date.now() / 1000;
+ * const pushed = compileRunQuery(parseQuery("run.hparams.lr < 0.1"), now);
+ * console.log(pushed.exact, pushed.args); // true ['["hparams","lr"]', 0.1]
+ * const partial = compileRunQuery(parseQuery('run.name.match("lr-0[.]0+1")'), now);
+ * console.log(partial.exact, partial.where); // false 1: every run must then pass evalRunQuery
+ * ```
  */
 export function compileRunQuery(q: Query, now: number): CompiledQuery {
   if (q.usesMetric) {

@@ -16,9 +16,13 @@ import type { Repo } from "./repo.ts";
 
 /** Attributes that can be edited on a run whose writer is gone. */
 export interface RunPatch {
+  /** New name; unchanged when absent. */
   name?: string;
+  /** New description; unchanged when absent. */
   description?: string;
+  /** New tags, replacing all old ones (non-empty strings; duplicates dropped). */
   tags?: string[];
+  /** Archive or unarchive the run; unchanged when absent. */
   archived?: boolean;
 }
 
@@ -63,6 +67,23 @@ export function validatePatch(patch: unknown): RunPatch {
  * Edits a run's attributes in its own space (a new data version), then
  * indexes it, holding its lock throughout. Refuses a live run (`run_live`):
  * its writer owns its attributes.
+ *
+ * @example Rename and tag a finished run
+ * ```ts
+ * import { updateRun } from "./edit.ts";
+ * import { Repo } from "./repo.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * const run = await repo.startRun({ name: "draft", tags: ["sweep"] });
+ * await run.close();
+ *
+ * const record = updateRun(repo, run.hash, { name: "final", tags: ["sweep", "best"] });
+ * console.log(record.name, record.tags); // final ["sweep", "best"]
+ * console.log(repo.index().get(run.hash)?.name); // final: indexed at once
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function updateRun(
   repo: Repo,
@@ -95,6 +116,27 @@ export function updateRun(
  * delete is complete or not done: the marker is made first (so the run
  * stays listed, unindexed, if the process dies here), then the index rows
  * go, then the space is renamed out of sight in one step and removed.
+ *
+ * @example A live run needs force
+ * ```ts
+ * import { AimError } from "../errors.ts";
+ * import { removeRun } from "./edit.ts";
+ * import { Repo } from "./repo.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * const run = await repo.startRun();
+ * try {
+ *   removeRun(repo, run.hash);
+ * } catch (error) {
+ *   console.log(error instanceof AimError && error.code); // run_live
+ * }
+ * await run.close();
+ * removeRun(repo, run.hash);
+ * console.log(repo.listRuns(), repo.index().get(run.hash)); // [] null
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function removeRun(
   repo: Repo,

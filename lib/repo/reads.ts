@@ -22,13 +22,19 @@ import type { Repo } from "./repo.ts";
 
 /** Points of one series as the API returns them. */
 export interface SeriesData {
+  /** The series name, as asked. */
   name: string;
+  /** The series context, as asked. */
   context: Context;
   /** Points in the run before downsampling (within the step range). */
   total: number;
+  /** Step of each returned point. */
   steps: number[];
+  /** Value of each returned point; may be NaN or ±Infinity. */
   values: number[];
+  /** Epoch of each returned point; `null` where none was tracked. */
   epochs: (number | null)[];
+  /** Wall time of each returned point, in seconds since the epoch. */
   times: number[];
 }
 
@@ -36,8 +42,9 @@ export interface SeriesData {
 export interface ReadSeriesOptions {
   /** Buckets for min/max-preserving downsampling; 0 returns every point. Default 1,000. */
   points?: number;
-  /** Inclusive step range. */
+  /** Lowest step to return (inclusive); default: no lower bound. */
   from?: number;
+  /** Highest step to return (inclusive); default: no upper bound. */
   to?: number;
 }
 
@@ -47,6 +54,30 @@ export const MAX_POINTS = 100_000;
 /**
  * Reads one series of a run from its own space, within a step range,
  * downsampled so that every bucket keeps its first, last, min and max point.
+ * Throws `AimError` `run_not_found` when the run or the series (that name
+ * with exactly that context) does not exist, `bad_request` for a `points`
+ * outside 0 to {@linkcode MAX_POINTS}.
+ *
+ * @example All points, or a chart's worth of a step range
+ * ```ts
+ * import { readSeries } from "./reads.ts";
+ * import { Repo } from "./repo.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * const run = await repo.startRun();
+ * for (let step = 0; step < 10_000; step++) {
+ *   run.track(1 / (1 + step), { name: "loss", step, context: { subset: "train" } });
+ * }
+ * await run.close();
+ *
+ * const all = readSeries(repo, run.hash, "loss", { subset: "train" }, { points: 0 });
+ * console.log(all.total, all.steps.length); // 10000 10000
+ * const chart = readSeries(repo, run.hash, "loss", { subset: "train" }, { points: 100, from: 1000, to: 1999 });
+ * console.log(chart.total, chart.steps.length <= 400, chart.steps[0]); // 1000 true 1000
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function readSeries(
   repo: Repo,
@@ -128,6 +159,23 @@ function _pick(array: Float64Array, indices: Int32Array): Float64Array {
  * A series' preview (at most 64 points, every bucket's low and high) from
  * the index for an indexed run, from its own space otherwise. No point data
  * is read: this is what charts across thousands of runs use.
+ *
+ * @example A sparkline without reading points
+ * ```ts
+ * import { readSeriesPreview } from "./reads.ts";
+ * import { Repo } from "./repo.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * const run = await repo.startRun();
+ * for (let step = 0; step < 10_000; step++) run.track(Math.sin(step / 500), { name: "wave" });
+ * await run.close();
+ *
+ * const preview = readSeriesPreview(repo, run.hash, "wave", {}, true);
+ * console.log(preview.steps.length <= 64, Math.max(...preview.values) > 0.99); // true true
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function readSeriesPreview(
   repo: Repo,
@@ -151,7 +199,28 @@ export function readSeriesPreview(
   return { name, context, preview: true, steps, values };
 }
 
-/** Lines of a run's log from `offset` (a line number, from 0), at most `limit`. */
+/**
+ * Lines of a run's log from `offset` (a line number, from 0; default 0), at
+ * most `limit` (default 1,000, at most 100,000), and how many there are.
+ *
+ * @example Page through a run's log
+ * ```ts
+ * import { readLogs } from "./reads.ts";
+ * import { Repo } from "./repo.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * const run = await repo.startRun();
+ * for (let epoch = 1; epoch <= 5; epoch++) run.log(`epoch ${epoch} done`);
+ * run.log("loss is NaN", "warning");
+ * await run.close();
+ *
+ * const { lines, total } = readLogs(repo, run.hash, 4, 10);
+ * console.log(total, lines.map((l) => `${l.seq} ${l.level}: ${l.text}`)); // 6 ["5 info: epoch 5 done", "6 warning: loss is NaN"]
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export function readLogs(
   repo: Repo,
   hash: string,

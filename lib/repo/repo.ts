@@ -67,18 +67,26 @@ export interface StartRunOptions {
 /**
  * An open repository: the run spaces with their markers, and the index.
  *
- * @example Track a run and read it back
+ * @example Track a run, read it back, resume it
  * ```ts
- * import { Repo } from "../mod.ts";
+ * import { Repo } from "./repo.ts";
  *
  * const dir = await Deno.makeTempDir();
- * using repo = await Repo.open(`${dir}/.aim`, { create: true });
- * const run = await repo.startRun({ experiment: "base", name: "lr-0.01" });
- * run.set("hparams", { lr: 0.01 });
- * run.track(0.25, { name: "loss", step: 10, context: { subset: "train" } });
- * await run.close();
- * const record = repo.index().get(run.hash);
- * console.log(record?.metrics[0]?.last); // 0.25
+ * {
+ *   using repo = await Repo.open(`${dir}/.aim`, { create: true });
+ *   const run = await repo.startRun({ experiment: "base", name: "lr-0.01" });
+ *   run.set("hparams", { lr: 0.01 });
+ *   run.track(0.25, { name: "loss", step: 10, context: { subset: "train" } });
+ *   await run.close();
+ *   const record = repo.index().get(run.hash);
+ *   console.log(record?.metrics[0]?.last); // 0.25
+ *
+ *   const again = await repo.resumeRun(run.hash);
+ *   again.track(0.2, { name: "loss", context: { subset: "train" } }); // step 11
+ *   await again.close();
+ *   console.log(repo.index().get(run.hash)?.metrics[0]?.last_step); // 11
+ * } // the index is closed here
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class Repo extends RunSpaces implements RunHost, Disposable {

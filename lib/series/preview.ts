@@ -15,7 +15,25 @@ export const PREVIEW_BUCKETS = 32;
 const HEADER = 2; // base step, bucket width
 const SLOT = 4; // min step, min value, max step, max value
 
-/** An incrementally built min/max preview. */
+/**
+ * An incrementally built min/max preview.
+ *
+ * @example A spike survives in 1 KiB
+ * ```ts
+ * import { Preview } from "./preview.ts";
+ *
+ * const preview = new Preview();
+ * for (let step = 0; step < 100_000; step++) {
+ *   preview.add(step, step === 54_321 ? 100 : Math.sin(step / 1000));
+ * }
+ * const { steps, values } = preview.points();
+ * console.log(steps.length <= 64, Math.max(...values)); // true 100
+ * console.log(steps[values.indexOf(100)]); // 54321
+ *
+ * const stored = preview.bytes(); // what the index keeps
+ * console.log(stored.byteLength, new Preview(stored).points().steps.length === steps.length); // 1040 true
+ * ```
+ */
 export class Preview {
   #state: Float64Array;
 

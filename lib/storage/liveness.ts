@@ -13,9 +13,11 @@ import { HEARTBEAT_FILE, LOCK_FILE } from "./layout.ts";
 
 /** What a writer says about itself, rewritten every heartbeat interval. */
 export interface Heartbeat {
+  /** Host name of the writer ({@linkcode hostName}). */
   host: string;
   /** Kernel boot id: the same pid after a reboot is another process. */
   boot_id: string;
+  /** Process id of the writer on its host. */
   pid: number;
   /** Process start time in clock ticks since boot (`/proc/PID/stat` field 22). */
   pid_start: string;

@@ -23,8 +23,28 @@ import type {
 } from "../types.ts";
 import { RUN_STATUSES } from "../types.ts";
 
-/** Data in a run file that breaks the format: the file is corrupt, not the code. */
+/**
+ * Data in a run file that breaks the format: the file is corrupt, not the code.
+ *
+ * @example What the one read path turns into run_corrupt
+ * ```ts
+ * import { DatabaseSync } from "node:sqlite";
+ * import { readRecord, RunFileError, upgradeRunFile } from "./run_file.ts";
+ *
+ * const db = new DatabaseSync(":memory:");
+ * try {
+ *   upgradeRunFile(db); // the schema, but no meta: no run was ever created here
+ *   readRecord(db, "0123abcd");
+ * } catch (error) {
+ *   if (!(error instanceof RunFileError)) throw error;
+ *   console.log(error.message); // meta.status is undefined, not a run state
+ * } finally {
+ *   db.close();
+ * }
+ * ```
+ */
 export class RunFileError extends Error {
+  /** `"RunFileError"`, for logs and stack traces. */
   override name = "RunFileError";
 }
 
@@ -95,9 +115,13 @@ export function runFileFeatures(db: DatabaseSync): RunFileFeatures {
 
 /** Points of one series, in tracking order. Epoch is NaN where none was given. */
 export interface SeriesPoints {
+  /** Step of each point (integers). */
   steps: Float64Array;
+  /** Value of each point; may be NaN or ±Infinity. */
   values: Float64Array;
+  /** Wall time of each point, in seconds since the epoch. */
   times: Float64Array;
+  /** Epoch of each point; NaN where none was given. */
   epochs: Float64Array;
 }
 
@@ -346,6 +370,7 @@ export interface LogLine {
   time: number;
   /** `info`, `warning`, `error`, `stdout`, `stderr`, or what a client chose. */
   level: string;
+  /** The text as logged; terminal output comes one line each, without its newline. */
   text: string;
 }
 

@@ -63,6 +63,28 @@ export interface LockOptions {
  * whoever indexes, edits or deletes a stalled run. Released on
  * {@linkcode RunLock.release}, at scope end with `using`, or when the
  * process dies.
+ *
+ * @example Exclude everyone else from a finalized run
+ * ```ts
+ * import { AimError } from "../errors.ts";
+ * import { Repo } from "../repo/mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * const run = await repo.startRun();
+ * try {
+ *   repo.lockRun(run.hash);
+ * } catch (error) {
+ *   console.log(error instanceof AimError && error.code); // run_live: its writer holds it
+ * }
+ * await run.close();
+ * {
+ *   using lock = repo.lockRun(run.hash); // no one indexes, edits or deletes it now
+ *   console.log(lock.held); // true
+ * } // released here
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export class RunLock implements Disposable {
   #file: Deno.FsFile | null;
@@ -95,7 +117,31 @@ export class RunLock implements Disposable {
   }
 }
 
-/** The run spaces (`runs/<hash>/`) and markers (`progress/<hash>`) of one repository. */
+/**
+ * The run spaces (`runs/<hash>/`) and markers (`progress/<hash>`) of one repository.
+ *
+ * @example Read unindexed runs from their own space
+ * ```ts
+ * import { RunSpaces } from "./run_spaces.ts";
+ * import { Repo } from "../repo/mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * const run = await repo.startRun({ name: "probe" });
+ * run.track(1, { name: "loss" });
+ * run.flush();
+ *
+ * const spaces = new RunSpaces(repo.path); // opens no index
+ * for (const hash of spaces.listMarkers()) {
+ *   const { record, live } = spaces.loadRun(hash);
+ *   console.log(record.name, live, record.metrics[0]?.count); // probe true 1
+ * }
+ * await run.close(); // indexed by its writer: no marker left
+ * console.log(spaces.listRuns().length, spaces.listMarkers()); // 1 []
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export class RunSpaces {
   /** Absolute path of the repository folder (`…/.aim`). */
   readonly path: string;

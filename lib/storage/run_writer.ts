@@ -25,7 +25,13 @@ export interface TrackOptions {
   name: string;
   /** Integer step; defaults to the series' last step + 1 (0 for a new series). */
   step?: number;
+  /** Integer epoch the point belongs to; none by default (read back as `null`). */
   epoch?: number;
+  /**
+   * What sets this series apart from others of the same name, e.g.
+   * `{ subset: "train" }`; default `{}`. A plain object, compared as
+   * canonical JSON (key order does not matter).
+   */
   context?: Context;
   /** Wall time of the point in seconds since the epoch; defaults to now. */
   time?: number;
@@ -33,8 +39,11 @@ export interface TrackOptions {
 
 /** How a run ended, recorded by {@linkcode Run.finalize}. */
 export interface Ending {
+  /** The final state. */
   status: Exclude<RunStatus, "running">;
+  /** Signal name (`"SIGTERM"`) that ended the run; default `null`. */
   signal?: string | null;
+  /** Exit code of the process the run recorded; default `null`. */
   exitCode?: number | null;
 }
 
@@ -122,9 +131,37 @@ export interface RunHost {
  * An open run. Create it with `Repo.startRun()` or `Repo.resumeRun()`;
  * finalize it with {@linkcode Run.close} (also done on exit and on
  * SIGTERM, SIGINT and SIGHUP).
+ *
+ * @example Track a training loop
+ * ```ts
+ * import { Repo } from "../repo/mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * {
+ *   await using run = await repo.startRun({ name: "baseline" });
+ *   run.set("hparams", { lr: 0.01, layers: [64, 64] });
+ *   run.addTag("baseline");
+ *   for (let epoch = 0; epoch < 3; epoch++) {
+ *     for (let i = 0; i < 10; i++) {
+ *       const loss = 1 / (1 + 10 * epoch + i);
+ *       run.track(loss, { name: "loss", epoch, context: { subset: "train" } });
+ *     }
+ *     run.track(0.7 + epoch / 10, { name: "accuracy", epoch, context: { subset: "val" } });
+ *     run.log(`epoch ${epoch} done`);
+ *   }
+ *   console.log(run.get("hparams")); // { lr: 0.01, layers: [ 64, 64 ] }
+ * } // `await using` finalizes the run here, as finished
+ * const [record] = repo.index().all();
+ * console.log(record?.status, record?.metrics[0]?.last_step); // finished 29
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export class Run {
+  /** The run's hash: its identifier and the name of its folder. */
   readonly hash: string;
+  /** Absolute path of the run's space, `<repo>/runs/<hash>`. */
   readonly dir: string;
   #db: DatabaseSync;
   #host: RunHost;
@@ -217,24 +254,28 @@ export class Run {
     return this.#dataVersion;
   }
 
+  /** A name for people (default `""`); set it at any time while the run is open. */
   get name(): string {
     return String(this.#meta.get("name") ?? "");
   }
   set name(value: string) {
     this.#setMeta("name", _requireString("name", value));
   }
+  /** The experiment the run belongs to (default `""`); settable while open. */
   get experiment(): string {
     return String(this.#meta.get("experiment") ?? "");
   }
   set experiment(value: string) {
     this.#setMeta("experiment", _requireString("experiment", value));
   }
+  /** Free text (default `""`); settable while open. */
   get description(): string {
     return String(this.#meta.get("description") ?? "");
   }
   set description(value: string) {
     this.#setMeta("description", _requireString("description", value));
   }
+  /** A copy of the tags; change them with {@linkcode Run.addTag} and {@linkcode Run.removeTag}. */
   get tags(): string[] {
     return [...(this.#meta.get("tags") as string[] ?? [])];
   }
@@ -252,7 +293,7 @@ export class Run {
     this.#setMeta("tags", this.tags.filter((t) => t !== tag));
   }
 
-  /** Marks the run archived (hidden by default in listings) or not. */
+  /** Marks the run archived (the web UI can hide archived runs) or not. */
   set archived(value: boolean) {
     this.#setMeta("archived", value === true);
   }
@@ -336,8 +377,16 @@ export class Run {
     }
   }
 
-  /** Appends a line to the run's log (terminal output, warnings). */
-  log(text: string, level = "info", time = this.#clock.now() / 1000): void {
+  /**
+   * Appends a line to the run's log (terminal output, warnings) with a
+   * `level` (default `info`) at `time`, in seconds since the epoch (default
+   * now). Buffered like points; flushed within a second.
+   */
+  log(
+    text: string,
+    level = "info",
+    time: number = this.#clock.now() / 1000,
+  ): void {
     this.#checkOpen();
     this.#logs.push({ time, level, text: String(text) });
     this.#dirtySince ||= this.#clock.now();

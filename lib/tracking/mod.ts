@@ -7,6 +7,9 @@
  * @module
  */
 
+// Shared shapes (lib/types.ts) this part's signatures use: documented here too.
+export type { Context, ParamValue } from "../types.ts";
+
 export {
   applyMessage,
   Ingester,

@@ -57,6 +57,19 @@ const NON_FINITE = new Map([["NaN", NaN], ["Infinity", Infinity], [
  * Parses one line, checking everything the run will need, so that a line
  * is applied whole or refused whole. Throws `AimError` `bad_request` saying
  * what is wrong.
+ *
+ * @example Check a line before applying it
+ * ```ts
+ * import { parseMessage } from "./protocol.ts";
+ *
+ * console.log(parseMessage('{"track": Infinity, "name": "grad_norm"}'));
+ * // { type: "track", value: Infinity, name: "grad_norm" }
+ * try {
+ *   parseMessage('{"track": 1, "name": "loss", "step": 1.5}');
+ * } catch (error) {
+ *   console.log((error as Error).message); // "step" must be an integer, got 1.5
+ * }
+ * ```
  */
 export function parseMessage(line: string): Message {
   if (line.length > MAX_LINE) {
@@ -200,6 +213,33 @@ export interface IngestOptions {
  * bounded memory: a line longer than {@linkcode MAX_LINE} is skipped as
  * malformed without being held. Malformed lines are logged in the run as
  * warnings and skipped; they never stop the input.
+ *
+ * @example Feed a run from any program's output
+ * ```ts
+ * import { Ingester } from "./protocol.ts";
+ * import { Repo } from "../repo/mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * const run = await repo.startRun({ name: "from-python" });
+ * const ingester = new Ingester(run);
+ * const bytes = new TextEncoder().encode([
+ *   '{"set": "hparams", "value": {"lr": 0.01}}',
+ *   '{"track": 0.5, "name": "loss", "step": 1}',
+ *   '{"track": NaN, "name": "loss", "step": 2}',
+ *   "not json",
+ *   '{"close": true}',
+ *   "",
+ * ].join("\n"));
+ * // Chunks may cut lines anywhere, as reads from a pipe do.
+ * ingester.push(bytes.subarray(0, 50));
+ * ingester.push(bytes.subarray(50));
+ * console.log(ingester.end()); // { lines: 5, malformed: 1, closed: true }
+ * await run.close(); // the caller's: a close line only ends the input
+ * console.log(repo.index().get(run.hash)?.metrics[0]?.count); // 2
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export class Ingester {
   #run: Run;
@@ -214,6 +254,7 @@ export class Ingester {
   #firstOfLong = "";
   #summary: IngestSummary = { lines: 0, malformed: 0, closed: false };
 
+  /** Feeds `run`, which stays the caller's to close (a `close` line only ends the input). */
   constructor(run: Run, options: IngestOptions = {}) {
     this.#run = run;
     this.#stopAtClose = options.stopAtClose ?? true;

@@ -10,8 +10,14 @@ import { type Clock, systemClock } from "../util/clock.ts";
 
 /** One measured value, tracked as a point of the series `name` with `context`. */
 export interface SystemSample {
+  /**
+   * `cpu_percent`, `rss_mb`, `processes`, `host_memory_percent`,
+   * `host_load`, `gpu_percent`, `gpu_memory_mb` or `gpu_memory_percent`.
+   */
   name: string;
+  /** In the unit the name says: percent, MB, a count, or the load average. */
   value: number;
+  /** `{ system: true }`, plus the GPU's index for the `gpu_` series. */
   context: { system: true; gpu?: number };
 }
 
@@ -37,12 +43,26 @@ interface _Proc {
  * (100 = one core busy); processes born and gone between two samples are
  * not seen. RSS is summed over the tree, so memory shared between forked
  * workers counts once per process.
+ *
+ * @example Sample this process
+ * ```ts
+ * import { ProcessTreeSampler } from "./system_metrics.ts";
+ *
+ * const sampler = new ProcessTreeSampler(Deno.pid);
+ * const first = sampler.sample(); // sets the CPU baseline
+ * // `aim run` samples every few seconds; a moment is enough here.
+ * await new Promise((resolve) => setTimeout(resolve, 100));
+ * const second = sampler.sample();
+ * console.log(first.some((s) => s.name === "cpu_percent")); // false
+ * console.log(second.map((s) => s.name)); // on Linux: cpu_percent, rss_mb, processes, host_memory_percent, host_load
+ * ```
  */
 export class ProcessTreeSampler {
   readonly #root: number;
   #previous = new Map<string, number>();
   #previousAt = 0;
 
+  /** Samples the tree rooted at process `rootPid`; nothing is read before {@linkcode ProcessTreeSampler.sample}. */
   constructor(rootPid: number) {
     this.#root = rootPid;
   }
@@ -241,6 +261,7 @@ export interface MonitorOptions {
   gpus: () => Promise<SystemSample[] | null>;
   /** Records samples; an error thrown here goes to `onError` and sampling goes on. */
   record: (samples: SystemSample[]) => void;
+  /** Told of a failed record (a full disk, say); sampling goes on. */
   onError: (error: unknown) => void;
   /** Seconds between samples. */
   seconds: number;

@@ -14,6 +14,19 @@ export const MAX_LOG_LINE = 64 * 1024;
  * rest is counted), and a carriage return inside a line starts it over, so a
  * progress bar leaves its last state rather than every redraw. Bytes that are
  * not UTF-8 become U+FFFD.
+ *
+ * @example A progress bar leaves its last state
+ * ```ts
+ * import { TerminalLog } from "./terminal_log.ts";
+ *
+ * const lines: string[] = [];
+ * const output = new TerminalLog((text) => lines.push(text));
+ * const bytes = (text: string) => new TextEncoder().encode(text);
+ * output.push(bytes("epoch 1\nprogress 10%\rprogress 5"));
+ * output.push(bytes("0%\rprogress 100%\ndone"));
+ * output.end();
+ * console.log(lines); // ["epoch 1", "progress 100%", "done"]
+ * ```
  */
 export class TerminalLog {
   #onLine: (text: string, time: number) => void;

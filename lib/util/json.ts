@@ -9,7 +9,18 @@
 
 const NON_FINITE_KEY = "$f";
 
-/** Serializes `value`, keeping non-finite numbers; throws `TypeError` for non-JSON values. */
+/**
+ * Serializes `value`, keeping non-finite numbers; throws `TypeError` for non-JSON values.
+ *
+ * @example NaN and infinities survive
+ * ```ts
+ * import { decodeJson, encodeJson } from "./json.ts";
+ *
+ * const text = encodeJson({ loss: NaN, best: -Infinity });
+ * console.log(text); // {"loss":{"$f":"NaN"},"best":{"$f":"-Infinity"}}
+ * console.log(decodeJson(text)); // { loss: NaN, best: -Infinity }
+ * ```
+ */
 export function encodeJson(value: unknown): string {
   return JSON.stringify(_prepare(value, 0));
 }
@@ -19,6 +30,15 @@ export function encodeJson(value: unknown): string {
  * level (integer-like keys too, unlike a rebuilt JS object), no spaces,
  * non-finite numbers as `{"$f":…}`. Contexts and list params are stored and
  * compared in this form, by the writer, the index and queries alike.
+ *
+ * @example Key order does not matter
+ * ```ts
+ * import { canonicalJson } from "./json.ts";
+ *
+ * console.log(canonicalJson({ subset: "train", fold: 2 }) === canonicalJson({ fold: 2, subset: "train" })); // true
+ * console.log(canonicalJson({ b: [1, NaN], a: { d: true, c: null } }));
+ * // {"a":{"c":null,"d":true},"b":[1,{"$f":"NaN"}]}
+ * ```
  */
 export function canonicalJson(value: unknown): string {
   // Validates first, so that canonical text is only ever made of storable values.
