@@ -12,14 +12,43 @@ import type { Context as HonoContext, Hono } from "hono";
 import { parseQuery, QuerySyntaxError } from "../lib/query/mod.ts";
 import indexHtml from "./ui/index.html" with { type: "text" };
 import apiJs from "./ui/api.js" with { type: "text" };
+import apiTypesJs from "./ui/api_types.js" with { type: "text" };
 import appJs from "./ui/app.js" with { type: "text" };
+import badgesJs from "./ui/badges.js" with { type: "text" };
 import chartJs from "./ui/chart.js" with { type: "text" };
+import colorsJs from "./ui/colors.js" with { type: "text" };
+import domJs from "./ui/dom.js" with { type: "text" };
+import everyJs from "./ui/every.js" with { type: "text" };
+import formatJs from "./ui/format.js" with { type: "text" };
 import metricsJs from "./ui/metrics.js" with { type: "text" };
+import metricsCatalogJs from "./ui/metrics_catalog.js" with { type: "text" };
+import metricsControlsJs from "./ui/metrics_controls.js" with { type: "text" };
+import metricsLegendJs from "./ui/metrics_legend.js" with { type: "text" };
+import metricsLinesJs from "./ui/metrics_lines.js" with { type: "text" };
+import metricsPlotJs from "./ui/metrics_plot.js" with { type: "text" };
+import metricsSearchJs from "./ui/metrics_search.js" with { type: "text" };
+import metricsStateJs from "./ui/metrics_state.js" with { type: "text" };
+import metricsZoomJs from "./ui/metrics_zoom.js" with { type: "text" };
+import paramsJs from "./ui/params.js" with { type: "text" };
+import queryProblemJs from "./ui/query_problem.js" with { type: "text" };
 import runJs from "./ui/run.js" with { type: "text" };
+import runChartsJs from "./ui/run_charts.js" with { type: "text" };
+import runHeadJs from "./ui/run_head.js" with { type: "text" };
+import runLogsJs from "./ui/run_logs.js" with { type: "text" };
+import runOverviewJs from "./ui/run_overview.js" with { type: "text" };
 import runsJs from "./ui/runs.js" with { type: "text" };
+import runsChooserJs from "./ui/runs_chooser.js" with { type: "text" };
+import runsColumnsJs from "./ui/runs_columns.js" with { type: "text" };
+import runsFetchJs from "./ui/runs_fetch.js" with { type: "text" };
+import runsModelJs from "./ui/runs_model.js" with { type: "text" };
+import runsPagesJs from "./ui/runs_pages.js" with { type: "text" };
+import runsSelectionJs from "./ui/runs_selection.js" with { type: "text" };
+import runsTableJs from "./ui/runs_table.js" with { type: "text" };
+import seriesMathJs from "./ui/series_math.js" with { type: "text" };
 import statusJs from "./ui/status.js" with { type: "text" };
+import tasksJs from "./ui/tasks.js" with { type: "text" };
+import urlsJs from "./ui/urls.js" with { type: "text" };
 import styleCss from "./ui/style.css" with { type: "text" };
-import utilJs from "./ui/util.js" with { type: "text" };
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
 import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 
@@ -41,14 +70,43 @@ const CSS = "text/css; charset=utf-8";
 /** Assets by file name, as served under `/static/`. */
 const ASSETS: ReadonlyMap<string, _Asset> = new Map(
   ([
-    ["app.js", appJs, JS],
     ["api.js", apiJs, JS],
-    ["util.js", utilJs, JS],
+    ["api_types.js", apiTypesJs, JS],
+    ["app.js", appJs, JS],
+    ["badges.js", badgesJs, JS],
     ["chart.js", chartJs, JS],
-    ["runs.js", runsJs, JS],
-    ["run.js", runJs, JS],
+    ["colors.js", colorsJs, JS],
+    ["dom.js", domJs, JS],
+    ["every.js", everyJs, JS],
+    ["format.js", formatJs, JS],
     ["metrics.js", metricsJs, JS],
+    ["metrics_catalog.js", metricsCatalogJs, JS],
+    ["metrics_controls.js", metricsControlsJs, JS],
+    ["metrics_legend.js", metricsLegendJs, JS],
+    ["metrics_lines.js", metricsLinesJs, JS],
+    ["metrics_plot.js", metricsPlotJs, JS],
+    ["metrics_search.js", metricsSearchJs, JS],
+    ["metrics_state.js", metricsStateJs, JS],
+    ["metrics_zoom.js", metricsZoomJs, JS],
+    ["params.js", paramsJs, JS],
+    ["query_problem.js", queryProblemJs, JS],
+    ["run.js", runJs, JS],
+    ["run_charts.js", runChartsJs, JS],
+    ["run_head.js", runHeadJs, JS],
+    ["run_logs.js", runLogsJs, JS],
+    ["run_overview.js", runOverviewJs, JS],
+    ["runs.js", runsJs, JS],
+    ["runs_chooser.js", runsChooserJs, JS],
+    ["runs_columns.js", runsColumnsJs, JS],
+    ["runs_fetch.js", runsFetchJs, JS],
+    ["runs_model.js", runsModelJs, JS],
+    ["runs_pages.js", runsPagesJs, JS],
+    ["runs_selection.js", runsSelectionJs, JS],
+    ["runs_table.js", runsTableJs, JS],
+    ["series_math.js", seriesMathJs, JS],
     ["status.js", statusJs, JS],
+    ["tasks.js", tasksJs, JS],
+    ["urls.js", urlsJs, JS],
     ["style.css", styleCss, CSS],
     ["uPlot.iife.min.js", uplotJs, JS],
     ["uPlot.min.css", uplotCss, CSS],

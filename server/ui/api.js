@@ -1,33 +1,63 @@
+/// <reference lib="dom" />
+// @ts-check
 // The JSON API, through relative URLs under the app's root, with the token
-// cookie (same origin). Errors become ApiError with the server's code,
-// message and, for a query syntax error, column.
+// cookie (same origin): a function per request the pages make. Errors
+// become ApiError with the server's code, message and, for a query syntax
+// error, column.
 
-import { url } from "./util.js";
+import { url } from "./urls.js";
+
+/**
+ * @import {
+ *   CheckAnswer, Context, ErrorBody, IndexAnswer, LogPage, QueryProblem,
+ *   Run, RunPage, SeriesPage, SeriesPoints,
+ * } from "./api_types.js"
+ */
 
 /** An error answer of the API: `{"error": {"code", "message", "column"?}}`. */
 export class ApiError extends Error {
+  /**
+   * @param {number} status  The HTTP status.
+   * @param {ErrorBody | null} body  The answer, when it was JSON.
+   */
   constructor(status, body) {
     super(body?.error?.message ?? `The server answered ${status}`);
     this.name = "ApiError";
+    /** @type {number} */
     this.status = status;
+    /** @type {string} */
     this.code = body?.error?.code ?? "http_" + status;
+    /** @type {number | null} */
     this.column = body?.error?.column ?? null;
   }
 }
 
 /**
- * Calls the API at `path` (e.g. "api/runs?q=…"); returns the parsed JSON.
- * `options.body` is sent as JSON; `options.signal` aborts.
+ * @typedef {object} CallOptions
+ * @property {string} [method]  Default: POST with a body, else GET.
+ * @property {unknown} [body]  Sent as JSON.
+ * @property {AbortSignal} [signal]
+ */
+
+/**
+ * Calls the API at `path` (e.g. "api/runs?q=…"); resolves to the parsed
+ * JSON, or rejects with an {@link ApiError}.
+ * @param {string} path
+ * @param {CallOptions} [options]
+ * @returns {Promise<unknown>}
  */
 export async function api(path, options = {}) {
+  /** @type {Record<string, string>} */
+  const headers = { accept: "application/json" };
+  /** @type {RequestInit} */
   const init = {
     method: options.method ?? (options.body === undefined ? "GET" : "POST"),
     credentials: "same-origin",
-    headers: { accept: "application/json" },
-    signal: options.signal,
+    headers,
+    signal: options.signal ?? null,
   };
   if (options.body !== undefined) {
-    init.headers["content-type"] = "application/json";
+    headers["content-type"] = "application/json";
     init.body = JSON.stringify(options.body);
   }
   const response = await fetch(url(path), init);
@@ -41,7 +71,12 @@ export async function api(path, options = {}) {
   return body;
 }
 
-/** A query string from an object, skipping undefined and empty values. */
+/**
+ * A query string from an object, skipping undefined, null and empty values:
+ * "?a=1&b=x", or "" when nothing is left.
+ * @param {Record<string, unknown>} params
+ * @returns {string}
+ */
 export function qs(params) {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
@@ -52,14 +87,31 @@ export function qs(params) {
   return text ? `?${text}` : "";
 }
 
-/** GET /api/runs: a page of runs and the total. */
-export function searchRuns({ q = "", sort, limit, offset, signal } = {}) {
-  return api(`api/runs${qs({ q, sort, limit, offset })}`, { signal });
+/**
+ * @typedef {object} RunSearch
+ * @property {string} [q]  A run query; "" for every run.
+ * @property {string} [sort]  A run expression, `-` first for descending.
+ * @property {number} [limit]
+ * @property {number} [offset]
+ * @property {AbortSignal} [signal]
+ */
+
+/**
+ * GET /api/runs: a page of runs and the total.
+ * @param {RunSearch} [search]
+ * @returns {Promise<RunPage>}
+ */
+export async function searchRuns({ q = "", sort, limit, offset, signal } = {}) {
+  const path = `api/runs${qs({ q, sort, limit, offset })}`;
+  return /** @type {RunPage} */ (await api(path, { signal }));
 }
 
 /**
  * The newest runs first, cheaply: the server's fast order is by creation,
- * ascending, so the page is taken from the end and reversed.
+ * ascending, so the page is taken from the end and reversed. Give `total`
+ * when known to save a request.
+ * @param {{ q?: string, limit: number, offset?: number, total?: number, signal?: AbortSignal }} search
+ * @returns {Promise<RunPage>}
  */
 export async function newestRuns({ q = "", limit, offset = 0, total, signal }) {
   if (total === undefined) {
@@ -79,12 +131,104 @@ export async function newestRuns({ q = "", limit, offset = 0, total, signal }) {
 }
 
 /**
- * Checks a query (and sort) without searching: null when fine, else
- * `{field, code, message, column?}`. A bad query is an answer here rather
- * than a failed request, which the browser would log as an error.
+ * Checks a query (and sort) without searching: null when fine, else what
+ * is wrong. A bad query is an answer here rather than a failed request,
+ * which the browser would log as an error.
+ * @param {string} q
+ * @param {{ kind?: "runs" | "metrics", sort?: string, signal?: AbortSignal }} [options]
+ * @returns {Promise<QueryProblem | null>}
  */
 export async function checkQuery(q, { kind = "runs", sort = "", signal } = {}) {
   if (!q.trim() && !sort.trim()) return null;
-  const answer = await api(`ui/check${qs({ q, kind, sort })}`, { signal });
+  const answer = /** @type {CheckAnswer} */ (
+    await api(`ui/check${qs({ q, kind, sort })}`, { signal })
+  );
   return answer.ok ? null : answer;
+}
+
+/**
+ * GET /api/runs/:hash.
+ * @param {string} hash
+ * @returns {Promise<Run>}
+ */
+export async function getRun(hash) {
+  return /** @type {Run} */ (await api(`api/runs/${hash}`));
+}
+
+/**
+ * PATCH /api/runs/:hash: edits a run whose writer is gone; resolves to the run.
+ * @param {string} hash
+ * @param {{ name?: string, description?: string, tags?: string[], archived?: boolean }} patch
+ * @returns {Promise<Run>}
+ */
+export async function patchRun(hash, patch) {
+  return /** @type {Run} */ (
+    await api(`api/runs/${hash}`, { method: "PATCH", body: patch })
+  );
+}
+
+/**
+ * DELETE /api/runs/:hash: removes a run whose writer is gone.
+ * @param {string} hash
+ * @returns {Promise<void>}
+ */
+export async function deleteRun(hash) {
+  await api(`api/runs/${hash}`, { method: "DELETE" });
+}
+
+/**
+ * GET /api/runs/:hash/series: one series read from its run, downsampled to
+ * `points` buckets (extremes kept), optionally within a step range.
+ * @param {string} hash
+ * @param {string} name
+ * @param {Context} context
+ * @param {{ points?: number, from?: number, to?: number }} [range]
+ * @returns {Promise<SeriesPoints>}
+ */
+export async function readSeries(hash, name, context, range = {}) {
+  const query = qs({ name, context: JSON.stringify(context), ...range });
+  return /** @type {SeriesPoints} */ (
+    await api(`api/runs/${hash}/series${query}`)
+  );
+}
+
+/**
+ * @typedef {object} SeriesSearch
+ * @property {string} q  A series query (`metric.name == "loss" and …`).
+ * @property {number} points  Buckets per series.
+ * @property {number} limit
+ * @property {number} offset
+ * @property {number} [from]  With a step range, every series is read from
+ *   its run; without, the index previews answer.
+ * @property {number} [to]
+ */
+
+/**
+ * POST /api/series/search: a page of (run, series) matches with their points.
+ * @param {SeriesSearch} search
+ * @returns {Promise<SeriesPage>}
+ */
+export async function searchSeries(search) {
+  return /** @type {SeriesPage} */ (
+    await api("api/series/search", { body: search })
+  );
+}
+
+/**
+ * GET /api/runs/:hash/logs: log lines from `offset` (a line number), at most
+ * `limit`, and the total.
+ * @param {string} hash
+ * @param {{ offset?: number, limit?: number }} page
+ * @returns {Promise<LogPage>}
+ */
+export async function readLogs(hash, page) {
+  return /** @type {LogPage} */ (await api(`api/runs/${hash}/logs${qs(page)}`));
+}
+
+/**
+ * GET /api/index: the repository's counts and the indexer's state.
+ * @returns {Promise<IndexAnswer>}
+ */
+export async function indexStatus() {
+  return /** @type {IndexAnswer} */ (await api("api/index"));
 }

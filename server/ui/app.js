@@ -1,10 +1,36 @@
+/// <reference lib="dom" />
+// @ts-check
 // The UI's entry: strips the token from the address bar (the server has put
 // it in a cookie), routes client-side between the pages, and keeps the
 // index summary in the top bar current.
 
-import { api } from "./api.js";
-import { currentRoute, every, h, url } from "./util.js";
+import { indexStatus } from "./api.js";
+import { h } from "./dom.js";
+import { every } from "./every.js";
+import { currentRoute, url } from "./urls.js";
 
+/**
+ * What a page module exports: `mount` builds the page in `root` and
+ * returns what undoes it (timers, listeners), if anything.
+ * @typedef {object} PageModule
+ * @property {(root: HTMLElement, app: PageContext) => (() => void) | void} mount
+ */
+
+/**
+ * What a page gets from the app.
+ * @typedef {object} PageContext
+ * @property {string[]} params  The route's captures, e.g. a run hash.
+ * @property {typeof navigate} navigate
+ */
+
+/**
+ * @typedef {object} Route
+ * @property {RegExp} pattern  Matched against the path under the root.
+ * @property {string} page  The nav link marked active.
+ * @property {() => Promise<PageModule>} load
+ */
+
+/** @type {Route[]} */
 const ROUTES = [
   { pattern: /^(runs)?\/?$/, page: "runs", load: () => import("./runs.js") },
   {
@@ -20,11 +46,16 @@ const ROUTES = [
   { pattern: /^status\/?$/, page: "status", load: () => import("./status.js") },
 ];
 
-const main = document.getElementById("page");
+const main = /** @type {HTMLElement} */ (document.getElementById("page"));
+/** @type {(() => void) | null} */
 let unmount = null;
 let renderId = 0;
 
-/** Goes to `path` (relative to the root, may hold a query string) without reloading. */
+/**
+ * Goes to `path` (relative to the root, may hold a query string) without reloading.
+ * @param {string} path
+ * @param {{ replace?: boolean }} [options]
+ */
 export function navigate(path, { replace = false } = {}) {
   const target = url(path);
   if (replace) history.replaceState(null, "", target);
@@ -39,6 +70,7 @@ async function render() {
     x,
   ) => x.m);
   for (const a of document.querySelectorAll("header nav a")) {
+    if (!(a instanceof HTMLElement)) continue;
     a.classList.toggle("active", match?.r.page === a.dataset.page);
   }
   if (unmount) {
@@ -49,19 +81,23 @@ async function render() {
     }
   }
   main.replaceChildren();
-  if (!match) {
+  if (!match?.m) {
     main.append(h("p.empty", { text: `No page here: ${route}` }));
     return;
   }
+  const params = match.m.slice(1);
   const module = await match.r.load();
   if (id !== renderId) return;
-  unmount = module.mount(main, { params: match.m.slice(1), navigate }) ?? null;
+  unmount = module.mount(main, { params, navigate }) ?? null;
 }
 
 // Links marked data-nav stay in the app.
 document.addEventListener("click", (event) => {
-  const a = event.target.closest?.("a[data-nav]");
-  if (!a || event.defaultPrevented || event.button !== 0) return;
+  const a = event.target instanceof Element
+    ? event.target.closest("a[data-nav]")
+    : null;
+  if (!(a instanceof HTMLAnchorElement)) return;
+  if (event.defaultPrevented || event.button !== 0) return;
   if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   const target = new URL(a.href);
   if (target.origin !== location.origin) return;
@@ -73,7 +109,9 @@ addEventListener("popstate", () => render());
 
 // Nav links as absolute paths: <base href> is relative to the first page only.
 for (const a of document.querySelectorAll("a[data-nav]")) {
-  a.href = url(a.getAttribute("href"));
+  if (a instanceof HTMLAnchorElement) {
+    a.href = url(a.getAttribute("href") ?? "");
+  }
 }
 
 // The token has been exchanged for an HttpOnly cookie: keep it out of the
@@ -84,10 +122,12 @@ if (here.searchParams.has("token")) {
   history.replaceState(null, "", here.href);
 }
 
-const summary = document.getElementById("index-summary");
+const summary = /** @type {HTMLElement} */ (
+  document.getElementById("index-summary")
+);
 let busy = false;
 async function refreshSummary() {
-  const { status, indexer } = await api("api/index");
+  const { status, indexer } = await indexStatus();
   const parts = [`${status.runs.toLocaleString("en-US")} runs`];
   const unindexed = status.unindexed_live + status.unindexed_stalled;
   if (unindexed > 0) {

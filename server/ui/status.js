@@ -1,13 +1,23 @@
+/// <reference lib="dom" />
+// @ts-check
 // The index status page: repository counts, the background indexer's
 // activity and last failures, and the runs the index does not cover yet.
 
-import { api, newestRuns } from "./api.js";
-import { badges, every, fmtDuration, fmtTime, h, link, toast } from "./util.js";
+import { indexStatus, newestRuns } from "./api.js";
+import { badges } from "./badges.js";
+import { errorText, h, toast } from "./dom.js";
+import { every } from "./every.js";
+import { fmtBytes, fmtDuration, fmtTime } from "./format.js";
+import { link } from "./urls.js";
 
 /** Runs looked at for the unindexed list (the newest live or crashed ones). */
 const SAMPLE = 1000;
 
-/** Mounts the page in `root`; returns its unmount function. */
+/**
+ * Mounts the page in `root`; returns its unmount function.
+ * @param {HTMLElement} root
+ * @returns {() => void}
+ */
 export function mount(root) {
   const cards = h("div.cards");
   const indexer = h("div.panel.indexer");
@@ -19,12 +29,13 @@ export function mount(root) {
 
   async function refresh() {
     const [{ status, indexer: state }, runs] = await Promise.all([
-      api("api/index"),
+      indexStatus(),
       newestRuns({
         q: 'run.status == "running" or run.status == "crashed"',
         limit: SAMPLE,
       }),
     ]);
+    /** @param {string} value @param {string} label @param {boolean} [warn] */
     const card = (value, label, warn = false) =>
       h(
         `div.card${warn ? ".warn" : ""}`,
@@ -41,7 +52,7 @@ export function mount(root) {
         "unindexed, stalled",
         status.unindexed_stalled > 0,
       ),
-      card(bytes(status.index_bytes), "index size"),
+      card(fmtBytes(status.index_bytes), "index size"),
       card(status.fs_mode, "filesystem"),
     );
     const now = Date.now() / 1000;
@@ -160,14 +171,6 @@ export function mount(root) {
     );
   }
 
-  refresh().catch((error) => toast(error.message, "error"));
+  refresh().catch((error) => toast(errorText(error), "error"));
   return every(2000, refresh);
-}
-
-function bytes(n) {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let value = n / 1024, i = 0;
-  while (value >= 1024 && i < units.length - 1) value /= 1024, i++;
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[i]}`;
 }

@@ -1,0 +1,284 @@
+/// <reference lib="dom" />
+// @ts-check
+// The metrics explorer's controls: the search form (metric, context, run
+// filter, compared runs) and the drawing options (grouping, mean and band,
+// smoothing, x axis, log scale).
+
+import { h } from "./dom.js";
+import { fmtContext, fmtContextKey } from "./format.js";
+import { groupTitle } from "./metrics_plot.js";
+import { showQueryProblem } from "./query_problem.js";
+
+/** @import { Context, QueryProblem } from "./api_types.js" */
+/** @import { XKind } from "./chart.js" */
+/** @import { AggKind, ExplorerSettings } from "./metrics_state.js" */
+
+/**
+ * What the controls report; each is called after the control changed.
+ * @typedef {object} ControlHandlers
+ * @property {() => void} onSearch  The form was submitted.
+ * @property {() => void} onMetric  Another metric name was entered.
+ * @property {() => void} onContext
+ * @property {(group: string) => void} onGroup
+ * @property {(agg: AggKind) => void} onAgg
+ * @property {(weight: number) => void} onSmooth  While the slider moves.
+ * @property {() => void} onSmoothDone  When it is released.
+ * @property {(x: XKind) => void} onX
+ * @property {(log: boolean) => void} onLog
+ */
+
+const AGG_OPTIONS = /** @type {const} */ ([
+  ["", "every line"],
+  ["minmax", "group mean, min–max band"],
+  ["std", "group mean ± std band"],
+]);
+
+const X_OPTIONS = /** @type {const} */ ([
+  ["step", "step"],
+  ["epoch", "epoch"],
+  ["time", "relative time"],
+]);
+
+/** The explorer's controls, built from the settings at start. */
+export class ExplorerControls {
+  /** The search form. */
+  form;
+  /** Where a bad run filter is explained. */
+  errorBox;
+  /** The drawing options' row. */
+  options;
+  #metric;
+  #names;
+  #context;
+  #runs;
+  #compare;
+  #group;
+
+  /**
+   * @param {ExplorerSettings} settings
+   * @param {ControlHandlers} on
+   */
+  constructor(settings, on) {
+    this.#metric = h("input.metric", {
+      type: "text",
+      value: settings.metric,
+      list: "aim-metric-names",
+      placeholder: "metric name",
+      "aria-label": "Metric",
+      autocomplete: "off",
+    });
+    this.#names = h("datalist#aim-metric-names");
+    this.#context = h("select.context", { "aria-label": "Context" });
+    this.#runs = h("input.runq", {
+      type: "text",
+      value: settings.runQ,
+      placeholder: "run filter, e.g. run.hparams.lr < 0.01",
+      "aria-label": "Run filter",
+      spellcheck: false,
+    });
+    this.#compare = h("span.compare-chip");
+    this.#group = h("select.group", { "aria-label": "Group by" });
+    const agg = h(
+      "select.agg",
+      { "aria-label": "Aggregate" },
+      AGG_OPTIONS.map(([value, text]) => h("option", { value, text })),
+    );
+    agg.value = settings.agg;
+    const smooth = h("input", {
+      type: "range",
+      min: "0",
+      max: "0.99",
+      step: "0.01",
+      value: String(settings.smooth),
+      "aria-label": "Smoothing",
+    });
+    const smoothLabel = h("span.smooth-value", {
+      text: settings.smooth.toFixed(2),
+    });
+    const xButtons = X_OPTIONS.map(([kind, text]) =>
+      h("button", {
+        type: "button",
+        text,
+        class: kind === settings.x ? "on" : "",
+        dataset: { x: kind },
+        onclick: () => {
+          for (const b of xButtons) {
+            b.classList.toggle("on", b.dataset.x === kind);
+          }
+          on.onX(kind);
+        },
+      })
+    );
+    const log = h("input", { type: "checkbox", checked: settings.log });
+
+    this.form = h(
+      "form.explorer-controls",
+      {
+        onsubmit: (
+          /** @type {Event} */ e,
+        ) => (e.preventDefault(), on.onSearch()),
+      },
+      h(
+        "label.field",
+        {},
+        h("span", { text: "Metric" }),
+        this.#metric,
+        this.#names,
+      ),
+      h("label.field", {}, h("span", { text: "Context" }), this.#context),
+      h("label.field", {}, h("span", { text: "Runs" }), this.#runs),
+      this.#compare,
+      h("button.primary", { type: "submit", text: "Show" }),
+    );
+    this.errorBox = h("div.query-error", { hidden: true, role: "alert" });
+    this.options = h(
+      "div.explorer-controls",
+      {},
+      h("label.field", {}, h("span", { text: "Group by" }), this.#group),
+      h("label.field", {}, h("span", { text: "Show" }), agg),
+      h(
+        "label.field",
+        {},
+        h("span", { text: "Smoothing" }),
+        smooth,
+        smoothLabel,
+      ),
+      h(
+        "span.field",
+        {},
+        h("span", { text: "X" }),
+        h("span.segmented", {}, xButtons),
+      ),
+      h("label.check", {}, log, " log scale"),
+    );
+
+    this.#metric.addEventListener("change", () => on.onMetric());
+    this.#context.addEventListener("change", () => on.onContext());
+    this.#group.addEventListener("change", () => on.onGroup(this.#group.value));
+    agg.addEventListener(
+      "change",
+      () => on.onAgg(/** @type {AggKind} */ (agg.value)),
+    );
+    smooth.addEventListener("input", () => {
+      const weight = Number(smooth.value);
+      smoothLabel.textContent = weight.toFixed(2);
+      on.onSmooth(weight);
+    });
+    smooth.addEventListener("change", () => on.onSmoothDone());
+    log.addEventListener("change", () => on.onLog(log.checked));
+  }
+
+  /**
+   * The metric name typed or chosen, trimmed.
+   * @returns {string}
+   */
+  get metric() {
+    return this.#metric.value.trim();
+  }
+
+  /** @param {string} name */
+  set metric(name) {
+    this.#metric.value = name;
+  }
+
+  /**
+   * The chosen context's canonical key; "" for any context.
+   * @returns {string}
+   */
+  get context() {
+    return this.#context.value;
+  }
+
+  /**
+   * The run filter as typed.
+   * @returns {string}
+   */
+  get runQuery() {
+    return this.#runs.value;
+  }
+
+  /**
+   * Offers these metric names while typing.
+   * @param {string[]} names
+   */
+  setMetricNames(names) {
+    this.#names.replaceChildren(...names.map((n) => h("option", { value: n })));
+  }
+
+  /**
+   * Offers "any context" and `contexts`, and selects `value`, added as an
+   * option of its own when not among them (a context from the address).
+   * @param {[string, Context][]} contexts
+   * @param {string} value  A canonical key; "" for any.
+   */
+  setContexts(contexts, value) {
+    this.#context.replaceChildren(
+      h("option", { value: "", text: "any context" }),
+      ...contexts.map(([key, ctx]) =>
+        h("option", { value: key, text: fmtContext(ctx) })
+      ),
+    );
+    if (value !== "" && !contexts.some(([key]) => key === value)) {
+      this.#context.append(
+        h("option", { value, text: fmtContextKey(value) }),
+      );
+    }
+    this.#context.value = value;
+  }
+
+  /**
+   * Offers grouping by the attributes and by `params` (dotted paths), and
+   * selects `group`, added as an option of its own when not among them.
+   * @param {string[]} params
+   * @param {string} group
+   */
+  setGroups(params, group) {
+    const options = [
+      ["", "nothing (a colour per run)"],
+      ["attr:experiment", "experiment"],
+      ["attr:status", "status"],
+      ["attr:context", "context"],
+      ...params.map((p) => [`param:${p}`, p]),
+    ];
+    this.#group.replaceChildren(
+      ...options.map(([value, text]) => h("option", { value, text })),
+    );
+    if (group && !options.some(([v]) => v === group)) {
+      this.#group.append(
+        h("option", { value: group, text: groupTitle(group) }),
+      );
+    }
+    this.#group.value = group;
+  }
+
+  /**
+   * Shows how many runs are compared, with a button back to every run;
+   * nothing for none.
+   * @param {number} count
+   * @param {() => void} onAll
+   */
+  showCompared(count, onAll) {
+    this.#compare.replaceChildren();
+    if (count === 0) return;
+    this.#compare.append(
+      h("span.tag", {
+        text: `${count} selected run${count === 1 ? "" : "s"}`,
+      }),
+      h("button.link", { type: "button", text: "all runs", onclick: onAll }),
+    );
+  }
+
+  /**
+   * Explains what is wrong with the search.
+   * @param {Pick<QueryProblem, "message" | "column">} problem
+   * @param {string} source  The text the problem's column points into.
+   */
+  showProblem(problem, source) {
+    showQueryProblem(this.errorBox, problem, source);
+  }
+
+  /** Hides the explanation of the last problem. */
+  hideProblem() {
+    this.errorBox.hidden = true;
+  }
+}
