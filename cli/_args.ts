@@ -92,6 +92,29 @@ export function searchOptions(
   };
 }
 
+/**
+ * A flag holding a number of seconds from `min` to `max`, or `fallback`
+ * when absent; anything else is a usage error naming the range.
+ */
+export function secondsOption(
+  command: string,
+  flag: string,
+  text: string | undefined,
+  { min, max, fallback }: { min: number; max: number; fallback: number },
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (text.trim() === "" || !(value >= min && value <= max)) {
+    throw new UsageError(
+      `${flag} must be a number of seconds from ${min} to ${max}, got ${
+        JSON.stringify(text)
+      }`,
+      command,
+    );
+  }
+  return value;
+}
+
 /** A non-negative integer flag, or `fallback` when absent. */
 export function intOption(
   command: string,
@@ -101,7 +124,7 @@ export function intOption(
 ): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) {
+  if (!Number.isSafeInteger(value) || value < 0) {
     throw new UsageError(
       `--${name} must be a non-negative integer, got ${JSON.stringify(text)}`,
       command,

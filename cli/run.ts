@@ -16,6 +16,7 @@ import {
   ECHOED_ERRORS,
   parse,
   RUN_OPTIONS,
+  secondsOption,
   startRunFromFlags,
   UsageError,
 } from "./_args.ts";
@@ -27,6 +28,7 @@ import {
   launchInfo,
   monitorSystem,
   ProcessTreeSampler,
+  type SystemMonitor,
   TerminalLog,
 } from "../lib/tracking/mod.ts";
 
@@ -88,12 +90,17 @@ export async function run(args: string[]): Promise<number> {
   }
   const options: Options = {
     capture: values["no-capture"] !== true,
-    systemInterval: _seconds(
-      values["system-interval"],
+    systemInterval: secondsOption(
+      "aim run",
       "--system-interval",
-      10,
+      values["system-interval"],
+      { min: 0, max: 86_400, fallback: 10 },
     ),
-    grace: _seconds(values.grace, "--grace", 20),
+    grace: secondsOption("aim run", "--grace", values.grace, {
+      min: 0,
+      max: 86_400,
+      fallback: 20,
+    }),
   };
   // aim run finalizes the run itself, once the child has ended.
   const { repo, run } = await startRunFromFlags("aim run", values, {
@@ -241,10 +248,10 @@ async function _supervise(
     readers.push(_ingest(tracking, ingester, () => stopped));
   }
 
-  let stopSampling = () => {};
+  let monitor: SystemMonitor | null = null;
   if (options.systemInterval > 0 && pid !== undefined) {
     const sampler = new ProcessTreeSampler(pid);
-    stopSampling = monitorSystem({
+    monitor = monitorSystem({
       sample: () => sampler.sample(),
       gpus: gpuSamples,
       record: (samples) => {
@@ -263,7 +270,8 @@ async function _supervise(
   } finally {
     exited = true;
     clearTimeout(graceTimer);
-    stopSampling();
+    // No sample of a tree that has exited; a GPU probe under way still lands.
+    monitor?.pause();
   }
   // Output written just before the exit is still in the pipes: read it, but
   // not forever, since a grandchild may hold them open.
@@ -274,6 +282,7 @@ async function _supervise(
   ]);
   clearTimeout(drainTimer);
   stopped = true;
+  monitor?.stop();
   for (const log of logs) log.end();
   const summary = ingester?.end();
   for (const stream of [child.stdout, child.stderr, tracking]) {
@@ -394,22 +403,4 @@ function _kill(pid: number, signal: Deno.Signal): void {
 
 function _signalNumber(signal: string): number {
   return (constants.signals as Record<string, number>)[signal] ?? 0;
-}
-
-function _seconds(
-  text: string | undefined,
-  flag: string,
-  fallback: number,
-): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
-    throw new UsageError(
-      `${flag} must be a number of seconds, 0 or more, got ${
-        JSON.stringify(text)
-      }`,
-      "aim run",
-    );
-  }
-  return value;
 }

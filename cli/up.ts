@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parse, UsageError } from "./_args.ts";
+import { parse, secondsOption, UsageError } from "./_args.ts";
 import { AimError, Repo } from "../lib/mod.ts";
 import { createApp } from "../server/app.ts";
 import { IndexerSupervisor } from "../server/indexer_supervisor.ts";
@@ -37,10 +37,10 @@ export async function up(args: string[], version: string): Promise<number> {
     port: { type: "string", default: "43800" },
     token: { type: "string" },
     "no-auth": { type: "boolean" },
-    "index-interval": { type: "string", default: "5" },
+    "index-interval": { type: "string" },
     "no-index": { type: "boolean" },
     "base-path": { type: "string", default: "" },
-    "query-timeout": { type: "string", default: "10" },
+    "query-timeout": { type: "string" },
     "allowed-host": { type: "string", multiple: true },
   });
   if (values.help) return (console.log(HELP), 0);
@@ -51,25 +51,19 @@ export async function up(args: string[], version: string): Promise<number> {
       "aim up",
     );
   }
-  const interval = Number(values["index-interval"]);
   // Below a tenth of a second, idle polling costs more than it gains.
-  if (!(interval >= 0.1 && interval <= 86_400)) {
-    throw new UsageError(
-      `--index-interval must be a number of seconds from 0.1 to 86400, got ${
-        JSON.stringify(values["index-interval"])
-      }`,
-      "aim up",
-    );
-  }
-  const queryTimeout = Number(values["query-timeout"]);
-  if (!(queryTimeout >= 0.1 && queryTimeout <= 3600)) {
-    throw new UsageError(
-      `--query-timeout must be a number of seconds from 0.1 to 3600, got ${
-        JSON.stringify(values["query-timeout"])
-      }`,
-      "aim up",
-    );
-  }
+  const interval = secondsOption(
+    "aim up",
+    "--index-interval",
+    values["index-interval"],
+    { min: 0.1, max: 86_400, fallback: 5 },
+  );
+  const queryTimeout = secondsOption(
+    "aim up",
+    "--query-timeout",
+    values["query-timeout"],
+    { min: 0.1, max: 3_600, fallback: 10 },
+  );
   const host = values.host;
   if (values["no-auth"] && values.token !== undefined) {
     throw new UsageError(

@@ -208,6 +208,35 @@ export class WriterProcess extends Spawned {
   }
 }
 
+/**
+ * A writer process that tracks forever in batches of `batch` points per
+ * series, returned once a batch of its run (whose hash it carries) is
+ * flushed. Disposing of it SIGKILLs it.
+ */
+export async function liveWriter(
+  repoPath: string,
+  options: {
+    batch?: number;
+    series?: number;
+    /** Wait until this many steps are flushed (default one batch). */
+    flushed?: number;
+    env?: Record<string, string>;
+  } = {},
+): Promise<WriterProcess & { hash: string }> {
+  const batch = options.batch ?? 10;
+  const writer = new WriterProcess(repoPath, [
+    "--forever",
+    "--batch",
+    String(batch),
+    ...(options.series !== undefined
+      ? ["--series", String(options.series)]
+      : []),
+  ], options.env ?? {}) as WriterProcess & { hash: string };
+  writer.hash = (await writer.waitForLine(/^started /)).split(" ")[1]!;
+  await writer.waitForFlushed(options.flushed ?? batch);
+  return writer;
+}
+
 /** Polls `check` until it returns true; fails after `timeoutMs`. */
 export async function waitFor(
   check: () => boolean | Promise<boolean>,

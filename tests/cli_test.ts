@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { mountTypeOf } from "../lib/util/mod.ts";
-import { aim, tempRepo, WriterProcess } from "./_helpers.ts";
+import { aim, liveWriter, tempRepo, WriterProcess } from "./_helpers.ts";
 
 Deno.test("aim init creates .aim, finds it from a subfolder like git, and honours AIM_REPO", async () => {
   const dir = await Deno.makeTempDir();
@@ -96,13 +96,8 @@ Deno.test("runs ls --json lists live, finished and stalled runs with their summa
   await using repo = await tempRepo();
   await using finished = new WriterProcess(repo.path, ["--points", "10"]);
   assert.equal((await finished.finished()).code, 0);
-  await using live = new WriterProcess(repo.path, [
-    "--forever",
-    "--batch",
-    "10",
-  ]);
-  const liveHash = (await live.waitForLine(/^started /)).split(" ")[1]!;
-  await live.waitForFlushed(10);
+  await using live = await liveWriter(repo.path, { batch: 10 });
+  const liveHash = live.hash;
   const out = await aim(["runs", "ls", "--json", "--repo", repo.path]);
   assert.equal(out.code, 0, out.stderr);
   const runs = JSON.parse(out.stdout);
@@ -191,13 +186,11 @@ Deno.test("mountTypeOf finds the filesystem of the longest mount containing a pa
 Deno.test("network mode keeps a rollback journal and judges another host's runs by heartbeat", async () => {
   await using repo = await tempRepo();
   const env = { AIM_FS_MODE: "network", AIM_HEARTBEAT_INTERVAL: "0.2" };
-  await using writer = new WriterProcess(repo.path, [
-    "--forever",
-    "--batch",
-    "10",
-  ], { ...env, AIM_HOSTNAME: "node-a" });
-  const hash = (await writer.waitForLine(/^started /)).split(" ")[1]!;
-  await writer.waitForFlushed(10);
+  await using writer = await liveWriter(repo.path, {
+    batch: 10,
+    env: { ...env, AIM_HOSTNAME: "node-a" },
+  });
+  const hash = writer.hash;
   assert.throws(
     () => Deno.statSync(join(repo.runDir(hash), "run.db-wal")),
     "no WAL on a network filesystem",

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { indexRun } from "../lib/mod.ts";
 import { openDatabase } from "../lib/util/mod.ts";
 import { readDataVersion, readPoints } from "../lib/storage/mod.ts";
-import { tempRepo, WriterProcess } from "./_helpers.ts";
+import { liveWriter, tempRepo, WriterProcess } from "./_helpers.ts";
 import { type Repo, RunSpaces } from "../lib/mod.ts";
 
 Deno.test("16 concurrent writer processes of 100k points each lose nothing", async () => {
@@ -45,15 +45,8 @@ Deno.test("16 concurrent writer processes of 100k points each lose nothing", asy
 
 Deno.test("an indexer racing a flushing writer process never leaves newer data unindexed without a marker", async () => {
   await using repo = await tempRepo();
-  await using writer = new WriterProcess(repo.path, [
-    "--forever",
-    "--batch",
-    "50",
-    "--series",
-    "2",
-  ]);
-  const hash = (await writer.waitForLine(/^started /)).split(" ")[1]!;
-  await writer.waitForFlushed(50);
+  await using writer = await liveWriter(repo.path, { batch: 50, series: 2 });
+  const hash = writer.hash;
   let indexed = 0;
   let kept = 0;
   const stopAt = Date.now() + 3000;

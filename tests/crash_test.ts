@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { readPoints } from "../lib/storage/mod.ts";
 import { openDatabase } from "../lib/util/mod.ts";
-import { aim, tempRepo, WriterProcess } from "./_helpers.ts";
+import { aim, liveWriter, tempRepo, WriterProcess } from "./_helpers.ts";
 import type { Repo } from "../lib/mod.ts";
 
 /** Starts a writer, waits until it has flushed at least `minStep` steps, SIGKILLs it. */
@@ -11,15 +11,12 @@ async function killedRun(
   repo: Repo,
   minStep: number,
 ): Promise<{ hash: string; flushed: number }> {
-  await using writer = new WriterProcess(repo.path, [
-    "--forever",
-    "--series",
-    "4",
-    "--batch",
-    "700",
-  ]);
-  const hash = (await writer.waitForLine(/^started /)).split(" ")[1]!;
-  await writer.waitForFlushed(minStep);
+  await using writer = await liveWriter(repo.path, {
+    batch: 700,
+    series: 4,
+    flushed: minStep,
+  });
+  const hash = writer.hash;
   writer.child.kill("SIGKILL");
   const status = await writer.finished();
   assert.equal(status.signal, "SIGKILL");

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { aim, tempRepo, waitFor, WriterProcess } from "./_helpers.ts";
+import {
+  aim,
+  liveWriter,
+  tempRepo,
+  waitFor,
+  WriterProcess,
+} from "./_helpers.ts";
 import { startAimUp } from "./_aim_up.ts";
 import { IndexerSupervisor } from "../server/indexer_supervisor.ts";
 
@@ -28,13 +34,8 @@ async function killedWriters(repo: string, count: number): Promise<string[]> {
 Deno.test("aim up indexes 50 SIGKILLed writers as crashed while the API keeps answering, and never a live one", async () => {
   await using repo = await tempRepo();
   const killed = await killedWriters(repo.path, 50);
-  await using live = new WriterProcess(repo.path, [
-    "--forever",
-    "--batch",
-    "10",
-  ]);
-  const liveHash = (await live.waitForLine(/^started /)).split(" ")[1]!;
-  await live.waitForFlushed(10);
+  await using live = await liveWriter(repo.path, { batch: 10 });
+  const liveHash = live.hash;
   const server = await startAimUp(repo.path);
   await using _server = server;
   const started = Date.now();

@@ -12,7 +12,7 @@ Deno.test("monitorSystem() records one sample per interval after a baseline, and
   const clock = new ManualClock();
   let calls = 0;
   const recorded: number[] = [];
-  const stop = monitorSystem({
+  const monitor = monitorSystem({
     sample: () => [cpu(calls++)],
     gpus: () => Promise.resolve(null),
     record: (samples) => recorded.push(...samples.map((s) => s.value)),
@@ -28,7 +28,7 @@ Deno.test("monitorSystem() records one sample per interval after a baseline, and
   assert.deepEqual(recorded, [1]);
   clock.advance(40_000);
   assert.deepEqual(recorded, [1, 2, 3, 4, 5]);
-  stop();
+  monitor.stop();
   clock.advance(100_000);
   assert.deepEqual(recorded, [1, 2, 3, 4, 5]);
   assert.equal(clock.active, 0);
@@ -74,4 +74,27 @@ Deno.test("monitorSystem() asks for GPUs once at a time, stops asking when there
   clock.advance(5_000);
   assert.equal(asked.length, 2, "not asked again once there are none");
   assert.equal(recorded.filter((n) => n === "cpu_percent").length, 3 + 5);
+});
+
+Deno.test("monitorSystem() paused takes no sample but still records a GPU probe under way; stopped, not even that", async () => {
+  const clock = new ManualClock();
+  const asked: ((samples: SystemSample[] | null) => void)[] = [];
+  const recorded: string[] = [];
+  const monitor = monitorSystem({
+    sample: () => [cpu(1)],
+    gpus: () => new Promise((resolve) => asked.push(resolve)),
+    record: (samples) => recorded.push(...samples.map((s) => s.name)),
+    onError: (error) => assert.fail(String(error)),
+    seconds: 1,
+    clock,
+  });
+  clock.advance(1_000);
+  monitor.pause();
+  clock.advance(10_000);
+  assert.deepEqual(recorded, ["cpu_percent"]);
+  asked[0]!([{ name: "gpu_percent", value: 1, context: { system: true } }]);
+  await Promise.resolve();
+  assert.deepEqual(recorded, ["cpu_percent", "gpu_percent"]);
+  monitor.stop();
+  assert.equal(clock.active, 0);
 });

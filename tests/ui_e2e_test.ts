@@ -12,7 +12,7 @@ import { launchChromium } from "../scripts/_chromium.ts";
 import type { Repo } from "../lib/mod.ts";
 import { createApp } from "../server/app.ts";
 import { answer } from "../server/query_worker.ts";
-import { ROOT, tempRepo, waitFor, WriterProcess } from "./_helpers.ts";
+import { liveWriter, ROOT, tempRepo, waitFor } from "./_helpers.ts";
 import { startAimUp } from "./_aim_up.ts";
 
 const TOKEN = "ui-t0ken-for-the-tests";
@@ -65,13 +65,8 @@ async function seed(repo: Repo): Promise<Record<string, string>> {
 
 /** A stalled run: a writer process that flushed, then was SIGKILLed. */
 async function stalledRun(repoPath: string): Promise<string> {
-  await using writer = new WriterProcess(repoPath, [
-    "--forever",
-    "--batch",
-    "20",
-  ]);
-  const hash = (await writer.waitForLine(/^started /)).split(" ")[1]!;
-  await writer.waitForFlushed(20);
+  await using writer = await liveWriter(repoPath, { batch: 20 });
+  const hash = writer.hash;
   writer.child.kill("SIGKILL");
   await writer.finished();
   return hash;
@@ -409,13 +404,8 @@ Deno.test("the run page shows attributes, params, charts by context and the log,
 Deno.test("a stalled unindexed run shows as stalled, then as indexed once the indexer Worker has run", async () => {
   await using repo = await tempRepo();
   await seed(repo);
-  await using writer = new WriterProcess(repo.path, [
-    "--forever",
-    "--batch",
-    "20",
-  ]);
-  const hash = (await writer.waitForLine(/^started /)).split(" ")[1]!;
-  await writer.waitForFlushed(20);
+  await using writer = await liveWriter(repo.path, { batch: 20 });
+  const hash = writer.hash;
   // After a pass that finds nothing to do (the writer is live then) the
   // indexer sleeps twice its interval, 2 minutes, unless a new marker wakes
   // it: the run stays stalled until the test wakes the indexer itself.

@@ -7,16 +7,6 @@
  * @module
  */
 
-// Shared shapes (lib/types.ts) this part's signatures use: documented here too.
-export type {
-  Context,
-  ParamValue,
-  RunFailure,
-  RunRecord,
-  RunStatus,
-  SeriesSummary,
-} from "../types.ts";
-
 export { IndexDb } from "./index_db.ts";
 export { flattenParams, type ParamRow } from "./params.ts";
 export {

@@ -7,19 +7,6 @@
  * @module
  */
 
-// Shared shapes (lib/types.ts, lib/errors.ts) this part's signatures use:
-// documented here too.
-export { AimError, type AimErrorCode } from "../errors.ts";
-export type {
-  Context,
-  ListedRun,
-  ParamValue,
-  RunFailure,
-  RunRecord,
-  RunStatus,
-  SeriesSummary,
-} from "../types.ts";
-
 export {
   type ArithmeticOp,
   type BinaryExpr,

@@ -6,15 +6,6 @@
  * @module
  */
 
-// Shared shapes (lib/types.ts) this part's signatures use: documented here too.
-export type {
-  Context,
-  ParamValue,
-  RunRecord,
-  RunStatus,
-  SeriesSummary,
-} from "../types.ts";
-
 export { Repo, type RepoOptions, type StartRunOptions } from "./repo.ts";
 export {
   MAX_POINTS,

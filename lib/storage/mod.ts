@@ -6,17 +6,6 @@
  * @module
  */
 
-// Shared shapes (lib/types.ts, lib/errors.ts) this part's signatures use:
-// documented here too.
-export { AimError, type AimErrorCode } from "../errors.ts";
-export type {
-  Context,
-  ParamValue,
-  RunRecord,
-  RunStatus,
-  SeriesSummary,
-} from "../types.ts";
-
 export {
   checkVersion,
   discoverRepo,

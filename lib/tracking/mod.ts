@@ -7,9 +7,6 @@
  * @module
  */
 
-// Shared shapes (lib/types.ts) this part's signatures use: documented here too.
-export type { Context, ParamValue } from "../types.ts";
-
 export {
   applyMessage,
   Ingester,
@@ -28,6 +25,7 @@ export {
   monitorSystem,
   parseNvidiaSmi,
   ProcessTreeSampler,
+  type SystemMonitor,
   type SystemSample,
 } from "./system_metrics.ts";
 export { launchInfo } from "./launch.ts";

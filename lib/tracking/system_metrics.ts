@@ -269,13 +269,20 @@ export interface MonitorOptions {
   clock?: Clock;
 }
 
+/** A running {@linkcode monitorSystem}. */
+export interface SystemMonitor {
+  /** Takes no new sample; a GPU probe under way is still recorded when it answers. */
+  pause(): void;
+  /** Records nothing more, not even a GPU probe under way. */
+  stop(): void;
+}
+
 /**
- * Samples system metrics every `seconds` until the returned function is
- * called: the process tree and host at once, the GPUs in the background,
- * never two GPU probes at a time (a slow `nvidia-smi` is skipped, not
- * queued). Nothing is recorded after the stop.
+ * Samples system metrics every `seconds`: the process tree and host at
+ * once, the GPUs in the background, never two GPU probes at a time (a slow
+ * `nvidia-smi` is skipped, not queued).
  */
-export function monitorSystem(options: MonitorOptions): () => void {
+export function monitorSystem(options: MonitorOptions): SystemMonitor {
   const clock = options.clock ?? systemClock;
   let stopped = false;
   let gpus = true;
@@ -300,8 +307,11 @@ export function monitorSystem(options: MonitorOptions): () => void {
       });
     }
   });
-  return () => {
-    stopped = true;
-    stopTimer();
+  return {
+    pause: stopTimer,
+    stop() {
+      stopped = true;
+      stopTimer();
+    },
   };
 }
