@@ -206,3 +206,13 @@ export async function startRunFromFlags(
     throw error;
   }
 }
+
+/** Tells on stderr when the index could not be opened, so searches read every run file. */
+export function warnIfNoIndex(repo: Repo): void {
+  const index = repo.index();
+  if (index.empty) {
+    console.error(
+      `warning: the index cannot be read (${index.readOnlyBecause}): every run is read from its own files, which is slower`,
+    );
+  }
+}

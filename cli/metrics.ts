@@ -10,6 +10,7 @@ import {
   SEARCH_OPTIONS,
   searchOptions,
   UsageError,
+  warnIfNoIndex,
 } from "./_args.ts";
 import { MAX_LIMIT, Repo, searchMetrics } from "../lib/mod.ts";
 
@@ -36,6 +37,7 @@ export function metrics(args: string[]): number {
   if (values.help) return (console.log(HELP), 0);
   const repo = Repo.openSync(values.repo);
   try {
+    warnIfNoIndex(repo);
     const page = searchMetrics(
       repo,
       values.query ?? "",

@@ -5,7 +5,9 @@
  */
 
 import { parse, printJson } from "./_args.ts";
+import { dirname, join } from "node:path";
 import { reindex, Repo } from "../lib/mod.ts";
+import { RUNS_DIR } from "../lib/storage/mod.ts";
 
 const HELP =
   `Usage: aim reindex [--repo PATH] [--all] [--finalize-stalled] [--dry-run] [--json]
@@ -43,7 +45,18 @@ export function reindexCommand(args: string[]): number {
     });
     if (bar) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
     for (const failure of summary.failed) {
-      console.error(`error: run ${failure.hash} skipped: ${failure.reason}`);
+      console.error(
+        `error: run ${failure.hash} skipped: ${failure.reason} (nothing was deleted; remove it with: aim runs rm --force ${failure.hash})`,
+      );
+    }
+    for (const item of summary.junk) {
+      console.error(
+        `warning: skipped ${item.path}: ${item.reason}${
+          item.hash !== null && dirname(item.path) === join(repo.path, RUNS_DIR)
+            ? ` (remove it with: aim runs rm --force ${item.hash})`
+            : ""
+        }`,
+      );
     }
     if (values.json) printJson(summary);
     else {
@@ -53,6 +66,12 @@ export function reindexCommand(args: string[]): number {
           `${summary.skippedLive} live skipped, ${summary.failed.length} failed` +
           (summary.removed
             ? `, ${summary.removed} stale index entries removed`
+            : "") +
+          (summary.hidden
+            ? `, ${summary.hidden} runs found without index rows or marker`
+            : "") +
+          (summary.swept
+            ? `, ${summary.swept} interrupted creations or deletions cleaned up`
             : "") +
           ` in ${summary.seconds.toFixed(2)} s`,
       );

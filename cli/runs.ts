@@ -10,7 +10,9 @@ import {
   SEARCH_OPTIONS,
   searchOptions,
   UsageError,
+  warnIfNoIndex,
 } from "./_args.ts";
+import { printTable } from "./_table.ts";
 import {
   AimError,
   MAX_LIMIT,
@@ -52,6 +54,7 @@ function _ls(args: string[]): number {
   if (values.help) return (console.log(HELP), 0);
   const repo = Repo.openSync(values.repo);
   try {
+    warnIfNoIndex(repo);
     const { runs, unreadable } = searchRuns(
       repo,
       values.query ?? "",
@@ -82,15 +85,19 @@ function _ls(args: string[]): number {
         String(r.metrics.length),
       ];
     });
-    _table([
-      "HASH",
-      "STATUS",
-      "INDEXED",
-      "EXPERIMENT",
-      "NAME",
-      "CREATED (UTC)",
-      "SERIES",
-    ], rows);
+    printTable(
+      [
+        "HASH",
+        "STATUS",
+        "INDEXED",
+        "EXPERIMENT",
+        "NAME",
+        "CREATED (UTC)",
+        "SERIES",
+      ],
+      rows,
+      "(no runs)",
+    );
     return 0;
   } finally {
     repo.close();
@@ -123,15 +130,4 @@ function _rm(args: string[]): number {
     repo.close();
   }
   return failed > 0 ? 1 : 0;
-}
-
-function _table(header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((r) => r[i]!.length))
-  );
-  const line = (cells: string[]) =>
-    cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  console.log(line(header));
-  for (const row of rows) console.log(line(row));
-  if (rows.length === 0) console.log("(no runs)");
 }

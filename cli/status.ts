@@ -35,7 +35,20 @@ export function status(args: string[]): number {
           s.unindexed_stalled ? "  (run 'aim reindex')" : ""
         }`,
       );
+      if (s.hidden > 0) {
+        console.log(
+          `not indexed, no marker ${s.hidden}  (run 'aim reindex' to find them)`,
+        );
+      }
       console.log(`index size        ${(s.index_bytes / 1024).toFixed(1)} KiB`);
+      if (s.index !== "writable") {
+        console.log(`index             ${s.index}: ${s.index_problem}`);
+      }
+      if (s.junk > 0) {
+        console.log(
+          `not runs          ${s.junk}  (entries of runs/ or progress/ that are skipped; 'aim reindex' names them)`,
+        );
+      }
     }
     return 0;
   } finally {

@@ -11,6 +11,8 @@ import {
   startRunFromFlags,
 } from "./_args.ts";
 import { Ingester } from "../lib/tracking/mod.ts";
+import { AimError, type Run } from "../lib/mod.ts";
+import { MAX_BACKLOG } from "../lib/storage/mod.ts";
 
 const HELP =
   `Usage: aim track [--repo PATH] [--experiment E] [--name N] [--tag T]... [--param KEY=VALUE]...
@@ -39,6 +41,7 @@ export async function track(args: string[]): Promise<number> {
   // Plain reads of a large buffer: a stream adds a promise per chunk and more.
   const buffer = new Uint8Array(READ_SIZE);
   while (true) {
+    await _waitForDisk(run);
     const n = await Deno.stdin.read(buffer);
     if (n === null || !ingester.push(buffer.subarray(0, n))) break;
   }
@@ -49,7 +52,33 @@ export async function track(args: string[]): Promise<number> {
     );
   }
   if (!closed) run.log("input ended without a close message", "error");
-  run.finalize(closed ? { status: "finished" } : { status: "failed" });
-  repo.close();
+  try {
+    run.finalize(closed ? { status: "finished" } : { status: "failed" });
+  } catch (error) {
+    // The writer has said what was not stored.
+    if (!(error instanceof AimError)) throw error;
+    return 1;
+  } finally {
+    repo.close();
+  }
   return closed ? 0 : 1;
+}
+
+/** Points waiting for the disk before input stops being read. */
+const BACKPRESSURE = MAX_BACKLOG / 2;
+
+/**
+ * While the disk refuses writes and many points wait, reads no more input:
+ * the program feeding the run then waits on a full pipe instead of having
+ * points dropped. Retries the flush meanwhile.
+ */
+async function _waitForDisk(run: Run): Promise<void> {
+  while (run.storageError !== null && run.backlog >= BACKPRESSURE) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    try {
+      run.flush();
+    } catch (error) {
+      if (!(error instanceof AimError)) throw error;
+    }
+  }
 }

@@ -82,3 +82,31 @@ export function badRequest(message: string, options?: ErrorOptions): AimError {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * The `AimError` for a write the repository refused, or null when `error`
+ * is something else: a full disk or quota (`storage_full`), a read-only
+ * filesystem or missing permission (`repo_read_only`), from the operating
+ * system or from SQLite. `what` says what was being written.
+ */
+export function writeFailure(error: unknown, what: string): AimError | null {
+  if (!(error instanceof Error)) return null;
+  const { code, errcode } = error as { code?: unknown; errcode?: unknown };
+  const text = error.message;
+  const full = code === "ENOSPC" || code === "EDQUOT" || errcode === 13 ||
+    /disk is full|No space left/i.test(text);
+  const readOnly = code === "EROFS" || code === "EACCES" || code === "EPERM" ||
+    errcode === 8 || /read-only|readonly|Permission denied/i.test(text);
+  // SQLite reports a disk that fills mid-write as a bare I/O error.
+  const io = errcode === 10 || /disk I\/O error/i.test(text);
+  if (!full && !readOnly && !io) return null;
+  return new AimError(
+    readOnly && !full ? "repo_read_only" : "storage_full",
+    `Cannot write ${what}: ${text}${
+      readOnly && !full
+        ? " (the repository is read-only here: reading works, writing does not)"
+        : " (is the disk full?)"
+    }`,
+    { cause: error },
+  );
+}

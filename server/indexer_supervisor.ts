@@ -34,6 +34,7 @@ export class IndexerSupervisor {
     longest_write_ms: 0,
     last_pass_at: null,
     restarts: 0,
+    paused: null,
     running: false,
   };
   #repo: string;
@@ -157,6 +158,14 @@ export class IndexerSupervisor {
         break;
       case "pass":
         state.last_pass_at = message.at;
+        break;
+      case "paused":
+        if (message.reason !== null && state.paused === null) {
+          console.error(
+            `warning: the background indexer is paused: ${message.reason}`,
+          );
+        }
+        state.paused = message.reason;
         break;
       case "stopped":
         this.#stopped?.();

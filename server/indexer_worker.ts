@@ -9,7 +9,7 @@
  */
 
 import { join } from "node:path";
-import { AimError, indexRun, Repo } from "../lib/mod.ts";
+import { AimError, indexRun, markHidden, Repo } from "../lib/mod.ts";
 import { PROGRESS_DIR, RUN_DB } from "../lib/storage/mod.ts";
 import type { FromIndexer, ToIndexer } from "./messages.ts";
 import { workerScope } from "./_worker_scope.ts";
@@ -75,12 +75,28 @@ async function _loop(
   const watcher = _watchMarkers(repo, () => wakeNow());
   let wakeNow = () => {};
   let idleMs = intervalSeconds * 1000;
+  let tidiedAt = -Infinity;
+  const reported = new Set<string>();
   try {
     while (!stopping()) {
+      // An index that cannot be written (a full disk, a read-only
+      // repository) is looked at again after a while: space may come back.
+      let paused = repo.index().readOnlyBecause;
+      if (paused !== null) {
+        repo.close();
+        paused = repo.index().readOnlyBecause;
+      }
+      post({ type: "paused", reason: paused });
+      if (paused === null && performance.now() - tidiedAt >= TIDY_MS) {
+        tidiedAt = performance.now();
+        _tidy(repo, reported);
+      }
       // A run that failed is tried again only once its files have changed.
-      const todo = repo.listMarkers().filter((hash) =>
-        failed.get(hash) !== _signature(repo, hash)
-      );
+      const todo = paused !== null
+        ? []
+        : repo.listMarkers().filter((hash) =>
+          failed.get(hash) !== _signature(repo, hash)
+        );
       post({ type: "progress", inProgress: null, queue: todo.length });
       let worked = 0;
       for (let i = 0; i < todo.length && !stopping(); i++) {
@@ -108,10 +124,12 @@ async function _loop(
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
       // Also folds back what finishing runs' own connections wrote meanwhile.
-      repo.index().checkpoint();
+      if (paused === null) repo.index().checkpoint();
       post({ type: "progress", inProgress: null, queue: 0 });
       post({ type: "pass", at: Date.now() / 1000 });
-      idleMs = idleAfterPass(idleMs, worked, intervalSeconds * 1000);
+      idleMs = paused !== null
+        ? intervalSeconds * 1000 * MAX_BACKOFF
+        : idleAfterPass(idleMs, worked, intervalSeconds * 1000);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, idleMs);
         wakeNow = () => {
@@ -125,6 +143,30 @@ async function _loop(
   } finally {
     watcher?.close();
     repo.close();
+  }
+}
+
+/** How often the indexer sweeps leftovers and looks for runs with no marker, in ms. */
+const TIDY_MS = 60_000;
+
+/**
+ * Removes leftovers of interrupted run creations and deletions, reports
+ * (once each) what else in the repository is not a run, and marks runs that
+ * have neither index rows nor a marker, so that they get indexed.
+ */
+function _tidy(repo: Repo, reported: Set<string>): void {
+  for (const item of repo.sweep().kept) {
+    if (reported.has(item.path)) continue;
+    reported.add(item.path);
+    console.error(
+      `warning: ${item.path} is skipped: ${item.reason} (aim reindex says more)`,
+    );
+  }
+  const hidden = markHidden(repo);
+  if (hidden.length > 0) {
+    console.error(
+      `warning: ${hidden.length} runs had neither index rows nor a marker: marked for indexing`,
+    );
   }
 }
 

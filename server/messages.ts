@@ -35,6 +35,12 @@ export interface IndexerState {
   last_pass_at: number | null;
   /** Worker restarts after a crash. */
   restarts: number;
+  /**
+   * Why the indexer is not indexing (the index cannot be written: a full
+   * disk, a read-only repository), or null. It looks again every few
+   * intervals.
+   */
+  paused: string | null;
   running: boolean;
 }
 
@@ -61,6 +67,7 @@ export type FromIndexer =
   | { type: "failed"; hash: string; reason: string }
   | { type: "progress"; inProgress: string | null; queue: number }
   | { type: "pass"; at: number }
+  | { type: "paused"; reason: string | null }
   | { type: "stopped" };
 
 /** A read the query Workers perform. */
@@ -87,7 +94,8 @@ export type QueryRequest =
     from?: number;
     to?: number;
   }
-  | { kind: "logs"; hash: string; offset?: number; limit?: number };
+  | { kind: "logs"; hash: string; offset?: number; limit?: number }
+  | { kind: "status" };
 
 /** Main thread → query Worker. */
 export type ToQuery =

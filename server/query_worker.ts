@@ -14,6 +14,7 @@ import {
   readSeries,
   readSeriesPreview,
   Repo,
+  repoStatus,
   runToJson,
   searchMetrics,
   searchRuns,
@@ -96,6 +97,8 @@ export function answer(
         ),
       );
     }
+    case "status":
+      return toJson(repoStatus(repo));
     case "logs":
       validateHash(request.hash);
       return toJson(

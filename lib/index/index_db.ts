@@ -9,10 +9,16 @@
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { canonicalJson, decodeJson, encodeJson } from "../util/json.ts";
-import { openDatabase, toSqlReal, transaction } from "../util/sqlite.ts";
+import {
+  openDatabase,
+  openReadOnly,
+  toSqlReal,
+  transaction,
+} from "../util/sqlite.ts";
 import type { FsMode } from "../util/fs_mode.ts";
 import { seriesKey } from "../storage/run_file.ts";
 import type { RunRecord } from "../types.ts";
+import { AimError } from "../errors.ts";
 import { flattenParams } from "./params.ts";
 
 /** Bumped whenever SCHEMA changes: an index of another version is rebuilt. */
@@ -94,15 +100,66 @@ export class IndexDb implements Disposable {
 
   /** True when opening found no index or one of another schema version and built it anew. */
   readonly rebuilt: boolean;
+  /**
+   * Why the index cannot be written (a full disk, a read-only repository),
+   * or null when it can. Writes then throw `AimError` `storage_full` or
+   * `repo_read_only`.
+   */
+  readonly readOnlyBecause: string | null;
+  /**
+   * The index could not be opened at all and this one, in memory, holds
+   * nothing: searches then read every run from its own space.
+   */
+  readonly empty: boolean;
 
   /**
    * Opens the index at `path`, creating it when missing, in the journal
    * mode for `mode`. An index of another schema version is dropped and
    * built anew, empty ({@linkcode IndexDb.rebuilt}): every run then needs
-   * indexing again, which `Repo.index()` arranges.
+   * indexing again, which `Repo.index()` arranges. With `readOnlyBecause`
+   * it is opened read-only, for a repository that cannot be written (an
+   * index of another version then cannot be used: SQLite's error is thrown).
+   * With `empty` as well, nothing is opened: the index is an empty one in
+   * memory ({@linkcode IndexDb.empty}).
    */
-  constructor(path: string, mode: FsMode) {
+  constructor(
+    path: string,
+    mode: FsMode,
+    options: { readOnlyBecause?: string; empty?: boolean } = {},
+  ) {
     this.path = path;
+    this.readOnlyBecause = options.readOnlyBecause ?? null;
+    this.empty = options.empty === true;
+    if (this.empty) {
+      this.#db = openDatabase(":memory:", mode);
+      this.#db.exec(SCHEMA);
+      this.rebuilt = false;
+      return;
+    }
+    if (this.readOnlyBecause !== null) {
+      const db = openReadOnly(path, mode);
+      if (db === null) {
+        throw new AimError(
+          "repo_read_only",
+          `The index ${path} cannot be read without writing: ${this.readOnlyBecause}`,
+        );
+      }
+      this.#db = db;
+      const version = Number(
+        (this.#db.prepare("PRAGMA user_version").get() as {
+          user_version: number;
+        }).user_version,
+      );
+      if (version !== SCHEMA_VERSION) {
+        this.#db.close();
+        throw new AimError(
+          "repo_read_only",
+          `The index ${path} is of schema version ${version}, this aim needs ${SCHEMA_VERSION}, and it cannot be rebuilt: ${this.readOnlyBecause}`,
+        );
+      }
+      this.rebuilt = false;
+      return;
+    }
     this.#db = openDatabase(path, mode);
     // A small page cache: each thread of aim up holds a connection.
     this.#db.exec("PRAGMA cache_size = -8000");
@@ -133,6 +190,7 @@ export class IndexDb implements Disposable {
 
   /** Folds the WAL back into the database file; for idle moments, never inside a write. */
   checkpoint(): void {
+    if (this.readOnlyBecause !== null) return;
     this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");
   }
 
@@ -145,6 +203,7 @@ export class IndexDb implements Disposable {
    * bound the WAL whatever else has the index open.
    */
   deferCheckpoints(): void {
+    if (this.readOnlyBecause !== null) return;
     this.#db.exec("PRAGMA wal_autocheckpoint = 0");
     this.#deferred = true;
   }
@@ -165,6 +224,7 @@ export class IndexDb implements Disposable {
     record: RunRecord,
     previews: Map<string, Uint8Array> = new Map(),
   ): number {
+    this.requireWritable();
     const tags = [...new Set(record.tags)];
     const params = flattenParams(record.params);
     const recordText = encodeJson(record);
@@ -247,7 +307,20 @@ export class IndexDb implements Disposable {
 
   /** Removes every row of the run. */
   remove(hash: string): void {
+    this.requireWritable();
     transaction(this.#db, () => this.#deleteRows(hash));
+  }
+
+  /** Throws `storage_full` or `repo_read_only` unless the index can be written. */
+  requireWritable(): void {
+    if (this.readOnlyBecause === null) return;
+    const full = /full|I\/O|space/i.test(this.readOnlyBecause);
+    throw new AimError(
+      full ? "storage_full" : "repo_read_only",
+      `Cannot write the index ${this.path}: ${this.readOnlyBecause} (${
+        full ? "is the disk full?" : "the repository is read-only here"
+      }; reading still works)`,
+    );
   }
 
   /** The indexed record of a run, or `null`. */
@@ -268,6 +341,12 @@ export class IndexDb implements Disposable {
     )
       .all()
       .map((row) => decodeJson(String(row.record)) as RunRecord);
+  }
+
+  /** Whether the run has rows in the index. */
+  has(hash: string): boolean {
+    return this.#statement("SELECT 1 FROM runs WHERE hash = ?").get(hash) !==
+      undefined;
   }
 
   /** Data version each indexed run was indexed at. */

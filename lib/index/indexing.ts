@@ -18,7 +18,7 @@ import {
   readPreviews,
   readRecord,
 } from "../storage/run_file.ts";
-import type { RunLock, RunSpaces } from "../storage/run_spaces.ts";
+import type { Junk, RunLock, RunSpaces } from "../storage/run_spaces.ts";
 import type { IndexDb } from "./index_db.ts";
 
 /** A repository's run spaces with its index: what indexing needs (a `Repo` is one). */
@@ -170,6 +170,23 @@ function _recordCrash(spaces: RunSpaces, lock: RunLock, hash: string): void {
   });
 }
 
+/**
+ * Marks the runs that have a space but neither index rows nor a marker (a
+ * marker deleted by hand, an index restored from a backup): without a marker
+ * they would be invisible until `reindex --all`. Returns their hashes.
+ */
+export function markHidden(spaces: Indexable): string[] {
+  const index = spaces.index();
+  const marked = new Set(spaces.listMarkers());
+  // One lookup per run space: nothing as large as the index is held. A
+  // folder without its run file is junk, not a hidden run.
+  const hidden = spaces.listRuns().filter((hash) =>
+    !marked.has(hash) && !index.has(hash) && _isFile(spaces.runFile(hash))
+  );
+  for (const hash of hidden) spaces.touchMarker(hash);
+  return hidden;
+}
+
 /** Summary of {@linkcode reindex}. */
 export interface ReindexSummary {
   /** Runs considered (markers, or every run space with `all`). */
@@ -184,6 +201,12 @@ export interface ReindexSummary {
   failed: RunFailure[];
   /** Index rows dropped because their run space no longer exists. */
   removed: number;
+  /** Runs that had neither index rows nor a marker, found and indexed. */
+  hidden: number;
+  /** Leftovers of interrupted run creations and deletions, removed. */
+  swept: number;
+  /** What in the repository is not a run or a marker: reported, never deleted. */
+  junk: Junk[];
   /** Longest index write transaction, in milliseconds: the longest a reader waited. */
   longestWriteMs: number;
   /** Wall time of the whole pass, in seconds. */
@@ -230,8 +253,13 @@ export function reindex(
   spaces: Indexable,
   options: ReindexOptions = {},
 ): ReindexSummary {
-  const index = spaces.index();
   const start = performance.now();
+  const index = spaces.index();
+  if (!options.dryRun) index.requireWritable();
+  const { removed, kept } = options.dryRun
+    ? { removed: [], kept: spaces.listJunk() }
+    : spaces.sweep();
+  const hidden = options.all || options.dryRun ? [] : markHidden(spaces);
   const hashes = options.all ? spaces.listRuns() : spaces.listMarkers();
   const summary: ReindexSummary = {
     candidates: hashes.length,
@@ -240,6 +268,9 @@ export function reindex(
     skippedLive: 0,
     failed: [],
     removed: 0,
+    hidden: hidden.length,
+    swept: removed.length,
+    junk: kept.filter((item) => !item.leftover),
     longestWriteMs: 0,
     seconds: 0,
   };
@@ -280,4 +311,12 @@ export function reindex(
   if (!options.dryRun && summary.indexed > 0) index.checkpoint();
   summary.seconds = (performance.now() - start) / 1000;
   return summary;
+}
+
+function _isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }

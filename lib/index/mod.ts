@@ -14,6 +14,7 @@ export {
   type IndexOutcome,
   indexRun,
   type IndexRunOptions,
+  markHidden,
   reindex,
   type ReindexOptions,
   type ReindexSummary,

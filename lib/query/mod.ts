@@ -63,4 +63,4 @@ export {
   type SearchOptions,
   searchRuns,
 } from "./search.ts";
-export { runToJson } from "./run_json.ts";
+export { isoTime, runToJson } from "./run_json.ts";

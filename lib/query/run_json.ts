@@ -7,6 +7,15 @@
 import type { ListedRun } from "../types.ts";
 
 /**
+ * `seconds` since the epoch as ISO 8601, or null when it is no valid date
+ * (a writer's clock gone wrong must not break a listing).
+ */
+export function isoTime(seconds: number): string | null {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+/**
  * The JSON shape of a run in `aim runs ls --json` and the API. Times are ISO
  * 8601; `duration` is in seconds, up to `now` (seconds since the epoch) for
  * a run that has not ended.
@@ -28,10 +37,8 @@ export function runToJson(
     live: run.live,
     indexed: run.indexed,
     archived: r.archived,
-    created_at: new Date(r.created_at * 1000).toISOString(),
-    ended_at: r.ended_at === null
-      ? null
-      : new Date(r.ended_at * 1000).toISOString(),
+    created_at: isoTime(r.created_at),
+    ended_at: r.ended_at === null ? null : isoTime(r.ended_at),
     duration: (r.ended_at ?? now) - r.created_at,
     data_version: r.data_version,
     params: r.params,

@@ -432,8 +432,10 @@ function _begin(
   const { limit, offset } = _page(options);
   const sort = _sortSpec(options.sort);
   // Open the index first: opening may rebuild it and mark every run.
-  repo.index();
-  const markers = new Set(repo.listMarkers());
+  const index = repo.index();
+  // An index that could not be opened holds nothing: every run is read
+  // from its own space, as if it had a marker.
+  const markers = new Set(index.empty ? repo.listRuns() : repo.listMarkers());
   const compiled = compile(query, now);
   return {
     repo,

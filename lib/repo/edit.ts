@@ -11,7 +11,7 @@ import { AimError, badRequest } from "../errors.ts";
 import type { RunRecord } from "../types.ts";
 import { indexRun } from "../index/indexing.ts";
 import { RUNS_DIR } from "../storage/layout.ts";
-import { type RunLock, writerOf } from "../storage/run_spaces.ts";
+import { type RunLock, TRASH_PREFIX, writerOf } from "../storage/run_spaces.ts";
 import type { Repo } from "./repo.ts";
 
 /** Attributes that can be edited on a run whose writer is gone. */
@@ -25,9 +25,6 @@ export interface RunPatch {
   /** Archive or unarchive the run; unchanged when absent. */
   archived?: boolean;
 }
-
-/** Prefix of the hidden folder a run space is moved to while it is deleted. */
-export const TRASH_PREFIX = ".deleting-";
 
 const _CHECKS: [keyof RunPatch, (v: unknown) => boolean, string][] = [
   ["name", (v) => typeof v === "string", "a string"],
@@ -144,6 +141,8 @@ export function removeRun(
   options: { force?: boolean } = {},
 ): void {
   const dir = repo.runDir(hash);
+  // A file named like a run is junk, not a run: removed as it is.
+  if (_isFile(dir)) return Deno.removeSync(dir);
   let lock: RunLock | null = null;
   try {
     lock = repo.lockRun(hash);
@@ -194,5 +193,13 @@ function _lockStalled(repo: Repo, hash: string): RunLock {
       );
     }
     throw error;
+  }
+}
+
+function _isFile(path: string): boolean {
+  try {
+    return !Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
   }
 }

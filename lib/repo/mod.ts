@@ -15,11 +15,5 @@ export {
   readSeriesPreview,
   type SeriesData,
 } from "./reads.ts";
-export {
-  removeRun,
-  type RunPatch,
-  TRASH_PREFIX,
-  updateRun,
-  validatePatch,
-} from "./edit.ts";
+export { removeRun, type RunPatch, updateRun, validatePatch } from "./edit.ts";
 export { type RepoStatus, repoStatus } from "./status.ts";

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { AimError } from "../errors.ts";
 import type { ParamValue } from "../types.ts";
 import { decodeJson } from "../util/json.ts";
-import { openDatabase, transaction } from "../util/sqlite.ts";
+import { isSqliteError, openDatabase, transaction } from "../util/sqlite.ts";
 import { detectFsMode } from "../util/fs_mode.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { IndexDb } from "../index/index_db.ts";
@@ -118,36 +118,84 @@ export class Repo extends RunSpaces implements RunHost, Disposable {
     return new Repo(repo, options.clock ?? systemClock);
   }
 
-  /** The index, opened on first use and kept open until {@linkcode Repo.close}. */
+  /**
+   * The index, opened on first use and kept open until {@linkcode Repo.close}.
+   * It never fails to open: an index that cannot be written (a full disk, a
+   * read-only repository) is opened read-only, and one that cannot be read
+   * either is replaced by an empty one in memory ({@linkcode IndexDb.empty}),
+   * so that searches read every run from its own space. A corrupt index is
+   * moved aside (`index.db.corrupt-<time>`) and built anew.
+   */
   index(): IndexDb {
-    if (this.#index === null) {
-      this.#index = new IndexDb(join(this.path, INDEX_DB), this.mode);
-      // A new or rebuilt index covers nothing yet: every run needs indexing.
-      if (this.#index.rebuilt) {
-        for (const hash of this.listRuns()) this.touchMarker(hash);
+    if (this.#index === null) this.#index = this.#openIndex();
+    return this.#index;
+  }
+
+  #openIndex(): IndexDb {
+    const path = join(this.path, INDEX_DB);
+    let failure: Error & { errcode?: number };
+    try {
+      return this.#writableIndex(path);
+    } catch (error) {
+      if (!isSqliteError(error)) throw error;
+      failure = error;
+    }
+    // A file that is not an index at all is only in the way: rebuild it.
+    if (
+      (failure.errcode === 26 || failure.errcode === 11) && _moveAside(path)
+    ) {
+      try {
+        return this.#writableIndex(path);
+      } catch (error) {
+        if (!isSqliteError(error)) throw error;
+        failure = error;
       }
     }
-    return this.#index;
+    const reason = failure.message;
+    try {
+      return new IndexDb(path, this.mode, { readOnlyBecause: reason });
+    } catch (error) {
+      if (!isSqliteError(error) && !(error instanceof AimError)) throw error;
+    }
+    return new IndexDb(path, this.mode, {
+      readOnlyBecause: reason,
+      empty: true,
+    });
+  }
+
+  #writableIndex(path: string): IndexDb {
+    const index = new IndexDb(path, this.mode);
+    // A new or rebuilt index covers nothing yet: every run needs indexing.
+    if (index.rebuilt) {
+      for (const hash of this.listRuns()) this.touchMarker(hash);
+    }
+    return index;
   }
 
   /** Starts a new run: its space, lock, heartbeat and marker exist before this returns. */
   startRun(options: StartRunOptions = {}): Promise<Run> {
     for (const key of ["name", "experiment", "description"] as const) {
-      if (options[key] !== undefined && typeof options[key] !== "string") {
+      const value = options[key];
+      if (
+        value !== undefined &&
+        (typeof value !== "string" || !value.isWellFormed())
+      ) {
         throw new TypeError(
-          `startRun() option ${key} must be a string, got ${typeof options[
-            key
-          ]}`,
+          `startRun() option ${key} must be a string of valid Unicode, got ${
+            JSON.stringify(value)
+          }`,
         );
       }
     }
     if (
       options.tags !== undefined &&
       (!Array.isArray(options.tags) ||
-        options.tags.some((t) => typeof t !== "string" || t === ""))
+        options.tags.some((t) =>
+          typeof t !== "string" || t === "" || !t.isWellFormed()
+        ))
     ) {
       throw new TypeError(
-        "startRun() option tags must be an array of non-empty strings",
+        "startRun() option tags must be an array of non-empty strings of valid Unicode",
       );
     }
     const hash = newHash();
@@ -272,5 +320,26 @@ export class Repo extends RunSpaces implements RunHost, Disposable {
       run.flush();
     }
     return run;
+  }
+}
+
+/** Moves a file that is not an index out of the way; false when it cannot. */
+function _moveAside(path: string): boolean {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  try {
+    Deno.renameSync(path, `${path}.corrupt-${stamp}`);
+    for (const suffix of ["-wal", "-shm"]) {
+      try {
+        Deno.removeSync(path + suffix);
+      } catch {
+        // Not there.
+      }
+    }
+    console.error(
+      `warning: ${path} was not a readable index: moved to ${path}.corrupt-${stamp} and built anew`,
+    );
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -16,18 +16,39 @@ export interface RepoStatus {
   fs_mode: string;
   /** Run spaces in `runs/`. */
   runs: number;
-  /** Runs the index covers (no unindexed marker). */
+  /** Runs the index covers (in the index, no unindexed marker). */
   indexed: number;
+  /**
+   * Runs with neither index rows nor a marker (a marker deleted by hand):
+   * invisible to searches until `aim reindex` (or the `aim up` indexer)
+   * finds and marks them.
+   */
+  hidden: number;
+  /**
+   * Entries of `runs/` and `progress/` that are not runs or markers, by
+   * their names and kinds (`aim reindex` also finds run folders without
+   * their `run.db`, and says what each one is).
+   */
+  junk: number;
   /** Unindexed runs whose writer is alive: it indexes them when it finalizes. */
   unindexed_live: number;
   /** Unindexed runs whose writer is gone: left for `aim reindex` or `aim up`. */
   unindexed_stalled: number;
+  /**
+   * `writable`; `read-only` when the repository or the disk refuses writes
+   * (searches still use the index); `unavailable` when it cannot even be
+   * read (every run is then read from its own space).
+   */
+  index: "writable" | "read-only" | "unavailable";
+  /** Why the index is not writable, or null. */
+  index_problem: string | null;
   /** Bytes of `index.db` and its WAL. */
   index_bytes: number;
 }
 
 /**
- * Counts the repository's runs; opens no run database (markers and heartbeats only).
+ * Counts the repository's runs: from the listings, the markers, the
+ * heartbeats and the index; opens no run database.
  *
  * @example What aim status shows
  * ```ts
@@ -47,13 +68,23 @@ export interface RepoStatus {
  * ```
  */
 export function repoStatus(repo: Repo): RepoStatus {
+  // The index first: opening a new or outdated one marks every run.
+  const index = repo.index();
   const runs = new Set(repo.listRuns());
+  const markers = new Set(repo.listMarkers());
   let live = 0;
   let stalled = 0;
-  for (const hash of repo.listMarkers()) {
+  for (const hash of markers) {
     if (!runs.has(hash)) continue;
     if (repo.isLive(hash)) live++;
     else stalled++;
+  }
+  let indexed = 0;
+  let hidden = 0;
+  for (const hash of runs) {
+    if (markers.has(hash)) continue;
+    if (index.has(hash)) indexed++;
+    else if (!index.empty) hidden++;
   }
   let bytes = 0;
   for (const suffix of ["", "-wal"]) {
@@ -67,7 +98,15 @@ export function repoStatus(repo: Repo): RepoStatus {
     repo: repo.path,
     fs_mode: repo.mode,
     runs: runs.size,
-    indexed: runs.size - live - stalled,
+    indexed,
+    hidden,
+    junk: repo.listJunk({ deep: false }).length,
+    index: index.empty
+      ? "unavailable"
+      : index.readOnlyBecause !== null
+      ? "read-only"
+      : "writable",
+    index_problem: index.readOnlyBecause,
     unindexed_live: live,
     unindexed_stalled: stalled,
     index_bytes: bytes,

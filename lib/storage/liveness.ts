@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { AimError } from "../errors.ts";
 import type { FsMode } from "../util/fs_mode.ts";
 import { HEARTBEAT_FILE, LOCK_FILE } from "./layout.ts";
+import { MAX_TIME } from "./run_file.ts";
 
 /** What a writer says about itself, rewritten every heartbeat interval. */
 export interface Heartbeat {
@@ -174,7 +175,11 @@ export function crashEndTime(
 ): number {
   let end = readHeartbeat(runDir)?.time ?? record.created_at;
   for (const series of record.metrics) {
-    if (series.last_time !== null && series.last_time > end) {
+    // A point stamped in the far future by a bad clock is no sign of life.
+    if (
+      series.last_time !== null && series.last_time > end &&
+      series.last_time <= MAX_TIME
+    ) {
       end = series.last_time;
     }
   }

@@ -37,6 +37,7 @@ export {
 } from "./liveness.ts";
 export {
   type LogLine,
+  MAX_TIME,
   readDataVersion,
   readLogLines,
   readMeta,
@@ -54,16 +55,20 @@ export {
 } from "./run_file.ts";
 export {
   corruptRunError,
+  type Junk,
   liveError,
   type LoadedRun,
   type LockOptions,
   RunLock,
   RunSpaces,
   STAGING_PREFIX,
+  TRASH_PREFIX,
   writerOf,
 } from "./run_spaces.ts";
+export { RecordCache, type RecordCacheStats } from "./record_cache.ts";
 export {
   type Ending,
+  MAX_BACKLOG,
   Run,
   type RunHost,
   type TrackOptions,

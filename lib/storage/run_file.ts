@@ -24,6 +24,13 @@ import type {
 import { RUN_STATUSES } from "../types.ts";
 
 /**
+ * Latest time a run stores, in seconds since the epoch: the end of year
+ * 9999. A point or log line with a later (or a negative) time is refused, so
+ * one bad clock cannot make dates unreadable for every listing.
+ */
+export const MAX_TIME = 253_402_300_799;
+
+/**
  * Data in a run file that breaks the format: the file is corrupt, not the code.
  *
  * @example What the one read path turns into run_corrupt

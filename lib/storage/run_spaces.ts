@@ -9,10 +9,15 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { AimError, messageOf } from "../errors.ts";
+import { AimError, messageOf, writeFailure } from "../errors.ts";
 import type { RunRecord } from "../types.ts";
 import { detectFsMode, type FsMode } from "../util/fs_mode.ts";
-import { isSqliteError, openDatabase, transaction } from "../util/sqlite.ts";
+import {
+  isSqliteError,
+  openDatabase,
+  openReadOnly,
+  transaction,
+} from "../util/sqlite.ts";
 import {
   HASH_PATTERN,
   LOCK_FILE,
@@ -33,6 +38,7 @@ import {
   RunFileError,
   upgradeRunFile,
 } from "./run_file.ts";
+import { RecordCache } from "./record_cache.ts";
 
 /**
  * Prefix of the hidden folder a new run is built in before it is renamed
@@ -40,12 +46,31 @@ import {
  */
 export const STAGING_PREFIX = ".new-";
 
+/** Prefix of the hidden folder a run space is moved to while it is deleted. */
+export const TRASH_PREFIX = ".deleting-";
+
 /** A run read from its own space, with what only the reader can know. */
 export interface LoadedRun {
   /** The record; a non-live run still marked `running` reads as `crashed`. */
   record: RunRecord;
   /** Its writer is alive. */
   live: boolean;
+}
+
+/** Something in `runs/` or `progress/` that is not a run or a marker. */
+export interface Junk {
+  /** Absolute path. */
+  path: string;
+  /** What is wrong with it, for people. */
+  reason: string;
+  /**
+   * aim's own leftover (a run creation or deletion a killed process did not
+   * finish), which {@linkcode RunSpaces.sweep} removes; anything else is
+   * only reported.
+   */
+  leftover: boolean;
+  /** The run hash it is named after, when it is named like one. */
+  hash: string | null;
 }
 
 /** Options of {@linkcode RunSpaces.lockRun}. */
@@ -147,6 +172,11 @@ export class RunSpaces {
   readonly path: string;
   /** Whether the repository is on a local or a network filesystem. */
   readonly mode: FsMode;
+  /**
+   * Records of runs whose writer is gone, as last read from their files
+   * ({@linkcode RunSpaces.loadRun} reads a file again only once it changes).
+   */
+  readonly records: RecordCache = new RecordCache();
 
   /** The spaces of the repository at `path` (already validated). */
   constructor(path: string, mode: FsMode = detectFsMode(path)) {
@@ -171,7 +201,12 @@ export class RunSpaces {
 
   /** Creates the unindexed marker when missing. */
   touchMarker(hash: string): void {
-    Deno.openSync(this.markerPath(hash), { write: true, create: true }).close();
+    try {
+      Deno.openSync(this.markerPath(hash), { write: true, create: true })
+        .close();
+    } catch (error) {
+      throw writeFailure(error, `the marker of run ${hash}`) ?? error;
+    }
   }
 
   /** Removes the unindexed marker when present. */
@@ -206,6 +241,107 @@ export class RunSpaces {
     return _listHashes(join(this.path, PROGRESS_DIR), (entry) => entry.isFile);
   }
 
+  /**
+   * What in `runs/` and `progress/` is not a run or a marker: aim's own
+   * leftovers of a killed creation or deletion, a run folder without its
+   * `run.db` (or with one that is not a regular file), and anything else
+   * (junk named like a hash, foreign files). Listings already skip all of it.
+   * `deep` (default true) also looks inside every run folder for its
+   * `run.db`: one stat per run.
+   */
+  listJunk({ deep = true }: { deep?: boolean } = {}): Junk[] {
+    const junk: Junk[] = [];
+    const runs = join(this.path, RUNS_DIR);
+    for (const entry of _entries(runs)) {
+      const path = join(runs, entry.name);
+      const staged = entry.name.startsWith(STAGING_PREFIX);
+      const trashed = entry.name.startsWith(TRASH_PREFIX);
+      if (staged || trashed) {
+        const hash = entry.name.slice(
+          (staged ? STAGING_PREFIX : TRASH_PREFIX).length,
+        ).split(".")[0]!;
+        junk.push({
+          path,
+          reason: staged
+            ? "a run creation that was interrupted"
+            : "a run deletion that was interrupted",
+          // A folder whose lock is held is still being created or deleted.
+          leftover: !_lockHeldIn(path),
+          hash: HASH_PATTERN.test(hash) ? hash : null,
+        });
+      } else if (!HASH_PATTERN.test(entry.name)) {
+        junk.push({
+          path,
+          reason: "not named like a run",
+          leftover: false,
+          hash: null,
+        });
+      } else if (!(entry.isDirectory || entry.isSymlink)) {
+        junk.push({
+          path,
+          reason: "not a folder",
+          leftover: false,
+          hash: entry.name,
+        });
+      } else if (deep) {
+        let db: Deno.FileInfo | null = null;
+        try {
+          db = Deno.statSync(join(path, RUN_DB));
+        } catch {
+          // Missing: reported below.
+        }
+        if (db === null || !db.isFile) {
+          junk.push({
+            path,
+            reason: db === null
+              ? `a run folder without its ${RUN_DB}`
+              : `its ${RUN_DB} is not a regular file`,
+            leftover: false,
+            hash: entry.name,
+          });
+        }
+      }
+    }
+    const progress = join(this.path, PROGRESS_DIR);
+    for (const entry of _entries(progress)) {
+      if (HASH_PATTERN.test(entry.name) && entry.isFile) continue;
+      junk.push({
+        path: join(progress, entry.name),
+        reason: HASH_PATTERN.test(entry.name)
+          ? "named like a marker but not a regular file"
+          : "not named like a marker",
+        leftover: false,
+        hash: HASH_PATTERN.test(entry.name) ? entry.name : null,
+      });
+    }
+    return junk;
+  }
+
+  /**
+   * Removes aim's own leftovers (interrupted creations and deletions, see
+   * {@linkcode RunSpaces.listJunk}); returns them, and what is left: junk
+   * that is only reported, never deleted by aim on its own.
+   */
+  sweep(): { removed: Junk[]; kept: Junk[] } {
+    const removed: Junk[] = [];
+    const kept: Junk[] = [];
+    for (const item of this.listJunk()) {
+      if (!item.leftover) {
+        kept.push(item);
+        continue;
+      }
+      try {
+        Deno.removeSync(item.path, { recursive: true });
+        removed.push(item);
+      } catch (error) {
+        // Gone meanwhile is fine; anything else stays for the next sweep.
+        if (error instanceof Deno.errors.NotFound) removed.push(item);
+        else kept.push(item);
+      }
+    }
+    return { removed, kept };
+  }
+
   /** Whether the run's writer is alive (docs/ARCHITECTURE.md, "Liveness"). */
   isLive(hash: string): boolean {
     return isLive(this.runDir(hash), this.mode);
@@ -231,7 +367,7 @@ export class RunSpaces {
       if (error instanceof Deno.errors.NotFound) {
         throw new AimError("run_not_found", `No run ${hash} in ${this.path}`);
       }
-      throw error;
+      throw writeFailure(error, `the lock of run ${hash}`) ?? error;
     }
     const deadline = Date.now() + (options.waitMs ?? 2000);
     while (!file.tryLockSync(true)) {
@@ -275,7 +411,11 @@ export class RunSpaces {
   createRun(hash: string, meta: Map<string, unknown>): RunLock {
     const dir = this.runDir(hash);
     const staging = join(this.path, RUNS_DIR, `${STAGING_PREFIX}${hash}`);
-    Deno.mkdirSync(staging);
+    try {
+      Deno.mkdirSync(staging);
+    } catch (error) {
+      throw writeFailure(error, `a new run in ${this.path}`) ?? error;
+    }
     let lock: RunLock | null = null;
     try {
       const file = Deno.openSync(join(staging, LOCK_FILE), {
@@ -311,7 +451,7 @@ export class RunSpaces {
       } catch {
         // Left for reindex to clean up.
       }
-      throw error;
+      throw writeFailure(error, `a new run in ${this.path}`) ?? error;
     }
   }
 
@@ -357,12 +497,47 @@ export class RunSpaces {
    */
   loadRun(hash: string): LoadedRun {
     const live = this.isLive(hash);
-    const record = this.readRun(hash, (db) => readRecord(db, hash));
+    // A run whose writer is gone changes only when its files do: its record
+    // is kept, keyed by their size and time.
+    let signature = live ? null : this.#signature(hash);
+    let record = signature === null
+      ? undefined
+      : this.records.get(hash, signature);
+    // Reading may itself add a log file beside the run's: the record is kept
+    // under the signature its files have once read, twice alike.
+    for (let attempt = 0; record === undefined; attempt++) {
+      const read = this.readRun(hash, (db) => readRecord(db, hash));
+      const after = live ? null : this.#signature(hash);
+      if (after === null) this.records.delete(hash);
+      else if (after === signature || attempt > 0) {
+        this.records.set(hash, after, read);
+      }
+      if (after === signature || after === null || attempt > 0) record = read;
+      signature = after;
+    }
     if (!live && record.status === "running") {
-      record.status = "crashed";
-      record.ended_at = crashEndTime(this.runDir(hash), record);
+      record = {
+        ...record,
+        status: "crashed",
+        ended_at: crashEndTime(this.runDir(hash), record),
+      };
     }
     return { record, live };
+  }
+
+  /** Size, modification time and inode of the run's file and its log: change when its data does. */
+  #signature(hash: string): string | null {
+    const parts: string[] = [];
+    for (const suffix of ["", "-wal"]) {
+      try {
+        const stat = Deno.statSync(this.runFile(hash) + suffix);
+        parts.push(`${stat.ino}:${stat.size}:${stat.mtime?.getTime()}`);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) return null;
+        parts.push("-");
+      }
+    }
+    return parts.join("/");
   }
 
   /**
@@ -377,17 +552,20 @@ export class RunSpaces {
   ): T {
     const path = this.runFile(hash);
     this.#requireFile(hash, path);
+    // A write the disk refuses is not the file's fault.
+    const refused = (cause: unknown) =>
+      kind === "IMMEDIATE" ? writeFailure(cause, `run ${hash}`) : null;
     let db: DatabaseSync;
     try {
       db = open(path);
     } catch (cause) {
-      throw corruptRunError(hash, path, cause);
+      throw refused(cause) ?? corruptRunError(hash, path, cause);
     }
     try {
       return transaction(db, () => fn(db), kind);
     } catch (cause) {
       if (isSqliteError(cause) || cause instanceof RunFileError) {
-        throw corruptRunError(hash, path, cause);
+        throw refused(cause) ?? corruptRunError(hash, path, cause);
       }
       throw cause;
     } finally {
@@ -455,8 +633,17 @@ function openForReading(path: string, mode: FsMode): DatabaseSync {
     return db;
   } catch {
     db?.close();
-    return openDatabase(path, mode);
   }
+  try {
+    return openDatabase(path, mode);
+  } catch (error) {
+    // A folder that cannot be written (a read-only snapshot) is still read.
+    return openReadOnly(path, mode) ?? _throw(error);
+  }
+}
+
+function _throw(error: unknown): never {
+  throw error;
 }
 
 function _listHashes(
@@ -472,6 +659,33 @@ function _listHashes(
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   return out.sort();
+}
+
+/** The entries of `dir`; none when it does not exist. */
+function _entries(dir: string): Deno.DirEntry[] {
+  try {
+    return [...Deno.readDirSync(dir)];
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+/** Whether someone holds the lock file in `dir` (a run being created or deleted). */
+function _lockHeldIn(dir: string): boolean {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(join(dir, LOCK_FILE), { read: true });
+  } catch {
+    return false;
+  }
+  try {
+    const acquired = file.tryLockSync(true);
+    if (acquired) file.unlockSync();
+    return !acquired;
+  } finally {
+    file.close();
+  }
 }
 
 const _sleeper = new Int32Array(new SharedArrayBuffer(4));

@@ -12,9 +12,10 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { contextKey, encodeJson } from "../util/json.ts";
 import { toSqlReal, transaction } from "../util/sqlite.ts";
 import type { Clock } from "../util/clock.ts";
+import { AimError, writeFailure } from "../errors.ts";
 import { Preview } from "../series/preview.ts";
 import type { Context, ParamValue, RunStatus } from "../types.ts";
-import { encodeChunk } from "./run_file.ts";
+import { encodeChunk, MAX_TIME } from "./run_file.ts";
 import { heartbeatInterval, writeHeartbeat } from "./liveness.ts";
 import type { RunLock } from "./run_spaces.ts";
 import { registerOpenRun, unregisterOpenRun } from "./finalizer.ts";
@@ -53,6 +54,17 @@ const FLUSH_POINTS = 1 << 16;
 const FLUSH_MS = 1000;
 /** How often the timer looks for buffered data; it flushes what is older than FLUSH_MS - TICK_MS. */
 const TICK_MS = 250;
+/**
+ * Points kept in memory while the disk refuses flushes; beyond it new points
+ * are dropped (and counted), so a training program never runs out of memory.
+ */
+export const MAX_BACKLOG = 4_000_000;
+/** Log lines kept in memory while the disk refuses flushes. */
+const MAX_LOG_BACKLOG = 100_000;
+/** Longest pause between two retries of a refused flush, in milliseconds. */
+const MAX_RETRY_MS = 10_000;
+/** How long finalization keeps retrying a refused flush, in milliseconds. */
+const FINALIZE_RETRY_MS = 10_000;
 
 class _Series {
   id = -1;
@@ -174,6 +186,11 @@ export class Run {
   #dirtyParams = new Set<string>();
   #logs: { time: number; level: string; text: string }[] = [];
   #buffered = 0;
+  /** Why the last flush was refused (a full disk, a read-only folder), until one succeeds. */
+  #storageError: AimError | null = null;
+  #retryAt = 0;
+  #retryMs = 250;
+  #dropped = 0;
   /** When the oldest unflushed change was made (ms), 0 when nothing is buffered. */
   #dirtySince = 0;
   #lastHeartbeat: number;
@@ -361,10 +378,20 @@ export class Run {
     }
     const now = this.#clock.now();
     const time = options.time;
-    if (time !== undefined && typeof time !== "number") {
-      throw new TypeError(
-        `track() time must be seconds since the epoch, got ${_describe(time)}`,
+    if (time !== undefined && !(time >= 0 && time <= MAX_TIME)) {
+      throw new RangeError(
+        `track() time must be seconds since the epoch, from 0 to ${MAX_TIME} (the end of year 9999), got ${
+          _describe(time)
+        }`,
       );
+    }
+    if (this.#storageError !== null && this.#buffered >= MAX_BACKLOG) {
+      if (this.#dropped++ === 0) {
+        console.error(
+          `aim: run ${this.hash}: ${MAX_BACKLOG} points wait for the disk; new points are dropped until it takes them`,
+        );
+      }
+      return;
     }
     series.push(value, step, time ?? now / 1000, epoch);
     this.#dirtySeries.add(series);
@@ -373,7 +400,7 @@ export class Run {
     if (
       ++this.#buffered >= FLUSH_POINTS || now - this.#dirtySince >= FLUSH_MS
     ) {
-      this.flush();
+      this.#flushOrKeep(now);
     }
   }
 
@@ -388,16 +415,84 @@ export class Run {
     time: number = this.#clock.now() / 1000,
   ): void {
     this.#checkOpen();
+    if (
+      this.#storageError !== null && this.#logs.length >= MAX_LOG_BACKLOG
+    ) {
+      this.#dropped++;
+      return;
+    }
     this.#logs.push({ time, level, text: String(text) });
     this.#dirtySince ||= this.#clock.now();
-    if (this.#logs.length >= 10_000) this.flush();
+    if (this.#logs.length >= 10_000) this.#flushOrKeep(this.#clock.now());
+  }
+
+  /**
+   * Points and log lines waiting in memory to be committed (many while the
+   * disk refuses flushes).
+   */
+  get backlog(): number {
+    return this.#buffered + this.#logs.length;
+  }
+
+  /**
+   * Why flushes are refused now (`AimError` `storage_full` or
+   * `repo_read_only`), or null. While they are, what is tracked waits in
+   * memory (up to {@linkcode MAX_BACKLOG} points) and flushes are retried
+   * with back-off; nothing that was committed is ever at risk.
+   */
+  get storageError(): AimError | null {
+    return this.#storageError;
   }
 
   /**
    * Commits everything buffered in one transaction, bumps the data version,
-   * then makes sure the unindexed marker exists. A no-op when nothing changed.
+   * then makes sure the unindexed marker exists. A no-op when nothing
+   * changed. Throws `AimError` `storage_full` or `repo_read_only` when the
+   * disk refuses the write; everything stays buffered for the next try.
    */
   flush(): void {
+    try {
+      this.#commit();
+    } catch (error) {
+      const refused = writeFailure(error, `run ${this.hash}`);
+      if (refused === null) throw error;
+      this.#refused(refused);
+      throw refused;
+    }
+    if (this.#storageError !== null) {
+      console.error(
+        `aim: run ${this.hash} is written again: what waited in memory is stored${
+          this.#dropped > 0 ? ` (${this.#dropped} points were dropped)` : ""
+        }`,
+      );
+      this.#storageError = null;
+      this.#retryMs = 250;
+    }
+  }
+
+  /** A flush when one is due and not held back by a refused one; a refusal keeps the data buffered. */
+  #flushOrKeep(now: number): void {
+    if (this.#storageError !== null && now < this.#retryAt) return;
+    try {
+      this.flush();
+    } catch (error) {
+      if (!(error instanceof AimError)) throw error;
+    }
+  }
+
+  /** Notes a refused flush: told once, retried with back-off. */
+  #refused(error: AimError): void {
+    if (this.#storageError === null) {
+      console.error(
+        `aim: ${error.message}; keeping ${this.backlog} points and log lines in memory and retrying`,
+      );
+    }
+    this.#storageError = error;
+    this.#retryAt = this.#clock.now() + this.#retryMs;
+    this.#retryMs = Math.min(this.#retryMs * 2, MAX_RETRY_MS);
+  }
+
+  #commit(): void {
     if (
       this.#dirtySeries.size === 0 && this.#dirtyMeta.size === 0 &&
       this.#dirtyParams.size === 0 && this.#logs.length === 0
@@ -500,7 +595,7 @@ export class Run {
       for (const key of ["status", "ended_at", "signal", "exit_code"]) {
         this.#dirtyMeta.add(key);
       }
-      this.flush();
+      this.#finalFlush();
       writeHeartbeat(this.dir, true);
       try {
         this.#host.indexFinalized(this.hash, this.#db);
@@ -516,6 +611,31 @@ export class Run {
         this.#db.close();
       } finally {
         this.#lock.release();
+      }
+    }
+  }
+
+  /**
+   * The last flush, retried for a while when the disk refuses it; when it
+   * never succeeds, the run stays as it was last committed (its marker
+   * kept, so it will read as crashed) and the refusal is thrown.
+   */
+  #finalFlush(): void {
+    // Real time, whatever clock the run keeps: this waits for the disk.
+    const deadline = performance.now() + FINALIZE_RETRY_MS;
+    for (;;) {
+      try {
+        return this.flush();
+      } catch (error) {
+        if (!(error instanceof AimError) || performance.now() >= deadline) {
+          if (error instanceof AimError) {
+            console.error(
+              `aim: run ${this.hash} cannot be finalized: ${error.message}; ${this.backlog} points and log lines and its end are not stored; it will read as crashed`,
+            );
+          }
+          throw error;
+        }
+        _sleep(250);
       }
     }
   }
@@ -536,12 +656,18 @@ export class Run {
     try {
       const since = this.#dirtySince;
       const now = this.#clock.now();
-      if (since !== 0 && now - since >= FLUSH_MS - TICK_MS) this.flush();
+      if (since !== 0 && now - since >= FLUSH_MS - TICK_MS) {
+        this.#flushOrKeep(now);
+      }
       if (now - this.#lastHeartbeat >= heartbeatMs) {
         this.#lastHeartbeat = now;
         writeHeartbeat(this.dir);
       }
     } catch (error) {
+      // A heartbeat the full disk refuses was told of with the flush.
+      if (this.#storageError !== null && writeFailure(error, "") !== null) {
+        return;
+      }
       // A failing disk must not kill the training program: report and retry next tick.
       console.error(
         `warning: run ${this.hash}: ${
@@ -559,6 +685,8 @@ export class Run {
     }
     let series = byContext.get(contextKey);
     if (series === undefined) {
+      // Checked once per series, not per point.
+      _requireString("series name", name);
       series = new _Series(name, contextKey);
       byContext.set(contextKey, series);
     }
@@ -593,10 +721,21 @@ function _contextKey(context: Context): string {
   return contextKey(context);
 }
 
+/**
+ * A string of valid Unicode: a lone surrogate would be stored as U+FFFD and
+ * collide with another name, failing every later flush of the run.
+ */
 function _requireString(what: string, value: unknown): string {
   if (typeof value !== "string") {
     throw new TypeError(
       `The ${what} must be a string, got ${_describe(value)}`,
+    );
+  }
+  if (!value.isWellFormed()) {
+    throw new TypeError(
+      `The ${what} ${
+        _describe(value)
+      } holds a lone surrogate: it must be valid Unicode`,
     );
   }
   return value;
@@ -623,4 +762,11 @@ function _stepBounds(steps: ArrayLike<number>, n: number): [number, number] {
     if (step > high) high = step;
   }
   return [low, high];
+}
+
+const _sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks this thread for `ms` milliseconds (finalization is synchronous). */
+function _sleep(ms: number): void {
+  Atomics.wait(_sleeper, 0, 0, ms);
 }

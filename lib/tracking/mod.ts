@@ -13,7 +13,6 @@ export {
   type IngestOptions,
   type IngestSummary,
   MAX_LINE,
-  MAX_TIME,
   type Message,
   parseMessage,
 } from "./protocol.ts";

@@ -20,6 +20,7 @@ import { AimError, badRequest } from "../errors.ts";
 import type { Context, ParamValue } from "../types.ts";
 import { decodeJson, encodeJson } from "../util/json.ts";
 import type { Run } from "../storage/run_writer.ts";
+import { MAX_TIME } from "../storage/run_file.ts";
 
 /** One parsed protocol line. */
 export type Message =
@@ -40,13 +41,6 @@ export type Message =
 
 /** Longest accepted line, in characters. */
 export const MAX_LINE = 1 << 20;
-
-/**
- * Latest accepted time, in seconds since the epoch: the end of year 9999.
- * A point or log line with a later (or a negative) time is refused, so one
- * bad clock cannot make dates unreadable for every listing.
- */
-export const MAX_TIME = 253_402_300_799;
 
 const NON_FINITE = new Map([["NaN", NaN], ["Infinity", Infinity], [
   "-Infinity",
@@ -415,6 +409,17 @@ function _context(value: unknown): Context {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw badRequest(`"context" must be an object, got ${_show(value)}`);
   }
+  // The usual flat context of strings, numbers and booleans needs no more
+  // checking (JSON.parse made it): this runs once per point.
+  let flat = true;
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== null && typeof item === "object") {
+      flat = false;
+      break;
+    }
+  }
+  if (flat) return value as Context;
   try {
     encodeJson(value);
   } catch (cause) {

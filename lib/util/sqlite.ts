@@ -5,6 +5,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
+import { pathToFileURL } from "node:url";
 import type { FsMode } from "./fs_mode.ts";
 
 /** Opens `path` with the journal mode for `mode` and a busy timeout (milliseconds). */
@@ -26,6 +27,41 @@ export function openDatabase(
     );
   }
   return db;
+}
+
+/**
+ * Opens `path` read-only for a folder that cannot be written (a read-only
+ * mount, a full disk): as usual when SQLite can, else as an immutable file
+ * when no write-ahead log holds data that the file lacks. Null when
+ * neither works: the file cannot be read safely.
+ */
+export function openReadOnly(path: string, mode: FsMode): DatabaseSync | null {
+  try {
+    const db = openDatabase(path, mode, { readOnly: true });
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+    return db;
+  } catch (error) {
+    if (!isSqliteError(error)) throw error;
+  }
+  let walBytes = 0;
+  try {
+    walBytes = Deno.statSync(`${path}-wal`).size;
+  } catch {
+    // No log: the file holds everything.
+  }
+  if (walBytes > 0) return null;
+  // Without shared memory (it cannot be created here) SQLite opens a
+  // WAL-mode file only as immutable, which is exact when the log is empty.
+  const url = pathToFileURL(path);
+  url.search = "?immutable=1";
+  try {
+    const db = new DatabaseSync(url.href, { readOnly: true });
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+    return db;
+  } catch (error) {
+    if (!isSqliteError(error)) throw error;
+    return null;
+  }
 }
 
 /** Runs `fn` in a transaction: commits on return, rolls back on throw. */
