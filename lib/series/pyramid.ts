@@ -1,0 +1,439 @@
+/**
+ * Extreme-preserving downsampling on buckets aligned to powers of two, and
+ * the multi-resolution summary ("pyramid") that answers it without reading
+ * every point (docs/ARCHITECTURE.md, "Series reads").
+ *
+ * A read of the steps `lo..hi` at `n` buckets uses buckets of `width`
+ * steps, the smallest power of two for which the range spans at most `n`
+ * of them, aligned on multiples of `width` (bucket k holds the steps
+ * `k·width … (k+1)·width − 1`). From each bucket it keeps its first, last,
+ * lowest and highest point and its first NaN, each once, in order: the
+ * order of (step, seq), seq being the point's position in the series as it
+ * was tracked. A single spike is therefore never lost, and every output
+ * bucket is about one pixel column when `n` is the chart's width.
+ *
+ * Because buckets are aligned, each is exactly one block of the pyramid's
+ * level log2(width): the series' writer keeps, for the levels
+ * {@linkcode LEVELS} (blocks of 128, 512, 2,048 … steps), each block's
+ * count and its first, last, lowest, highest and first NaN point,
+ * incrementally as points arrive. A read at a level that is not stored
+ * merges the blocks of the stored level below; only the two buckets cut by
+ * the ends of the range are made from raw points.
+ *
+ * @module
+ */
+
+/** A point with where it stands in its series. */
+export interface Point {
+  step: number;
+  value: number;
+  /** Seconds since the epoch. */
+  time: number;
+  /** NaN when the point has none. */
+  epoch: number;
+  /** Its position in the series, from 0, in the order it was tracked. */
+  seq: number;
+}
+
+/** Levels of the pyramid that are stored: blocks of 2^level steps. */
+export const LEVELS: readonly number[] = [7, 9, 11, 13, 15, 17, 19, 21, 23];
+
+/** The finest stored level: narrower buckets are made from raw points. */
+export const BASE_LEVEL = LEVELS[0]!;
+
+const BASE_WIDTH = 2 ** BASE_LEVEL;
+
+/** Whether `a` comes before `b` in a series' order: by step, then by seq. */
+function _before(a: Point, b: Point): boolean {
+  return a.step < b.step || (a.step === b.step && a.seq < b.seq);
+}
+
+/**
+ * The summary of the points of one bucket: their count and their first,
+ * last, lowest, highest and first NaN point. Points may be added in any
+ * order, and summaries merged in any order, with the same result.
+ */
+export class Block {
+  count = 0;
+  first: Point | null = null;
+  last: Point | null = null;
+  min: Point | null = null;
+  max: Point | null = null;
+  nan: Point | null = null;
+
+  /** Adds one point. */
+  add(p: Point): void {
+    this.count++;
+    this.#take(p, p, p, p, p.value === p.value ? null : p);
+  }
+
+  /** Adds every point another block summarizes. */
+  merge(other: Block): void {
+    if (other.count === 0) return;
+    this.count += other.count;
+    this.#take(other.first!, other.last!, other.min, other.max, other.nan);
+  }
+
+  #take(
+    first: Point,
+    last: Point,
+    min: Point | null,
+    max: Point | null,
+    nan: Point | null,
+  ): void {
+    if (this.first === null || _before(first, this.first)) this.first = first;
+    if (this.last === null || _before(this.last, last)) this.last = last;
+    // NaN is no extreme; ties keep the earlier point.
+    if (
+      min !== null && min.value === min.value &&
+      (this.min === null || min.value < this.min.value ||
+        (min.value === this.min.value && _before(min, this.min)))
+    ) this.min = min;
+    if (
+      max !== null && max.value === max.value &&
+      (this.max === null || max.value > this.max.value ||
+        (max.value === this.max.value && _before(max, this.max)))
+    ) this.max = max;
+    if (nan !== null && (this.nan === null || _before(nan, this.nan))) {
+      this.nan = nan;
+    }
+  }
+
+  /** The points the bucket keeps: each distinct one once, in order. */
+  kept(): Point[] {
+    const out: Point[] = [];
+    for (const p of [this.first, this.min, this.max, this.nan, this.last]) {
+      if (p !== null && !out.some((q) => q.seq === p.seq)) {
+        out.push(p);
+      }
+    }
+    return out.sort((a, b) => a.step - b.step || a.seq - b.seq);
+  }
+
+  /** A copy: blocks in the writer's state are merged into, never shared. */
+  clone(): Block {
+    const copy = new Block();
+    copy.merge(this);
+    return copy;
+  }
+
+  /**
+   * The block as stored: a header of two uint32 (count, which points are
+   * present) then each present point as step − `start` (uint32), seq
+   * (uint32), value, time and epoch (float64), 32 bytes a point.
+   */
+  encode(start: number): Uint8Array {
+    const points = [this.first, this.last, this.min, this.max, this.nan];
+    let mask = 0;
+    points.forEach((p, i) => (mask |= p === null ? 0 : 1 << i));
+    const present = points.filter((p) => p !== null) as Point[];
+    const bytes = new Uint8Array(8 + present.length * 32);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(0, this.count, true);
+    view.setUint32(4, mask, true);
+    present.forEach((p, i) => {
+      const at = 8 + i * 32;
+      view.setUint32(at, p.step - start, true);
+      view.setUint32(at + 4, p.seq, true);
+      view.setFloat64(at + 8, p.value, true);
+      view.setFloat64(at + 16, p.time, true);
+      view.setFloat64(at + 24, p.epoch, true);
+    });
+    return bytes;
+  }
+
+  /** A block read back from {@linkcode Block.encode}; throws RangeError on malformed bytes. */
+  static decode(bytes: Uint8Array, start: number): Block {
+    if (bytes.byteLength < 8) {
+      throw new RangeError(`a block needs 8 bytes, got ${bytes.byteLength}`);
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const block = new Block();
+    block.count = view.getUint32(0, true);
+    const mask = view.getUint32(4, true);
+    let at = 8;
+    const slots: (Point | null)[] = [];
+    // The same point stands in several roles: share it, as `kept` dedupes by identity.
+    const bySeq = new Map<number, Point>();
+    for (let i = 0; i < 5; i++) {
+      if ((mask & (1 << i)) === 0) {
+        slots.push(null);
+        continue;
+      }
+      if (at + 32 > bytes.byteLength) {
+        throw new RangeError(
+          `a block's points end past its ${bytes.byteLength} bytes`,
+        );
+      }
+      const seq = view.getUint32(at + 4, true);
+      const p = bySeq.get(seq) ?? {
+        step: start + view.getUint32(at, true),
+        seq,
+        value: view.getFloat64(at + 8, true),
+        time: view.getFloat64(at + 16, true),
+        epoch: view.getFloat64(at + 24, true),
+      };
+      bySeq.set(seq, p);
+      slots.push(p);
+      at += 32;
+    }
+    block.first = slots[0] ?? null;
+    block.last = slots[1] ?? null;
+    block.min = slots[2] ?? null;
+    block.max = slots[3] ?? null;
+    block.nan = slots[4] ?? null;
+    return block;
+  }
+}
+
+/** Bucket `k` of `width` steps holds the steps k·width … (k+1)·width − 1. */
+export function bucketOf(step: number, width: number): number {
+  return Math.floor(step / width);
+}
+
+/**
+ * The bucket width for `lo..hi` at `n` buckets: the smallest power of two
+ * for which the range spans at most `n` aligned buckets (two when `n` is 1
+ * and the range holds a multiple of every power of two, such as 0).
+ */
+export function bucketWidth(lo: number, hi: number, n: number): number {
+  if (!(n >= 1)) throw new RangeError(`need at least one bucket, got ${n}`);
+  let width = 1;
+  // A range across 0 spans two buckets at every width: then two it is.
+  while (
+    bucketOf(hi, width) - bucketOf(lo, width) + 1 > n && width <= 2 * (hi - lo)
+  ) width *= 2;
+  return width;
+}
+
+/**
+ * Downsamples points (in any order) within `lo..hi` to at most `n`
+ * aligned buckets: the definition every read must give exactly, written
+ * plainly over raw points. Returns the kept points in order and the width.
+ */
+export function downsampleAligned(
+  points: Iterable<Point>,
+  lo: number,
+  hi: number,
+  n: number,
+): { points: Point[]; width: number } {
+  const width = bucketWidth(lo, hi, n);
+  // Written apart from Block on purpose: the plain definition that the
+  // pyramid's reads are checked against.
+  const sorted = [...points].filter((p) => p.step >= lo && p.step <= hi)
+    .sort((a, b) => a.step - b.step || a.seq - b.seq);
+  const out: Point[] = [];
+  for (let start = 0; start < sorted.length;) {
+    const k = bucketOf(sorted[start]!.step, width);
+    let end = start;
+    while (
+      end + 1 < sorted.length && bucketOf(sorted[end + 1]!.step, width) === k
+    ) {
+      end++;
+    }
+    let min: Point | null = null, max: Point | null = null;
+    let nan: Point | null = null;
+    for (let i = start; i <= end; i++) {
+      const p = sorted[i]!;
+      if (p.value !== p.value) nan ??= p;
+      else {
+        if (min === null || p.value < min.value) min = p;
+        if (max === null || p.value > max.value) max = p;
+      }
+    }
+    const kept = new Set<Point>(
+      [sorted[start]!, min, max, nan, sorted[end]!].filter((p) =>
+        p !== null
+      ) as Point[],
+    );
+    out.push(
+      ...[...kept].sort((a, b) => a.step - b.step || a.seq - b.seq),
+    );
+    start = end + 1;
+  }
+  return { points: out, width };
+}
+
+/** A block to write: its level, its index, and its whole state. */
+export interface BlockChange {
+  level: number;
+  block: number;
+  state: Block;
+}
+
+/**
+ * The pyramid of one series as its writer builds it. A point costs one
+ * block update (the finest level's block that holds its step); at a flush
+ * the points since the last one are merged into the blocks of every level,
+ * which are then written whole. The latest block of each level stays in
+ * memory; an older one (a point behind the latest step) is read back.
+ */
+export class PyramidBuilder {
+  /** Points since the last commit, by finest-level block. */
+  #deltas = new Map<number, Block>();
+  #current: Block | null = null;
+  #currentBlock = NaN;
+  /** Per level: the highest block so far and its whole state, as committed. */
+  #latest = new Map<number, { block: number; state: Block }>();
+  /** The highest step stored before this writer resumed the series, if any. */
+  #resumedAt: number | null = null;
+
+  /** Continues a series already stored whose highest step is `maxStep`. */
+  resume(maxStep: number): void {
+    this.#resumedAt = maxStep;
+  }
+
+  /** Adds one point; cheap: the work is done at the next flush. */
+  add(p: Point): void {
+    const b = Math.floor(p.step / BASE_WIDTH);
+    if (b !== this.#currentBlock) {
+      this.#currentBlock = b;
+      this.#current = this.#deltas.get(b) ?? null;
+      if (this.#current === null) {
+        this.#current = new Block();
+        this.#deltas.set(b, this.#current);
+      }
+    }
+    this.#current!.add(p);
+  }
+
+  /** Whether points wait to be merged. */
+  get dirty(): boolean {
+    return this.#deltas.size > 0;
+  }
+
+  /**
+   * The blocks to write for the points since the last commit, whole:
+   * nothing changes until {@linkcode PyramidBuilder.commit} (a flush that
+   * fails leaves everything to be tried again). `stored(level, block)`
+   * reads a block from the file.
+   */
+  pending(
+    stored: (level: number, block: number) => Block | null,
+  ): BlockChange[] {
+    const out: BlockChange[] = [];
+    let deltas = this.#deltas;
+    let below = BASE_LEVEL;
+    for (const level of LEVELS) {
+      if (level !== below) {
+        const grouped = new Map<number, Block>();
+        const shift = 2 ** (level - below);
+        for (const [b, delta] of deltas) {
+          const c = Math.floor(b / shift);
+          let group = grouped.get(c);
+          if (group === undefined) grouped.set(c, group = new Block());
+          group.merge(delta);
+        }
+        deltas = grouped;
+        below = level;
+      }
+      for (const [block, delta] of deltas) {
+        const state = this.#before(level, block, stored);
+        state.merge(delta);
+        out.push({ level, block, state });
+      }
+    }
+    return out;
+  }
+
+  /** Records that `changes` (from {@linkcode PyramidBuilder.pending}) were written. */
+  commit(changes: BlockChange[]): void {
+    for (const change of changes) {
+      if (change.block >= this.#highest(change.level)) {
+        this.#latest.set(change.level, {
+          block: change.block,
+          state: change.state,
+        });
+      }
+    }
+    this.#deltas.clear();
+    this.#current = null;
+    this.#currentBlock = NaN;
+  }
+
+  /** The highest block of `level` that holds a stored point, or -Infinity. */
+  #highest(level: number): number {
+    return Math.max(
+      this.#latest.get(level)?.block ?? -Infinity,
+      this.#resumedAt === null
+        ? -Infinity
+        : bucketOf(this.#resumedAt, 2 ** level),
+    );
+  }
+
+  /** A copy of the block's state before the pending points: from memory, the file, or empty. */
+  #before(
+    level: number,
+    block: number,
+    stored: (level: number, block: number) => Block | null,
+  ): Block {
+    const latest = this.#latest.get(level);
+    if (latest !== undefined && latest.block === block) {
+      return latest.state.clone();
+    }
+    // Past every step written so far: no such block exists yet.
+    if (block > this.#highest(level)) return new Block();
+    return stored(level, block)?.clone() ?? new Block();
+  }
+}
+
+/** Where {@linkcode readBuckets} gets what it reads. */
+export interface BucketSource {
+  /** The stored blocks of `level` from block `first` to `last`, by block index. */
+  blocks(level: number, first: number, last: number): Map<number, Block>;
+  /** The raw points with steps from `lo` to `hi`, in any order. */
+  points(lo: number, hi: number): Point[];
+}
+
+/**
+ * The points {@linkcode downsampleAligned} keeps for the steps `lo..hi` at
+ * `n` buckets, read from the pyramid: whole buckets from the stored level
+ * at or below the bucket width (merged when it is below), raw points only
+ * for buckets narrower than the finest stored level and for the buckets
+ * that the range cuts. `pyramid` false reads raw points only (a series
+ * whose file has no pyramid).
+ */
+export function readBuckets(
+  source: BucketSource,
+  lo: number,
+  hi: number,
+  n: number,
+  pyramid: boolean,
+): { points: Point[]; width: number; total: number } {
+  const width = bucketWidth(lo, hi, n);
+  const level = Math.log2(width);
+  if (!pyramid || level < BASE_LEVEL) {
+    const raw = source.points(lo, hi);
+    return { ...downsampleAligned(raw, lo, hi, n), total: raw.length };
+  }
+  const stored = LEVELS.findLast((l) => l <= level)!;
+  const per = width / 2 ** stored;
+  const k0 = bucketOf(lo, width);
+  const k1 = bucketOf(hi, width);
+  const rows = source.blocks(stored, k0 * per, (k1 + 1) * per - 1);
+  const out: Point[] = [];
+  let total = 0;
+  for (let k = k0; k <= k1; k++) {
+    const bucket = new Block();
+    for (let b = k * per; b < (k + 1) * per; b++) {
+      const row = rows.get(b);
+      if (row !== undefined) bucket.merge(row);
+    }
+    if (bucket.count === 0) continue;
+    // A bucket the range cuts holds points outside it: those are read raw.
+    if (bucket.first!.step < lo || bucket.last!.step > hi) {
+      const raw = source.points(
+        Math.max(lo, k * width),
+        Math.min(hi, (k + 1) * width - 1),
+      );
+      const cut = new Block();
+      for (const p of raw) cut.add(p);
+      total += cut.count;
+      if (cut.count > 0) out.push(...cut.kept());
+      continue;
+    }
+    total += bucket.count;
+    out.push(...bucket.kept());
+  }
+  return { points: out, width, total };
+}

@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  Block,
+  bucketWidth,
+  downsampleAligned,
+  LEVELS,
+  type Point,
+  PyramidBuilder,
+  readBuckets,
+} from "../lib/series/pyramid.ts";
+
+/** A series as tracked: steps mostly rising (some repeated, some going back), any values. */
+const series = fc.array(
+  fc.record({
+    jump: fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 0, max: 3 }) },
+      { weight: 2, arbitrary: fc.integer({ min: 4, max: 2_000 }) },
+      { weight: 1, arbitrary: fc.integer({ min: -3_000, max: -1 }) },
+    ),
+    value: fc.oneof(
+      {
+        weight: 12,
+        arbitrary: fc.double({ noNaN: true, min: -1e6, max: 1e6 }),
+      },
+      { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, -Infinity, 0, 0) },
+    ),
+    epoch: fc.option(fc.integer({ min: 0, max: 50 }), { nil: undefined }),
+    flush: fc.constantFrom("no", "no", "no", "flush", "fail", "resume"),
+  }),
+  { maxLength: 2_500, size: "max" },
+);
+
+/** Points, flushed into a stored pyramid at the given boundaries, as a writer would. */
+function build(
+  steps: { jump: number; value: number; epoch?: number; flush: string }[],
+  start: number,
+) {
+  const points: Point[] = [];
+  const store = new Map<string, Uint8Array>();
+  const key = (level: number, block: number) => `${level}:${block}`;
+  const stored = (level: number, block: number) => {
+    const bytes = store.get(key(level, block));
+    return bytes === undefined ? null : Block.decode(bytes, block * 2 ** level);
+  };
+  let builder = new PyramidBuilder();
+  const flush = () => {
+    const changes = builder.pending(stored);
+    for (const { level, block, state } of changes) {
+      store.set(key(level, block), state.encode(block * 2 ** level));
+    }
+    builder.commit(changes);
+  };
+  let step = start;
+  steps.forEach((s, seq) => {
+    step += s.jump;
+    const p = {
+      step,
+      value: s.value,
+      time: 1_800_000_000 + seq / 8,
+      epoch: s.epoch ?? NaN,
+      seq,
+    };
+    points.push(p);
+    builder.add(p);
+    if (s.flush === "flush") flush();
+    // A flush the disk refused: nothing may change, the next one writes it all.
+    else if (s.flush === "fail") builder.pending(stored);
+    else if (s.flush === "resume") {
+      // The writer ends here and another resumes the series.
+      flush();
+      builder = new PyramidBuilder();
+      builder.resume(Math.max(...points.map((q) => q.step)));
+    }
+  });
+  flush();
+  const source = {
+    blocks(level: number, first: number, last: number) {
+      const out = new Map<number, Block>();
+      for (let b = first; b <= last; b++) {
+        const block = stored(level, b);
+        if (block !== null) out.set(b, block);
+      }
+      return out;
+    },
+    points(lo: number, hi: number) {
+      return points.filter((p) => p.step >= lo && p.step <= hi);
+    },
+  };
+  return { points, source };
+}
+
+/** Points as comparable tuples (NaN compares equal to NaN here). */
+function tuples(points: Point[]): string[] {
+  return points.map((p) =>
+    JSON.stringify([p.step, String(p.value), p.time, String(p.epoch), p.seq])
+  );
+}
+
+Deno.test("a pyramid read gives exactly the buckets of downsampling the raw points, for random series, flushes, ranges and widths", () => {
+  fc.assert(
+    fc.property(
+      series,
+      fc.integer({ min: -5_000, max: 5_000 }),
+      fc.integer({ min: 1, max: 300 }),
+      fc.double({ min: -0.2, max: 1.2, noNaN: true }),
+      fc.double({ min: -0.2, max: 1.2, noNaN: true }),
+      (steps, start, n, a, b) => {
+        const { points, source } = build(steps, start);
+        if (points.length === 0) return;
+        const low = Math.min(...points.map((p) => p.step));
+        const high = Math.max(...points.map((p) => p.step));
+        const at = (f: number) => Math.round(low + (high - low) * f);
+        const lo = Math.min(at(a), at(b));
+        const hi = Math.max(at(a), at(b));
+        const expected = downsampleAligned(points, lo, hi, n);
+        const got = readBuckets(source, lo, hi, n, true);
+        assert.equal(got.width, expected.width);
+        assert.deepEqual(tuples(got.points), tuples(expected.points));
+        assert.equal(
+          got.total,
+          points.filter((p) => p.step >= lo && p.step <= hi).length,
+        );
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
+Deno.test("downsampleAligned() keeps every spike and at most five points per bucket, buckets aligned to a power of two", () => {
+  const points: Point[] = Array.from({ length: 100_000 }, (_, i) => ({
+    step: i,
+    value: i === 54_321 ? 1e9 : Math.sin(i / 1000),
+    time: i,
+    epoch: NaN,
+    seq: i,
+  }));
+  const { points: kept, width } = downsampleAligned(points, 0, 99_999, 1000);
+  assert.equal(width, 128);
+  assert.ok(kept.some((p) => p.value === 1e9), "the spike survives");
+  const buckets = new Map<number, number>();
+  for (const p of kept) {
+    const k = Math.floor(p.step / width);
+    buckets.set(k, (buckets.get(k) ?? 0) + 1);
+  }
+  assert.ok(buckets.size <= 1000);
+  assert.ok([...buckets.values()].every((c) => c <= 5));
+});
+
+Deno.test("bucketWidth() is the smallest power of two that spans the range in at most n aligned buckets", () => {
+  assert.equal(bucketWidth(0, 999, 1000), 1);
+  assert.equal(bucketWidth(0, 1000, 1000), 2);
+  assert.equal(bucketWidth(-5, 5, 2), 8);
+  assert.equal(bucketWidth(-5, 5, 1), 32, "across 0: two buckets at any width");
+  assert.equal(bucketWidth(7, 7, 1), 1);
+  assert.throws(() => bucketWidth(0, 10, 0), RangeError);
+});
+
+Deno.test("a block survives its encoding, points shared between roles included", () => {
+  const block = new Block();
+  const start = 5 * 2 ** LEVELS[1]!;
+  for (let i = 0; i < 40; i++) {
+    block.add({
+      step: start + i,
+      value: i === 7 ? NaN : 100 - i,
+      time: i,
+      epoch: i % 3 === 0 ? NaN : i,
+      seq: 1000 + i,
+    });
+  }
+  const back = Block.decode(block.encode(start), start);
+  assert.equal(back.count, 40);
+  assert.deepEqual(tuples(back.kept()), tuples(block.kept()));
+  assert.throws(() => Block.decode(new Uint8Array(3), 0), RangeError);
+});
