@@ -44,12 +44,25 @@ function build(
     return bytes === undefined ? null : Block.decode(bytes, block * 2 ** level);
   };
   let builder = new PyramidBuilder();
+  let since = 0;
+  const columns = () => {
+    const batch = points.slice(since);
+    return {
+      n: batch.length,
+      steps: batch.map((p) => p.step),
+      values: batch.map((p) => p.value),
+      times: batch.map((p) => p.time),
+      epochs: batch.map((p) => p.epoch),
+      firstSeq: since,
+    };
+  };
   const flush = () => {
-    const changes = builder.pending(stored);
+    const changes = builder.pending(columns(), stored);
     for (const { level, block, state } of changes) {
       store.set(key(level, block), state.encode(block * 2 ** level));
     }
     builder.commit(changes);
+    since = points.length;
   };
   let step = start;
   steps.forEach((s, seq) => {
@@ -62,10 +75,9 @@ function build(
       seq,
     };
     points.push(p);
-    builder.add(p);
     if (s.flush === "flush") flush();
     // A flush the disk refused: nothing may change, the next one writes it all.
-    else if (s.flush === "fail") builder.pending(stored);
+    else if (s.flush === "fail") builder.pending(columns(), stored);
     else if (s.flush === "resume") {
       // The writer ends here and another resumes the series.
       flush();

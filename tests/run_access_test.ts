@@ -36,9 +36,10 @@ function withRunDb<T>(
   }
 }
 
-/** Every tracked step inside [from, to], in tracking order. */
+/** Every tracked step inside [from, to], in step order (ties: tracking order). */
 function expected(from: number, to: number): number[] {
-  return CHUNKS.flat().filter((step) => step >= from && step <= to);
+  return CHUNKS.flat().filter((step) => step >= from && step <= to)
+    .sort((a, b) => a - b);
 }
 
 const RANGES: [number, number][] = [

@@ -13,6 +13,7 @@ export {
   readSeries,
   type ReadSeriesOptions,
   readSeriesPreview,
+  type Resolution,
   type SeriesData,
 } from "./reads.ts";
 export { removeRun, type RunPatch, updateRun, validatePatch } from "./edit.ts";

@@ -9,12 +9,11 @@
 import { AimError, badRequest } from "../errors.ts";
 import type { Context } from "../types.ts";
 import { canonicalJson } from "../util/json.ts";
-import { downsampleIndices } from "../series/downsample.ts";
 import { Preview } from "../series/preview.ts";
 import {
   type LogLine,
   readLogLines,
-  readPoints,
+  readSeriesBuckets,
   readPreviews,
   seriesKey,
 } from "../storage/run_file.ts";
@@ -36,6 +35,23 @@ export interface SeriesData {
   epochs: (number | null)[];
   /** Wall time of each returned point, in seconds since the epoch. */
   times: number[];
+  /** How the points were chosen: what a chart needs to draw them honestly. */
+  resolution: Resolution;
+}
+
+/**
+ * How a series' points were chosen. `raw`: every point in the range.
+ * `buckets`: from each bucket of `width` steps (bucket k holds the steps
+ * `origin + k·width` to `origin + (k+1)·width − 1`), its first, last, lowest
+ * and highest point and its first NaN. `preview`: from each of the index
+ * preview's coarse buckets, its lowest, highest and last point only.
+ */
+export interface Resolution {
+  kind: "raw" | "buckets" | "preview";
+  /** Width of a bucket in steps (1 for `raw`). */
+  width: number;
+  /** Where bucket 0 starts (0 for `raw` and `buckets`, which are aligned on multiples of the width). */
+  origin: number;
 }
 
 /** Options of {@linkcode readSeries}. */
@@ -92,20 +108,16 @@ export function readSeries(
       `points must be an integer from 0 to ${MAX_POINTS}, got ${buckets}`,
     );
   }
-  const from = options.from ?? -Infinity;
-  const to = options.to ?? Infinity;
-  const ranged = options.from !== undefined || options.to !== undefined;
-  const points = repo.readRun(
+  const read = repo.readRun(
     hash,
     (db) =>
-      readPoints(
-        db,
-        name,
-        canonicalJson(context),
-        ranged ? { from, to } : undefined,
-      ),
+      readSeriesBuckets(db, name, canonicalJson(context), {
+        from: options.from ?? -Infinity,
+        to: options.to ?? Infinity,
+        buckets,
+      }),
   );
-  if (points === null) {
+  if (read === null) {
     throw new AimError(
       "run_not_found",
       `Run ${hash} has no series ${JSON.stringify(name)} with context ${
@@ -113,50 +125,36 @@ export function readSeries(
       }`,
     );
   }
-  // Without a range every point read is kept, as read; with one, the points
-  // in range, by their index in what was read.
-  const keep = ranged ? _inRange(points.steps, from, to) : null;
-  const steps = keep ? _pick(points.steps, keep) : points.steps;
-  const values = keep ? _pick(points.values, keep) : points.values;
-  const shown = buckets === 0 || steps.length <= buckets
-    ? Int32Array.from(steps.keys())
-    : downsampleIndices(steps, values, buckets);
+  const n = read.points.length;
   const out = {
-    steps: new Array<number>(shown.length),
-    values: new Array<number>(shown.length),
-    epochs: new Array<number | null>(shown.length),
-    times: new Array<number>(shown.length),
+    steps: new Array<number>(n),
+    values: new Array<number>(n),
+    epochs: new Array<number | null>(n),
+    times: new Array<number>(n),
   };
-  for (let i = 0; i < shown.length; i++) {
-    const at = keep ? keep[shown[i]!]! : shown[i]!;
-    const epoch = points.epochs[at]!;
-    out.steps[i] = points.steps[at]!;
-    out.values[i] = points.values[at]!;
-    out.epochs[i] = Number.isNaN(epoch) ? null : epoch;
-    out.times[i] = points.times[at]!;
-  }
-  return { name, context, total: steps.length, ...out };
-}
-
-/** Indices of the steps within [from, to]. */
-function _inRange(steps: Float64Array, from: number, to: number): Int32Array {
-  const kept: number[] = [];
-  for (let i = 0; i < steps.length; i++) {
-    const step = steps[i]!;
-    if (step >= from && step <= to) kept.push(i);
-  }
-  return Int32Array.from(kept);
-}
-
-/** `array` at `indices`. */
-function _pick(array: Float64Array, indices: Int32Array): Float64Array {
-  const out = new Float64Array(indices.length);
-  for (let i = 0; i < indices.length; i++) out[i] = array[indices[i]!]!;
-  return out;
+  read.points.forEach((p, i) => {
+    out.steps[i] = p.step;
+    out.values[i] = p.value;
+    out.epochs[i] = Number.isNaN(p.epoch) ? null : p.epoch;
+    out.times[i] = p.time;
+  });
+  // Buckets one step wide hold what every point would: they are raw.
+  const raw = read.width <= 1;
+  return {
+    name,
+    context,
+    total: read.total,
+    ...out,
+    resolution: {
+      kind: raw ? "raw" : "buckets",
+      width: raw ? 1 : read.width,
+      origin: 0,
+    },
+  };
 }
 
 /**
- * A series' preview (at most 64 points, every bucket's low and high) from
+ * A series' preview (at most 96 points: every bucket's lowest, highest and last) from
  * the index for an indexed run, from its own space otherwise. No point data
  * is read: this is what charts across thousands of runs use.
  *
@@ -172,7 +170,7 @@ function _pick(array: Float64Array, indices: Int32Array): Float64Array {
  * await run.close();
  *
  * const preview = readSeriesPreview(repo, run.hash, "wave", {}, true);
- * console.log(preview.steps.length <= 64, Math.max(...preview.values) > 0.99); // true true
+ * console.log(preview.steps.length <= 96, Math.max(...preview.values) > 0.99); // true true
  * repo.close();
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -189,14 +187,27 @@ export function readSeriesPreview(
   preview: true;
   steps: number[];
   values: number[];
+  resolution: Resolution;
 } {
   const key = canonicalJson(context);
   const bytes = indexed
     ? repo.index().preview(hash, name, key)
     : repo.readRun(hash, (db) =>
       readPreviews(db).get(seriesKey(name, key)) ?? null);
-  const { steps, values } = new Preview(bytes).points();
-  return { name, context, preview: true, steps, values };
+  const preview = new Preview(bytes);
+  const { steps, values } = preview.points();
+  return {
+    name,
+    context,
+    preview: true,
+    steps,
+    values,
+    resolution: {
+      kind: "preview",
+      width: preview.width,
+      origin: Number.isNaN(preview.origin) ? 0 : preview.origin,
+    },
+  };
 }
 
 /**

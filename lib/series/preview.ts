@@ -9,16 +9,18 @@
  * @module
  */
 
-/** Buckets per preview: each keeps up to 2 points. */
+/** Buckets per preview: each keeps up to 3 points. */
 export const PREVIEW_BUCKETS = 32;
 
 const HEADER = 2; // base step, bucket width
-const SLOT = 4; // min step, min value, max step, max value
+const SLOT = 6; // min step, min value, max step, max value, last step, last value
+/** The slot of previews written before buckets kept their last point. */
+const OLD_SLOT = 4;
 
 /**
- * An incrementally built min/max preview.
+ * An incrementally built preview of a series.
  *
- * @example A spike survives in 1 KiB
+ * @example A spike survives in 1.5 KiB
  * ```ts
  * import { Preview } from "./preview.ts";
  *
@@ -27,30 +29,51 @@ const SLOT = 4; // min step, min value, max step, max value
  *   preview.add(step, step === 54_321 ? 100 : Math.sin(step / 1000));
  * }
  * const { steps, values } = preview.points();
- * console.log(steps.length <= 64, Math.max(...values)); // true 100
+ * console.log(steps.length <= 96, Math.max(...values)); // true 100
  * console.log(steps[values.indexOf(100)]); // 54321
  *
  * const stored = preview.bytes(); // what the index keeps
- * console.log(stored.byteLength, new Preview(stored).points().steps.length === steps.length); // 1040 true
+ * console.log(stored.byteLength, new Preview(stored).points().steps.length === steps.length); // 1552 true
  * ```
  */
 export class Preview {
   #state: Float64Array;
 
-  /** A new empty preview, or one restored from {@linkcode Preview.bytes}. */
+  /**
+   * A new empty preview, or one restored from {@linkcode Preview.bytes}
+   * (also from the smaller form written before buckets kept their last
+   * point: the later of a bucket's lowest and highest stands for it).
+   */
   constructor(bytes?: Uint8Array | null) {
     const size = HEADER + PREVIEW_BUCKETS * SLOT;
-    if (bytes && bytes.byteLength === size * 8) {
-      this.#state = new Float64Array(
-        bytes.buffer.slice(
-          bytes.byteOffset,
-          bytes.byteOffset + bytes.byteLength,
-        ),
-      );
-    } else {
-      this.#state = new Float64Array(size).fill(NaN);
-      this.#state[1] = 1;
+    this.#state = new Float64Array(size).fill(NaN);
+    this.#state[1] = 1;
+    if (!bytes) return;
+    const floats = new Float64Array(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    );
+    if (floats.length === size) this.#state = floats;
+    else if (floats.length === HEADER + PREVIEW_BUCKETS * OLD_SLOT) {
+      this.#state[0] = floats[0]!;
+      this.#state[1] = floats[1]!;
+      for (let b = 0; b < PREVIEW_BUCKETS; b++) {
+        const from = HEADER + b * OLD_SLOT, to = HEADER + b * SLOT;
+        this.#state.set(floats.subarray(from, from + OLD_SLOT), to);
+        const later = floats[from + 2]! >= floats[from]! ? from + 2 : from;
+        this.#state[to + 4] = floats[later]!;
+        this.#state[to + 5] = floats[later + 1]!;
+      }
     }
+  }
+
+  /** The step where bucket 0 starts (NaN while empty). */
+  get origin(): number {
+    return this.#state[0]!;
+  }
+
+  /** The width of a bucket, in steps. */
+  get width(): number {
+    return this.#state[1]!;
   }
 
   /** Adds one point; NaN values are left out (the series summary still counts them). */
@@ -73,9 +96,16 @@ export class Preview {
       s[at + 2] = step;
       s[at + 3] = value;
     }
+    if (!(step < s[at + 4]!)) {
+      s[at + 4] = step;
+      s[at + 5] = value;
+    }
   }
 
-  /** The preview's points in step order: at most 2 per bucket. */
+  /**
+   * The preview's points in step order: each bucket's lowest, highest and
+   * last point, each once (at most 3 per bucket).
+   */
   points(): { steps: number[]; values: number[] } {
     const s = this.#state;
     const steps: number[] = [];
@@ -83,21 +113,17 @@ export class Preview {
     for (let b = 0; b < PREVIEW_BUCKETS; b++) {
       const at = HEADER + b * SLOT;
       if (s[at] !== s[at]) continue;
-      const [lowStep, low, highStep, high] = [
-        s[at]!,
-        s[at + 1]!,
-        s[at + 2]!,
-        s[at + 3]!,
-      ];
-      if (lowStep === highStep && low === high) {
-        steps.push(lowStep);
-        values.push(low);
-      } else if (lowStep <= highStep) {
-        steps.push(lowStep, highStep);
-        values.push(low, high);
-      } else {
-        steps.push(highStep, lowStep);
-        values.push(high, low);
+      const kept: [number, number][] = [];
+      for (const i of [0, 2, 4]) {
+        const step = s[at + i]!, value = s[at + i + 1]!;
+        if (!kept.some(([st, v]) => st === step && v === value)) {
+          kept.push([step, value]);
+        }
+      }
+      kept.sort((x, y) => x[0] - y[0]);
+      for (const [step, value] of kept) {
+        steps.push(step);
+        values.push(value);
       }
     }
     return { steps, values };
@@ -120,24 +146,17 @@ export class Preview {
       }
       const a = HEADER + 2 * b * SLOT;
       const c = a + SLOT;
-      const [aMinS, aMin, aMaxS, aMax] = [
-        s[a]!,
-        s[a + 1]!,
-        s[a + 2]!,
-        s[a + 3]!,
-      ];
-      const [cMinS, cMin, cMaxS, cMax] = [
-        s[c]!,
-        s[c + 1]!,
-        s[c + 2]!,
-        s[c + 3]!,
-      ];
-      const takeA = aMinS === aMinS && !(cMin < aMin);
-      s[to] = takeA ? aMinS : cMinS;
-      s[to + 1] = takeA ? aMin : cMin;
-      const takeAMax = aMaxS === aMaxS && !(cMax > aMax);
-      s[to + 2] = takeAMax ? aMaxS : cMaxS;
-      s[to + 3] = takeAMax ? aMax : cMax;
+      const [aMinS, aMin, aMaxS, aMax, aLastS, aLast] = s.slice(a, a + SLOT);
+      const [cMinS, cMin, cMaxS, cMax, cLastS, cLast] = s.slice(c, c + SLOT);
+      const takeA = aMinS === aMinS && !(cMin! < aMin!);
+      s[to] = takeA ? aMinS! : cMinS!;
+      s[to + 1] = takeA ? aMin! : cMin!;
+      const takeAMax = aMaxS === aMaxS && !(cMax! > aMax!);
+      s[to + 2] = takeAMax ? aMaxS! : cMaxS!;
+      s[to + 3] = takeAMax ? aMax! : cMax!;
+      const takeCLast = cLastS === cLastS;
+      s[to + 4] = takeCLast ? cLastS! : aLastS!;
+      s[to + 5] = takeCLast ? cLast! : aLast!;
     }
   }
 }

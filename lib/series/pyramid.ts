@@ -261,18 +261,25 @@ export interface BlockChange {
   state: Block;
 }
 
+/** Points given as columns, as a writer buffers them: seq of point i is `firstSeq + i`. */
+export interface Columns {
+  n: number;
+  steps: ArrayLike<number>;
+  values: ArrayLike<number>;
+  times: ArrayLike<number>;
+  /** Null when no point has an epoch. */
+  epochs: ArrayLike<number> | null;
+  firstSeq: number;
+}
+
 /**
- * The pyramid of one series as its writer builds it. A point costs one
- * block update (the finest level's block that holds its step); at a flush
- * the points since the last one are merged into the blocks of every level,
- * which are then written whole. The latest block of each level stays in
- * memory; an older one (a point behind the latest step) is read back.
+ * The pyramid of one series as its writer builds it: at each flush the
+ * points since the last one are summarized per finest block (no object per
+ * point), merged into the blocks of every level, and those blocks are
+ * written whole. The latest block of each level stays in memory; an older
+ * one (a point behind the latest step) is read back from the file.
  */
 export class PyramidBuilder {
-  /** Points since the last commit, by finest-level block. */
-  #deltas = new Map<number, Block>();
-  #current: Block | null = null;
-  #currentBlock = NaN;
   /** Per level: the highest block so far and its whole state, as committed. */
   #latest = new Map<number, { block: number; state: Block }>();
   /** The highest step stored before this writer resumed the series, if any. */
@@ -283,36 +290,18 @@ export class PyramidBuilder {
     this.#resumedAt = maxStep;
   }
 
-  /** Adds one point; cheap: the work is done at the next flush. */
-  add(p: Point): void {
-    const b = Math.floor(p.step / BASE_WIDTH);
-    if (b !== this.#currentBlock) {
-      this.#currentBlock = b;
-      this.#current = this.#deltas.get(b) ?? null;
-      if (this.#current === null) {
-        this.#current = new Block();
-        this.#deltas.set(b, this.#current);
-      }
-    }
-    this.#current!.add(p);
-  }
-
-  /** Whether points wait to be merged. */
-  get dirty(): boolean {
-    return this.#deltas.size > 0;
-  }
-
   /**
-   * The blocks to write for the points since the last commit, whole:
-   * nothing changes until {@linkcode PyramidBuilder.commit} (a flush that
-   * fails leaves everything to be tried again). `stored(level, block)`
-   * reads a block from the file.
+   * The blocks to write for `points`, whole: nothing changes until
+   * {@linkcode PyramidBuilder.commit} (a flush that fails leaves everything
+   * to be tried again with the same points). `stored(level, block)` reads
+   * a block from the file.
    */
   pending(
+    points: Columns,
     stored: (level: number, block: number) => Block | null,
   ): BlockChange[] {
     const out: BlockChange[] = [];
-    let deltas = this.#deltas;
+    let deltas = _summarize(points);
     let below = BASE_LEVEL;
     for (const level of LEVELS) {
       if (level !== below) {
@@ -346,9 +335,6 @@ export class PyramidBuilder {
         });
       }
     }
-    this.#deltas.clear();
-    this.#current = null;
-    this.#currentBlock = NaN;
   }
 
   /** The highest block of `level` that holds a stored point, or -Infinity. */
@@ -375,6 +361,65 @@ export class PyramidBuilder {
     if (block > this.#highest(level)) return new Block();
     return stored(level, block)?.clone() ?? new Block();
   }
+}
+
+/**
+ * The points of `columns` summarized per finest-level block, with a Point
+ * object only for the points a block keeps.
+ */
+function _summarize(columns: Columns): Map<number, Block> {
+  const { n, steps, values, times, epochs, firstSeq } = columns;
+  const blocks = new Map<number, Block>();
+  const point = (i: number): Point => ({
+    step: steps[i]!,
+    value: values[i]!,
+    time: times[i]!,
+    epoch: epochs === null ? NaN : epochs[i]!,
+    seq: firstSeq + i,
+  });
+  for (let i = 0; i < n;) {
+    const b = Math.floor(steps[i]! / BASE_WIDTH);
+    let j = i + 1;
+    while (j < n && Math.floor(steps[j]! / BASE_WIDTH) === b) j++;
+    // Roles by index; a later index wins only by a strictly better step or value.
+    let first = i, last = i, min = -1, max = -1, nan = -1;
+    for (let k = i; k < j; k++) {
+      const step = steps[k]!, v = values[k]!;
+      if (step < steps[first]!) first = k;
+      if (step >= steps[last]!) last = k;
+      if (v !== v) {
+        if (nan < 0 || step < steps[nan]!) nan = k;
+      } else {
+        if (
+          min < 0 || v < values[min]! ||
+          (v === values[min]! && step < steps[min]!)
+        ) min = k;
+        if (
+          max < 0 || v > values[max]! ||
+          (v === values[max]! && step < steps[max]!)
+        ) max = k;
+      }
+    }
+    const made = new Map<number, Point>();
+    const at = (k: number): Point | null => {
+      if (k < 0) return null;
+      let p = made.get(k);
+      if (p === undefined) made.set(k, p = point(k));
+      return p;
+    };
+    const run = new Block();
+    run.count = j - i;
+    run.first = at(first);
+    run.last = at(last);
+    run.min = at(min);
+    run.max = at(max);
+    run.nan = at(nan);
+    const block = blocks.get(b);
+    if (block === undefined) blocks.set(b, run);
+    else block.merge(run);
+    i = j;
+  }
+  return blocks;
 }
 
 /** Where {@linkcode readBuckets} gets what it reads. */

@@ -44,6 +44,8 @@ export {
   readPoints,
   readPreviews,
   readRecord,
+  readSeriesBuckets,
+  type SeriesBuckets,
   RUN_FILE_VERSION,
   RunFileError,
   type RunFileFeatures,

@@ -22,6 +22,13 @@ import type {
   SeriesSummary,
 } from "../types.ts";
 import { RUN_STATUSES } from "../types.ts";
+import {
+  Block,
+  type BlockChange,
+  type Point,
+  PyramidBuilder,
+  readBuckets,
+} from "../series/pyramid.ts";
 
 /**
  * Latest time a run stores, in seconds since the epoch: the end of year
@@ -58,10 +65,15 @@ export class RunFileError extends Error {
 /**
  * Version of the run-file format this aim writes, kept in `PRAGMA
  * user_version`. 1: the first files (no previews, no chunk step bounds);
- * 2: series previews; 3: chunk step bounds. Files of version 0 were written
- * before the version was recorded and may hold any of these.
+ * 2: series previews; 3: chunk step bounds; 4: each chunk's first point
+ * number and each series' pyramid (`blocks`, see `series/pyramid.ts`).
+ * Files of version 0 were written before the version was recorded and may
+ * hold any of the first three.
  */
-export const RUN_FILE_VERSION = 3;
+export const RUN_FILE_VERSION = 4;
+
+/** Most points in one chunk: a read of a range's ends decodes little beyond it. */
+export const MAX_CHUNK_POINTS = 4096;
 
 /** Schema of `run.db`; `meta` values and `params` values are JSON (see `util/json.ts`). */
 export const RUN_SCHEMA = `
@@ -70,13 +82,17 @@ CREATE TABLE IF NOT EXISTS params(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS series(
   id INTEGER PRIMARY KEY, name TEXT NOT NULL, context TEXT NOT NULL,
   count INTEGER NOT NULL, first_step INTEGER, last_step INTEGER,
-  last REAL, min REAL, max REAL, last_time REAL, preview BLOB, UNIQUE(name, context));
+  last REAL, min REAL, max REAL, last_time REAL, preview BLOB,
+  pyramid INTEGER NOT NULL DEFAULT 0, UNIQUE(name, context));
 CREATE TABLE IF NOT EXISTS chunks(
   series_id INTEGER NOT NULL, seq INTEGER NOT NULL, n INTEGER NOT NULL,
   first_step INTEGER NOT NULL, last_step INTEGER NOT NULL,
   has_epoch INTEGER NOT NULL, data BLOB NOT NULL,
-  min_step INTEGER, max_step INTEGER,
+  min_step INTEGER, max_step INTEGER, first_seq INTEGER,
   PRIMARY KEY(series_id, seq));
+CREATE TABLE IF NOT EXISTS blocks(
+  series_id INTEGER NOT NULL, level INTEGER NOT NULL, block INTEGER NOT NULL,
+  data BLOB NOT NULL, PRIMARY KEY(series_id, level, block)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS logs(
   seq INTEGER PRIMARY KEY, time REAL NOT NULL, level TEXT NOT NULL, text TEXT NOT NULL);
 `;
@@ -87,23 +103,108 @@ CREATE TABLE IF NOT EXISTS logs(
  * files stay readable without it; a writer that resumes one upgrades it.
  */
 export function upgradeRunFile(db: DatabaseSync): void {
+  // A new file gets the whole schema; an older one, what it lacks.
+  const older = _hasColumn(db, "series", "count")
+    ? runFileFeatures(db)
+    : null;
   db.exec(RUN_SCHEMA);
-  const features = runFileFeatures(db);
-  if (!features.previews) db.exec("ALTER TABLE series ADD COLUMN preview BLOB");
-  if (!features.chunkBounds) {
-    db.exec(
-      "ALTER TABLE chunks ADD COLUMN min_step INTEGER; ALTER TABLE chunks ADD COLUMN max_step INTEGER",
-    );
+  if (older !== null) {
+    if (!older.previews) db.exec("ALTER TABLE series ADD COLUMN preview BLOB");
+    if (!older.chunkBounds) {
+      db.exec(
+        "ALTER TABLE chunks ADD COLUMN min_step INTEGER; ALTER TABLE chunks ADD COLUMN max_step INTEGER",
+      );
+    }
+    if (!older.pyramid) {
+      if (!_hasColumn(db, "series", "pyramid")) {
+        db.exec(
+          "ALTER TABLE series ADD COLUMN pyramid INTEGER NOT NULL DEFAULT 0; ALTER TABLE chunks ADD COLUMN first_seq INTEGER",
+        );
+      }
+      _buildPyramids(db);
+    }
   }
   db.exec(`PRAGMA user_version = ${RUN_FILE_VERSION}`);
 }
 
-/** What an opened run file holds, by format version (older files lack both). */
+/**
+ * Gives every series of an older file its chunks' first point numbers and
+ * its pyramid, from all its points: once, by the writer that resumes the
+ * run or by whoever indexes it while it is stalled.
+ */
+function _buildPyramids(db: DatabaseSync): void {
+  const series = db.prepare("SELECT id, name, context FROM series").all();
+  const putSeq = db.prepare(
+    "UPDATE chunks SET first_seq = ? WHERE series_id = ? AND seq = ?",
+  );
+  for (const row of series) {
+    const id = Number(row.id);
+    let next = 0;
+    for (
+      const chunk of db.prepare(
+        "SELECT seq, n FROM chunks WHERE series_id = ? ORDER BY seq",
+      ).all(id)
+    ) {
+      putSeq.run(next, id, Number(chunk.seq));
+      next += Number(chunk.n);
+    }
+    const points = readPoints(db, String(row.name), String(row.context))!;
+    const changes = new PyramidBuilder().pending({
+      n: points.steps.length,
+      steps: points.steps,
+      values: points.values,
+      times: points.times,
+      epochs: points.epochs,
+      firstSeq: 0,
+    }, () => null);
+    writeBlocks(db, id, changes);
+    db.prepare("UPDATE series SET pyramid = 1 WHERE id = ?").run(id);
+  }
+}
+
+/** Writes pyramid blocks of one series, each whole, replacing what was there. */
+export function writeBlocks(
+  db: DatabaseSync,
+  seriesId: number,
+  changes: BlockChange[],
+): void {
+  const put = db.prepare(
+    "INSERT OR REPLACE INTO blocks(series_id, level, block, data) VALUES (?, ?, ?, ?)",
+  );
+  for (const { level, block, state } of changes) {
+    put.run(seriesId, level, block, state.encode(block * 2 ** level));
+  }
+}
+
+/** A stored pyramid block of one series, or null. */
+export function readBlock(
+  db: DatabaseSync,
+  seriesId: number,
+  level: number,
+  block: number,
+): Block | null {
+  const row = db.prepare(
+    "SELECT data FROM blocks WHERE series_id = ? AND level = ? AND block = ?",
+  ).get(seriesId, level, block) as { data: Uint8Array } | undefined;
+  return row === undefined ? null : _decodeBlock(row.data, block * 2 ** level);
+}
+
+function _decodeBlock(bytes: Uint8Array, start: number): Block {
+  try {
+    return Block.decode(bytes, start);
+  } catch (cause) {
+    throw new RunFileError(`a pyramid block is malformed: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** What an opened run file holds, by format version (older files lack some). */
 export interface RunFileFeatures {
   /** Series carry their preview (`series.preview`). */
   previews: boolean;
   /** Chunks record their lowest and highest step, so range reads skip chunks. */
   chunkBounds: boolean;
+  /** Chunks record their first point's number, and series may have a pyramid. */
+  pyramid: boolean;
 }
 
 /** The features of an opened run file: from its version, or probed when it has none. */
@@ -112,11 +213,17 @@ export function runFileFeatures(db: DatabaseSync): RunFileFeatures {
     (db.prepare("PRAGMA user_version").get() as { user_version: number })
       .user_version,
   );
-  if (version >= 3) return { previews: true, chunkBounds: true };
-  if (version > 0) return { previews: version >= 2, chunkBounds: false };
+  if (version >= 4) return { previews: true, chunkBounds: true, pyramid: true };
+  if (version === 3) {
+    return { previews: true, chunkBounds: true, pyramid: false };
+  }
+  if (version > 0) {
+    return { previews: version >= 2, chunkBounds: false, pyramid: false };
+  }
   return {
     previews: _hasColumn(db, "series", "preview"),
     chunkBounds: _hasColumn(db, "chunks", "min_step"),
+    pyramid: false,
   };
 }
 
@@ -130,6 +237,8 @@ export interface SeriesPoints {
   times: Float64Array;
   /** Epoch of each point; NaN where none was given. */
   epochs: Float64Array;
+  /** Each point's number in its series, from 0, in tracking order. */
+  seqs: Float64Array;
 }
 
 /**
@@ -142,13 +251,14 @@ export function encodeChunk(
   steps: Float64Array,
   times: Float64Array,
   epochs: Float64Array | null,
+  from = 0,
 ): Uint8Array {
   const columns = epochs === null ? 3 : 4;
   const out = new Float64Array(n * columns);
-  out.set(values.subarray(0, n), 0);
-  out.set(steps.subarray(0, n), n);
-  out.set(times.subarray(0, n), 2 * n);
-  if (epochs !== null) out.set(epochs.subarray(0, n), 3 * n);
+  out.set(values.subarray(from, from + n), 0);
+  out.set(steps.subarray(from, from + n), n);
+  out.set(times.subarray(from, from + n), 2 * n);
+  if (epochs !== null) out.set(epochs.subarray(from, from + n), 3 * n);
   return new Uint8Array(out.buffer);
 }
 
@@ -168,9 +278,12 @@ export function decodeChunkInto(
       }`,
     );
   }
-  const floats = new Float64Array(
-    data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
-  );
+  // A view when the bytes are aligned for it, else a copy.
+  const floats = data.byteOffset % 8 === 0
+    ? new Float64Array(data.buffer, data.byteOffset, n * columns)
+    : new Float64Array(
+      data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
+    );
   into.values.set(floats.subarray(0, n), offset);
   into.steps.set(floats.subarray(n, 2 * n), offset);
   into.times.set(floats.subarray(2 * n, 3 * n), offset);
@@ -284,13 +397,38 @@ export function readPoints(
   )
     .get(name, contextKey) as { id: number; count: number } | undefined;
   if (series === undefined) return null;
-  const chunks = range !== undefined && runFileFeatures(db).chunkBounds
+  return _readChunks(db, series.id, range);
+}
+
+/** The points of series `id`, those of chunks that may hold steps in `range` when given. */
+function _readChunks(
+  db: DatabaseSync,
+  id: number,
+  range?: { from: number; to: number },
+): SeriesPoints {
+  const features = runFileFeatures(db);
+  // Older files do not record where a chunk starts: count it from all chunks' sizes.
+  let starts: Map<number, number> | null = null;
+  if (!features.pyramid) {
+    starts = new Map();
+    let next = 0;
+    for (
+      const row of db.prepare(
+        "SELECT seq, n FROM chunks WHERE series_id = ? ORDER BY seq",
+      ).all(id)
+    ) {
+      starts.set(Number(row.seq), next);
+      next += Number(row.n);
+    }
+  }
+  const start = features.pyramid ? "first_seq" : "seq";
+  const chunks = range !== undefined && features.chunkBounds
     ? db.prepare(
-      "SELECT n, has_epoch, data FROM chunks WHERE series_id = ? AND (min_step IS NULL OR (max_step >= ? AND min_step <= ?)) ORDER BY seq",
-    ).all(series.id, _bound(range.from), _bound(range.to))
+      `SELECT n, has_epoch, data, ${start} AS start FROM chunks WHERE series_id = ? AND (min_step IS NULL OR (max_step >= ? AND min_step <= ?)) ORDER BY seq`,
+    ).all(id, _bound(range.from), _bound(range.to))
     : db.prepare(
-      "SELECT n, has_epoch, data FROM chunks WHERE series_id = ? ORDER BY seq",
-    ).all(series.id);
+      `SELECT n, has_epoch, data, ${start} AS start FROM chunks WHERE series_id = ? ORDER BY seq`,
+    ).all(id);
   let total = 0;
   for (const chunk of chunks) total += Number(chunk.n);
   const points: SeriesPoints = {
@@ -298,6 +436,7 @@ export function readPoints(
     values: new Float64Array(total),
     times: new Float64Array(total),
     epochs: new Float64Array(total),
+    seqs: new Float64Array(total),
   };
   let offset = 0;
   for (const chunk of chunks) {
@@ -309,9 +448,105 @@ export function readPoints(
       points,
       offset,
     );
+    const first = starts === null
+      ? Number(chunk.start)
+      : starts.get(Number(chunk.start))!;
+    for (let i = 0; i < n; i++) points.seqs[offset + i] = first + i;
     offset += n;
   }
   return points;
+}
+
+/** A series read at a resolution: the points kept and how they were chosen. */
+export interface SeriesBuckets {
+  /** Points kept, in order of step (then of tracking). */
+  points: Point[];
+  /** Points of the series within the range. */
+  total: number;
+  /**
+   * Width in steps of the buckets the points were chosen from (aligned on
+   * multiples of it); 0 when every point in the range is returned.
+   */
+  width: number;
+  /** Whether blocks of the pyramid answered (else only raw points were read). */
+  pyramid: boolean;
+}
+
+/**
+ * Reads one series within the steps `from..to` at `buckets` buckets (0:
+ * every point), from its pyramid where the file has one (see
+ * `series/pyramid.ts`): the cost follows the buckets, not the points. Null
+ * when the run has no such series.
+ */
+export function readSeriesBuckets(
+  db: DatabaseSync,
+  name: string,
+  contextKey: string,
+  options: { from: number; to: number; buckets: number },
+): SeriesBuckets | null {
+  const features = runFileFeatures(db);
+  const series = db.prepare(
+    `SELECT id, count, ${
+      features.pyramid ? "pyramid" : "0 AS pyramid"
+    } FROM series WHERE name = ? AND context = ?`,
+  ).get(name, contextKey) as
+    | { id: number; count: number; pyramid: number }
+    | undefined;
+  if (series === undefined) return null;
+  const empty = { points: [], total: 0, width: 0, pyramid: false };
+  if (series.count === 0) return empty;
+  const bounds = features.chunkBounds
+    ? db.prepare(
+      "SELECT min(min_step) AS lo, max(max_step) AS hi FROM chunks WHERE series_id = ?",
+    ).get(series.id) as { lo: number | null; hi: number | null }
+    : { lo: null, hi: null };
+  const points = (lo: number, hi: number): Point[] => {
+    const read = _readChunks(db, series.id, { from: lo, to: hi });
+    const out: Point[] = [];
+    for (let i = 0; i < read.steps.length; i++) {
+      const step = read.steps[i]!;
+      if (step < lo || step > hi) continue;
+      out.push({
+        step,
+        value: read.values[i]!,
+        time: read.times[i]!,
+        epoch: read.epochs[i]!,
+        seq: read.seqs[i]!,
+      });
+    }
+    return out;
+  };
+  let low = bounds.lo, high = bounds.hi;
+  // Older chunks without step bounds: the extent comes from the points.
+  if (low === null || high === null) {
+    const all = points(-Infinity, Infinity);
+    if (all.length === 0) return empty;
+    low = Math.min(...all.map((p) => p.step));
+    high = Math.max(...all.map((p) => p.step));
+  }
+  const lo = Math.max(options.from, low);
+  const hi = Math.min(options.to, high);
+  if (!(lo <= hi)) return empty;
+  if (options.buckets === 0) {
+    const all = points(lo, hi).sort((a, b) => a.step - b.step || a.seq - b.seq);
+    return { points: all, total: all.length, width: 0, pyramid: false };
+  }
+  const pyramid = features.pyramid && series.pyramid === 1;
+  const blocks = db.prepare(
+    "SELECT block, data FROM blocks WHERE series_id = ? AND level = ? AND block BETWEEN ? AND ?",
+  );
+  const read = readBuckets({
+    blocks(level, first, last) {
+      const out = new Map<number, Block>();
+      for (const row of blocks.all(series.id, level, first, last)) {
+        const block = Number(row.block);
+        out.set(block, _decodeBlock(row.data as Uint8Array, block * 2 ** level));
+      }
+      return out;
+    },
+    points,
+  }, lo, hi, options.buckets, pyramid);
+  return { ...read, pyramid };
 }
 
 function _string(value: unknown): string {

@@ -15,7 +15,14 @@ import type { Clock } from "../util/clock.ts";
 import { AimError, writeFailure } from "../errors.ts";
 import { Preview } from "../series/preview.ts";
 import type { Context, ParamValue, RunStatus } from "../types.ts";
-import { encodeChunk, MAX_TIME } from "./run_file.ts";
+import {
+  encodeChunk,
+  MAX_CHUNK_POINTS,
+  MAX_TIME,
+  readBlock,
+  writeBlocks,
+} from "./run_file.ts";
+import { type BlockChange, PyramidBuilder } from "../series/pyramid.ts";
 import { heartbeatInterval, writeHeartbeat } from "./liveness.ts";
 import type { RunLock } from "./run_spaces.ts";
 import { registerOpenRun, unregisterOpenRun } from "./finalizer.ts";
@@ -83,6 +90,8 @@ class _Series {
   epochs: Float64Array | null = null;
 
   preview = new Preview();
+  /** The series' pyramid, null once it is given up (a series of over 2^32 points). */
+  pyramid: PyramidBuilder | null = new PyramidBuilder();
 
   constructor(readonly name: string, readonly contextKey: string) {}
 
@@ -223,14 +232,14 @@ export class Run {
     this.#params = state.params;
     this.#dataVersion = state.dataVersion;
     this.#insertChunk = db.prepare(
-      "INSERT INTO chunks(series_id, seq, n, first_step, last_step, has_epoch, data, min_step, max_step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO chunks(series_id, seq, n, first_step, last_step, has_epoch, data, min_step, max_step, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.#updateSeries = db.prepare(
       "UPDATE series SET count = ?, first_step = ?, last_step = ?, last = ?, min = ?, max = ?, last_time = ?, preview = ? WHERE id = ?",
     );
     for (
       const row of db.prepare(
-        "SELECT id, name, context, count, first_step, last_step, last, min, max, last_time, preview, (SELECT coalesce(max(seq) + 1, 0) FROM chunks WHERE series_id = series.id) AS next_seq FROM series",
+        "SELECT id, name, context, count, first_step, last_step, last, min, max, last_time, preview, pyramid, (SELECT coalesce(max(seq) + 1, 0) FROM chunks WHERE series_id = series.id) AS next_seq, (SELECT max(max_step) FROM chunks WHERE series_id = series.id) AS max_step FROM series",
       ).all()
     ) {
       const series = this.#seriesFor(String(row.name), String(row.context));
@@ -246,6 +255,10 @@ export class Run {
       series.max = row.max === null ? NaN : Number(row.max);
       series.lastTime = row.last_time === null ? null : Number(row.last_time);
       series.preview = new Preview(row.preview as Uint8Array | null);
+      if (row.pyramid !== 1) series.pyramid = null;
+      else if (row.max_step !== null) {
+        series.pyramid!.resume(Number(row.max_step));
+      }
     }
     const heartbeatMs = heartbeatInterval() * 1000;
     // Deno's timers are numbers; the node typings that node:sqlite pulls in say otherwise.
@@ -480,6 +493,58 @@ export class Run {
     }
   }
 
+  /**
+   * Writes the buffered points of `series` as chunks of at most
+   * {@linkcode MAX_CHUNK_POINTS}, and the pyramid blocks they change
+   * (recorded in `pending`, committed once the transaction is).
+   */
+  #writePoints(
+    series: _Series,
+    id: number,
+    pending: Map<_Series, BlockChange[]>,
+  ): void {
+    const first = series.count - series.n;
+    for (let at = 0, seq = series.nextSeq; at < series.n; seq++) {
+      const n = Math.min(MAX_CHUNK_POINTS, series.n - at);
+      this.#insertChunk.run(
+        id,
+        seq,
+        n,
+        series.steps[at]!,
+        series.steps[at + n - 1]!,
+        series.epochs === null ? 0 : 1,
+        encodeChunk(
+          n,
+          series.values,
+          series.steps,
+          series.times,
+          series.epochs,
+          at,
+        ),
+        ..._stepBounds(series.steps, at, n),
+        first + at,
+      );
+      at += n;
+    }
+    // Point numbers are stored as 32 bits in the pyramid: beyond, reads use raw points.
+    if (series.pyramid !== null && series.count >= 2 ** 32) {
+      series.pyramid = null;
+      this.#db.prepare("UPDATE series SET pyramid = 0 WHERE id = ?").run(id);
+      this.#db.prepare("DELETE FROM blocks WHERE series_id = ?").run(id);
+    }
+    if (series.pyramid === null) return;
+    const changes = series.pyramid.pending({
+      n: series.n,
+      steps: series.steps,
+      values: series.values,
+      times: series.times,
+      epochs: series.epochs,
+      firstSeq: first,
+    }, (level, block) => readBlock(this.#db, id, level, block));
+    writeBlocks(this.#db, id, changes);
+    pending.set(series, changes);
+  }
+
   /** Notes a refused flush: told once, retried with back-off. */
   #refused(error: AimError): void {
     if (this.#storageError === null) {
@@ -500,34 +565,22 @@ export class Run {
     const db = this.#db;
     const version = this.#dataVersion + 1;
     const newIds = new Map<_Series, number>();
+    const pending = new Map<_Series, BlockChange[]>();
     transaction(db, () => {
       for (const series of this.#dirtySeries) {
         let id = series.id;
         if (id < 0) {
           const row = db.prepare(
-            "INSERT INTO series(name, context, count) VALUES (?, ?, 0) RETURNING id",
-          ).get(series.name, series.contextKey) as { id: number };
+            "INSERT INTO series(name, context, count, pyramid) VALUES (?, ?, 0, ?) RETURNING id",
+          ).get(
+            series.name,
+            series.contextKey,
+            series.pyramid === null ? 0 : 1,
+          ) as { id: number };
           id = row.id;
           newIds.set(series, id);
         }
-        if (series.n > 0) {
-          this.#insertChunk.run(
-            id,
-            series.nextSeq,
-            series.n,
-            series.steps[0]!,
-            series.steps[series.n - 1]!,
-            series.epochs === null ? 0 : 1,
-            encodeChunk(
-              series.n,
-              series.values,
-              series.steps,
-              series.times,
-              series.epochs,
-            ),
-            ..._stepBounds(series.steps, series.n),
-          );
-        }
+        if (series.n > 0) this.#writePoints(series, id, pending);
         this.#updateSeries.run(
           series.count,
           series.firstStep,
@@ -562,8 +615,11 @@ export class Run {
     });
     // Only after the commit: a failed flush leaves every buffer as it was.
     for (const [series, id] of newIds) series.id = id;
+    for (const [series, changes] of pending) series.pyramid?.commit(changes);
     for (const series of this.#dirtySeries) {
-      if (series.n > 0) series.nextSeq++;
+      if (series.n > 0) {
+        series.nextSeq += Math.ceil(series.n / MAX_CHUNK_POINTS);
+      }
       series.n = 0;
     }
     this.#dirtySeries.clear();
@@ -752,11 +808,15 @@ function _describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
-/** The lowest and highest of the first `n` steps: a range read skips chunks outside it. */
-function _stepBounds(steps: ArrayLike<number>, n: number): [number, number] {
+/** The lowest and highest of `n` steps from `from`: a range read skips chunks outside it. */
+function _stepBounds(
+  steps: ArrayLike<number>,
+  from: number,
+  n: number,
+): [number, number] {
   let low = Infinity;
   let high = -Infinity;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < from + n; i++) {
     const step = steps[i]!;
     if (step < low) low = step;
     if (step > high) high = step;
