@@ -220,6 +220,8 @@ export async function liveWriter(
     series?: number;
     /** Wait until this many steps are flushed (default one batch). */
     flushed?: number;
+    /** Values that rise and fall, with spikes, NaNs and steps going back (writer.ts --wiggly). */
+    wiggly?: boolean;
     env?: Record<string, string>;
   } = {},
 ): Promise<WriterProcess & { hash: string }> {

@@ -67,7 +67,11 @@ Deno.test("a preview keeps each bucket's last point, which traces the curve betw
   });
   for (const indices of buckets.values()) {
     const last = indices.reduce((a, b) => (steps[b]! >= steps[a]! ? b : a));
-    assert.equal(values[last], loss(steps[last]!), "the last point is the curve's");
+    assert.equal(
+      values[last],
+      loss(steps[last]!),
+      "the last point is the curve's",
+    );
     assert.ok(values[last]! < 2.6, "not a spike");
   }
   assert.ok(values.includes(5.5), "and the spikes are there");

@@ -9,6 +9,9 @@ import {
   PyramidBuilder,
   readBuckets,
 } from "../lib/series/pyramid.ts";
+import { readSeries } from "../lib/mod.ts";
+import { readPoints } from "../lib/storage/mod.ts";
+import { liveWriter, tempRepo } from "./_helpers.ts";
 
 /** A series as tracked: steps mostly rising (some repeated, some going back), any values. */
 const series = fc.array(
@@ -184,4 +187,60 @@ Deno.test("a block survives its encoding, points shared between roles included",
   assert.equal(back.count, 40);
   assert.deepEqual(tuples(back.kept()), tuples(block.kept()));
   assert.throws(() => Block.decode(new Uint8Array(3), 0), RangeError);
+});
+
+Deno.test("a writer SIGKILLed mid-flush leaves a pyramid that agrees with its points", async () => {
+  await using repo = await tempRepo();
+  for (const killAfter of [2_000, 9_000, 30_000]) {
+    await using writer = await liveWriter(repo.path, {
+      batch: 977,
+      series: 2,
+      flushed: killAfter,
+      wiggly: true,
+    });
+    writer.child.kill("SIGKILL");
+    await writer.finished();
+    const context = { i: 0 };
+    {
+      const raw = repo.readRun(
+        writer.hash,
+        (db) => readPoints(db, "s0", JSON.stringify(context)),
+      )!;
+      const points: Point[] = Array.from(raw.steps, (step, i) => ({
+        step,
+        value: raw.values[i]!,
+        time: raw.times[i]!,
+        epoch: raw.epochs[i]!,
+        seq: raw.seqs[i]!,
+      }));
+      assert.ok(points.length >= killAfter, "every flushed point is there");
+      const low = Math.min(...raw.steps), high = Math.max(...raw.steps);
+      for (
+        const [a, b, n] of [[0, 1, 100], [0.1, 0.9, 37], [0.5, 0.51, 5], [
+          0,
+          1,
+          3,
+        ]] as const
+      ) {
+        const lo = Math.round(low + (high - low) * a);
+        const hi = Math.round(low + (high - low) * b);
+        const expected = downsampleAligned(points, lo, hi, n);
+        const got = readSeries(repo, writer.hash, "s0", context, {
+          points: n,
+          from: lo,
+          to: hi,
+        });
+        assert.deepEqual(
+          got.steps.map((step, i) =>
+            JSON.stringify([step, String(got.values[i]), got.times[i]])
+          ),
+          expected.points.map((p) =>
+            JSON.stringify([p.step, String(p.value), p.time])
+          ),
+          `killed after ${killAfter}, ${lo}..${hi} at ${n}`,
+        );
+        assert.equal(got.resolution.width, Math.max(1, expected.width));
+      }
+    }
+  }
 });

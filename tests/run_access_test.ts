@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openDatabase } from "../lib/util/mod.ts";
-import { readSeries } from "../lib/mod.ts";
+import { readSeries, reindex } from "../lib/mod.ts";
+import { LEVELS } from "../lib/series/pyramid.ts";
 import { readPoints } from "../lib/storage/mod.ts";
 import type { Repo } from "../lib/mod.ts";
 import { tempRepo } from "./_helpers.ts";
@@ -83,13 +84,15 @@ Deno.test("a step-range read opens only the chunks whose steps reach into the ra
   );
 });
 
-Deno.test("a run file from before chunk step bounds is read whole, and gains them when resumed", async () => {
+Deno.test("a run file from before chunk step bounds is read whole, and gains them and its pyramid when resumed", async () => {
   await using repo = await tempRepo();
   const hash = await writeChunks(repo);
   withRunDb(repo, hash, (db) =>
     db.exec(
-      // Files from before step bounds also had no format version.
-      "ALTER TABLE chunks DROP COLUMN min_step; ALTER TABLE chunks DROP COLUMN max_step; PRAGMA user_version = 0",
+      // A file from before step bounds: no bounds, no pyramid, no format version.
+      "DROP INDEX chunks_steps; DROP TABLE blocks; ALTER TABLE series DROP COLUMN pyramid; " +
+        "ALTER TABLE chunks DROP COLUMN first_seq; ALTER TABLE chunks DROP COLUMN min_step; " +
+        "ALTER TABLE chunks DROP COLUMN max_step; PRAGMA user_version = 0",
     ));
   for (const [from, to] of RANGES) {
     const data = readSeries(repo, hash, "loss", {}, { points: 0, from, to });
@@ -102,15 +105,24 @@ Deno.test("a run file from before chunk step bounds is read whole, and gains the
   const run = await repo.resumeRun(hash);
   run.track(0.5, { name: "loss", step: 5000 });
   await run.close();
-  // Old chunks (no bounds) are always read; the new one only when in range.
+  // Resumed, the file is brought to format 4: every chunk, old ones too,
+  // has its bounds, and a range read skips what it does not need.
   const read = (from: number, to: number) =>
     withRunDb(
       repo,
       hash,
       (db) => readPoints(db, "loss", "{}", { from, to })!.steps.length,
     );
-  assert.equal(read(0, 10), 204);
-  assert.equal(read(4000, 6000), 205);
+  assert.equal(read(0, 10), 100 + 4);
+  assert.equal(read(4000, 6000), 1);
+  for (const [from, to] of RANGES) {
+    const data = readSeries(repo, hash, "loss", {}, { points: 0, from, to });
+    assert.deepEqual(
+      data.steps,
+      expected(from, to),
+      `upgraded, ${from}..${to}`,
+    );
+  }
   const data = readSeries(repo, hash, "loss", {}, {
     points: 0,
     from: 4000,
@@ -137,4 +149,37 @@ Deno.test("a series read keeps each point's own epoch and time, even when steps 
     to: 5,
   });
   assert.deepEqual(ranged.epochs, [1, 2]);
+});
+
+Deno.test("reindex gives a stalled run of an older format its pyramid, and reads then use it", async () => {
+  await using repo = await tempRepo();
+  const run = await repo.startRun({ handleSignals: false });
+  for (let step = 0; step < 50_000; step++) {
+    run.track(step === 31_337 ? 1e6 : Math.cos(step / 300), {
+      name: "loss",
+      step,
+    });
+  }
+  await run.close();
+  withRunDb(repo, run.hash, (db) =>
+    db.exec(
+      "DROP INDEX chunks_steps; DROP TABLE blocks; ALTER TABLE series DROP COLUMN pyramid; ALTER TABLE chunks DROP COLUMN first_seq; PRAGMA user_version = 3",
+    ));
+  const before = readSeries(repo, run.hash, "loss", {}, { points: 200 });
+  repo.touchMarker(run.hash);
+  assert.equal(reindex(repo).indexed, 1);
+  assert.equal(
+    withRunDb(
+      repo,
+      run.hash,
+      (db) =>
+        (db.prepare("SELECT count(*) AS n FROM blocks").get() as { n: number })
+          .n,
+    ),
+    LEVELS.reduce((sum, level) => sum + Math.ceil(50_000 / 2 ** level), 0),
+    "the blocks of every level",
+  );
+  const after = readSeries(repo, run.hash, "loss", {}, { points: 200 });
+  assert.deepEqual(after, before, "the same answer, now from the pyramid");
+  assert.ok(after.values.includes(1e6));
 });

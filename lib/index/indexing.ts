@@ -17,6 +17,7 @@ import {
   readMeta,
   readPreviews,
   readRecord,
+  runFileFeatures,
 } from "../storage/run_file.ts";
 import type { Junk, RunLock, RunSpaces } from "../storage/run_spaces.ts";
 import type { IndexDb } from "./index_db.ts";
@@ -116,10 +117,27 @@ export function indexRun(
     let record: RunRecord;
     let previews: Map<string, Uint8Array>;
     try {
-      [record, previews] = spaces.readRun(
+      let current: boolean;
+      [record, previews, current] = spaces.readRun(
         hash,
-        (db) => [readRecord(db, hash), readPreviews(db)] as const,
+        (db) =>
+          [
+            readRecord(db, hash),
+            readPreviews(db),
+            runFileFeatures(db).pyramid,
+          ] as const,
       );
+      // A file of an older format gets its series' pyramids once, here
+      // (when the disk allows: it is read from raw points meanwhile).
+      if (!current && lock !== null) {
+        try {
+          spaces.upgradeRun(lock, hash);
+        } catch (error) {
+          if (!(error instanceof AimError) || error.code === "run_corrupt") {
+            throw error;
+          }
+        }
+      }
     } catch (error) {
       if (error instanceof AimError && error.code === "run_not_found") {
         return _dropMissing(spaces, index, hash);

@@ -13,8 +13,8 @@ import { Preview } from "../series/preview.ts";
 import {
   type LogLine,
   readLogLines,
-  readSeriesBuckets,
   readPreviews,
+  readSeriesBuckets,
   seriesKey,
 } from "../storage/run_file.ts";
 import type { Repo } from "./repo.ts";
@@ -47,6 +47,7 @@ export interface SeriesData {
  * preview's coarse buckets, its lowest, highest and last point only.
  */
 export interface Resolution {
+  /** How the points were chosen (see above). */
   kind: "raw" | "buckets" | "preview";
   /** Width of a bucket in steps (1 for `raw`). */
   width: number;

@@ -12,3 +12,15 @@ export {
   type StepValues,
 } from "./downsample.ts";
 export { Preview, PREVIEW_BUCKETS } from "./preview.ts";
+export {
+  Block,
+  type BlockChange,
+  type BucketSource,
+  bucketWidth,
+  type Columns,
+  downsampleAligned,
+  LEVELS,
+  type Point,
+  PyramidBuilder,
+  readBuckets,
+} from "./pyramid.ts";

@@ -25,7 +25,9 @@
 
 /** A point with where it stands in its series. */
 export interface Point {
+  /** Its step (an integer). */
   step: number;
+  /** Its value; may be NaN or ±Infinity. */
   value: number;
   /** Seconds since the epoch. */
   time: number;
@@ -54,11 +56,17 @@ function _before(a: Point, b: Point): boolean {
  * order, and summaries merged in any order, with the same result.
  */
 export class Block {
+  /** Points summarized. */
   count = 0;
+  /** The first point in (step, seq) order; null while empty. */
   first: Point | null = null;
+  /** The last point in (step, seq) order. */
   last: Point | null = null;
+  /** The lowest value's earliest point; null when every value is NaN. */
   min: Point | null = null;
+  /** The highest value's earliest point; null when every value is NaN. */
   max: Point | null = null;
+  /** The earliest NaN point, or null. */
   nan: Point | null = null;
 
   /** Adds one point. */
@@ -256,19 +264,27 @@ export function downsampleAligned(
 
 /** A block to write: its level, its index, and its whole state. */
 export interface BlockChange {
+  /** The level: blocks of 2^level steps. */
   level: number;
+  /** The block's index: it holds the steps block·2^level … (block+1)·2^level − 1. */
   block: number;
+  /** What it summarizes now, every point included. */
   state: Block;
 }
 
 /** Points given as columns, as a writer buffers them: seq of point i is `firstSeq + i`. */
 export interface Columns {
+  /** Points given (the arrays may be longer). */
   n: number;
+  /** Step of each point. */
   steps: ArrayLike<number>;
+  /** Value of each point. */
   values: ArrayLike<number>;
+  /** Time of each point, in seconds since the epoch. */
   times: ArrayLike<number>;
   /** Null when no point has an epoch. */
   epochs: ArrayLike<number> | null;
+  /** Number of the first point in its series. */
   firstSeq: number;
 }
 

@@ -98,15 +98,22 @@ CREATE TABLE IF NOT EXISTS logs(
 `;
 
 /**
+ * Indexes of `run.db`, made once every column they name exists: step
+ * bounds without touching the chunks' data, so that a range read finds its
+ * chunks, and a series its extent, from the index alone.
+ */
+const RUN_INDEXES = `
+CREATE INDEX IF NOT EXISTS chunks_steps ON chunks(series_id, max_step, min_step, seq, n, first_seq);
+`;
+
+/**
  * Brings a run file opened for writing to {@linkcode RUN_FILE_VERSION}:
  * creates what is missing and adds the columns newer versions have. Older
  * files stay readable without it; a writer that resumes one upgrades it.
  */
 export function upgradeRunFile(db: DatabaseSync): void {
   // A new file gets the whole schema; an older one, what it lacks.
-  const older = _hasColumn(db, "series", "count")
-    ? runFileFeatures(db)
-    : null;
+  const older = _hasColumn(db, "series", "count") ? runFileFeatures(db) : null;
   db.exec(RUN_SCHEMA);
   if (older !== null) {
     if (!older.previews) db.exec("ALTER TABLE series ADD COLUMN preview BLOB");
@@ -124,6 +131,7 @@ export function upgradeRunFile(db: DatabaseSync): void {
       _buildPyramids(db);
     }
   }
+  db.exec(RUN_INDEXES);
   db.exec(`PRAGMA user_version = ${RUN_FILE_VERSION}`);
 }
 
@@ -135,20 +143,28 @@ export function upgradeRunFile(db: DatabaseSync): void {
 function _buildPyramids(db: DatabaseSync): void {
   const series = db.prepare("SELECT id, name, context FROM series").all();
   const putSeq = db.prepare(
-    "UPDATE chunks SET first_seq = ? WHERE series_id = ? AND seq = ?",
+    "UPDATE chunks SET first_seq = ?, min_step = ?, max_step = ? WHERE series_id = ? AND seq = ?",
   );
   for (const row of series) {
     const id = Number(row.id);
     let next = 0;
+    const points = readPoints(db, String(row.name), String(row.context))!;
+    // Chunks written before step bounds get them too: every chunk of a
+    // file of format 4 has them.
     for (
       const chunk of db.prepare(
         "SELECT seq, n FROM chunks WHERE series_id = ? ORDER BY seq",
       ).all(id)
     ) {
-      putSeq.run(next, id, Number(chunk.seq));
-      next += Number(chunk.n);
+      const n = Number(chunk.n);
+      let low = Infinity, high = -Infinity;
+      for (let i = next; i < next + n; i++) {
+        low = Math.min(low, points.steps[i]!);
+        high = Math.max(high, points.steps[i]!);
+      }
+      putSeq.run(next, low, high, id, Number(chunk.seq));
+      next += n;
     }
-    const points = readPoints(db, String(row.name), String(row.context))!;
     const changes = new PyramidBuilder().pending({
       n: points.steps.length,
       steps: points.steps,
@@ -193,7 +209,10 @@ function _decodeBlock(bytes: Uint8Array, start: number): Block {
   try {
     return Block.decode(bytes, start);
   } catch (cause) {
-    throw new RunFileError(`a pyramid block is malformed: ${(cause as Error).message}`, { cause });
+    throw new RunFileError(
+      `a pyramid block is malformed: ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }
 
@@ -422,9 +441,14 @@ function _readChunks(
     }
   }
   const start = features.pyramid ? "first_seq" : "seq";
+  // In files of format 4 every chunk has its bounds (the index finds them);
+  // older chunks may not, and are then always read.
+  const inRange = features.pyramid
+    ? "max_step >= ? AND min_step <= ?"
+    : "(min_step IS NULL OR (max_step >= ? AND min_step <= ?))";
   const chunks = range !== undefined && features.chunkBounds
     ? db.prepare(
-      `SELECT n, has_epoch, data, ${start} AS start FROM chunks WHERE series_id = ? AND (min_step IS NULL OR (max_step >= ? AND min_step <= ?)) ORDER BY seq`,
+      `SELECT n, has_epoch, data, ${start} AS start FROM chunks WHERE series_id = ? AND ${inRange} ORDER BY seq`,
     ).all(id, _bound(range.from), _bound(range.to))
     : db.prepare(
       `SELECT n, has_epoch, data, ${start} AS start FROM chunks WHERE series_id = ? ORDER BY seq`,
@@ -532,20 +556,29 @@ export function readSeriesBuckets(
     return { points: all, total: all.length, width: 0, pyramid: false };
   }
   const pyramid = features.pyramid && series.pyramid === 1;
-  const blocks = db.prepare(
-    "SELECT block, data FROM blocks WHERE series_id = ? AND level = ? AND block BETWEEN ? AND ?",
-  );
-  const read = readBuckets({
-    blocks(level, first, last) {
-      const out = new Map<number, Block>();
-      for (const row of blocks.all(series.id, level, first, last)) {
-        const block = Number(row.block);
-        out.set(block, _decodeBlock(row.data as Uint8Array, block * 2 ** level));
-      }
-      return out;
+  const read = readBuckets(
+    {
+      blocks(level, first, last) {
+        const out = new Map<number, Block>();
+        const rows = db.prepare(
+          "SELECT block, data FROM blocks WHERE series_id = ? AND level = ? AND block BETWEEN ? AND ?",
+        ).all(series.id, level, first, last);
+        for (const row of rows) {
+          const block = Number(row.block);
+          out.set(
+            block,
+            _decodeBlock(row.data as Uint8Array, block * 2 ** level),
+          );
+        }
+        return out;
+      },
+      points,
     },
-    points,
-  }, lo, hi, options.buckets, pyramid);
+    lo,
+    hi,
+    options.buckets,
+    pyramid,
+  );
   return { ...read, pyramid };
 }
 

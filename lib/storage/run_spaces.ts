@@ -36,6 +36,7 @@ import {
   readDataVersion,
   readRecord,
   RunFileError,
+  runFileFeatures,
   upgradeRunFile,
 } from "./run_file.ts";
 import { RecordCache } from "./record_cache.ts";
@@ -488,6 +489,26 @@ export class RunSpaces {
     );
     if (changed) this.touchMarker(hash);
     return changed;
+  }
+
+  /**
+   * Brings a run file written by an older aim to this format (its series
+   * get their pyramids), holding the run's lock; returns whether it did.
+   * Reads work without it, only slower.
+   */
+  upgradeRun(lock: RunLock, hash: string): boolean {
+    if (!lock.held) {
+      throw new TypeError(`upgradeRun() needs the lock of run ${hash}, held`);
+    }
+    const current = this.readRun(hash, (db) => runFileFeatures(db).pyramid);
+    if (current) return false;
+    this.#inFile(
+      hash,
+      (path) => openDatabase(path, this.mode),
+      upgradeRunFile,
+      "IMMEDIATE",
+    );
+    return true;
   }
 
   /**
