@@ -6,7 +6,7 @@
 
 /** The parts of a Worker's global scope the loops use (the main-thread typings lack them). */
 export interface WorkerScope {
-  postMessage(message: unknown): void;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
   onmessage: ((event: MessageEvent) => void) | null;
   close(): void;
 }

@@ -22,6 +22,7 @@ import type { PoolStatus } from "./query_pool.ts";
 import { errorResponse, toJson } from "./wire.ts";
 import { guardHostAndOrigin, requireToken } from "./guard.ts";
 import { mountUi } from "./ui_routes.ts";
+import { SERIES_COLUMNS, type SeriesColumn } from "./series_binary.ts";
 
 export { TOKEN_COOKIE } from "./guard.ts";
 
@@ -44,7 +45,10 @@ export interface AppOptions {
    * Answers a read with JSON text (the query Worker pool, or in-process for
    * tests); `signal` aborts when the client goes away.
    */
-  query: (request: QueryRequest, signal?: AbortSignal) => Promise<string>;
+  query: (
+    request: QueryRequest,
+    signal?: AbortSignal,
+  ) => Promise<string | Uint8Array>;
   /** How busy the query Workers are, for `/api/health`. */
   queryStatus?: () => PoolStatus;
   /** The background indexer, when running. */
@@ -56,10 +60,14 @@ export interface AppOptions {
 export function createApp(options: AppOptions): Hono {
   const base = _normalizeBase(options.basePath ?? "");
   const app = new Hono().basePath(base || "/");
-  const json = (c: HonoContext, body: string, status = 200) =>
-    c.body(body, status as 200, {
-      "content-type": "application/json; charset=utf-8",
-    });
+  const json = (c: HonoContext, body: string | Uint8Array, status = 200) =>
+    typeof body === "string"
+      ? c.body(body, status as 200, {
+        "content-type": "application/json; charset=utf-8",
+      })
+      : c.body(body as Uint8Array<ArrayBuffer>, status as 200, {
+        "content-type": SERIES_BINARY_TYPE,
+      });
 
   const guard = {
     allowedHosts: options.allowedHosts ?? null,
@@ -121,38 +129,7 @@ export function createApp(options: AppOptions): Hono {
   });
 
   app.post("/api/series/search", async (c) => {
-    const body = await _body(c);
-    if (typeof body.q !== "string") {
-      throw badRequest('series search needs a JSON body {"q": "…"}');
-    }
-    const points = (body.points ?? 200) as number;
-    if (!Number.isInteger(points) || points < 0 || points > 10_000) {
-      throw badRequest(
-        `points must be an integer from 0 to 10000, got ${
-          JSON.stringify(points)
-        }`,
-      );
-    }
-    const request: QueryRequest = {
-      kind: "metrics",
-      q: body.q,
-      points: points as number,
-    };
-    for (const key of ["limit", "offset"] as const) {
-      if (body[key] === undefined) continue;
-      if (typeof body[key] !== "number") {
-        throw badRequest(`${key} must be a non-negative integer`);
-      }
-      request[key] = body[key] as number;
-    }
-    if (typeof body.sort === "string") request.sort = body.sort;
-    for (const key of ["from", "to"] as const) {
-      if (body[key] === undefined) continue;
-      if (typeof body[key] !== "number") {
-        throw badRequest(`${key} must be a step number`);
-      }
-      request[key] = body[key] as number;
-    }
+    const request = _seriesSearch(await _body(c));
     return json(c, await options.query(request, c.req.raw.signal));
   });
 
@@ -212,6 +189,85 @@ export function createApp(options: AppOptions): Hono {
     return c.json(body, status as 400);
   });
   return app;
+}
+
+/** Largest `points` of a series search: buckets per series. */
+export const MAX_SEARCH_POINTS = 10_000;
+
+/** The media type of a binary series answer (see `series_binary.ts`). */
+export const SERIES_BINARY_TYPE = "application/vnd.aim.series";
+
+/** A series search request from its JSON body, every field checked. */
+function _seriesSearch(body: Record<string, unknown>): QueryRequest {
+  if (typeof body.q !== "string") {
+    throw badRequest('series search needs a JSON body {"q": "…"}');
+  }
+  const points = body.points ?? 200;
+  if (
+    !Number.isInteger(points) || (points as number) < 0 ||
+    (points as number) > MAX_SEARCH_POINTS
+  ) {
+    throw badRequest(
+      `points must be an integer from 0 to ${MAX_SEARCH_POINTS}, got ${
+        JSON.stringify(points)
+      }`,
+    );
+  }
+  const request: QueryRequest = {
+    kind: "metrics",
+    q: body.q,
+    points: points as number,
+  };
+  for (const key of ["limit", "offset"] as const) {
+    if (body[key] === undefined) continue;
+    if (typeof body[key] !== "number") {
+      throw badRequest(`${key} must be a non-negative integer`);
+    }
+    request[key] = body[key] as number;
+  }
+  if (typeof body.sort === "string") request.sort = body.sort;
+  for (const key of ["from", "to"] as const) {
+    if (body[key] === undefined) continue;
+    if (typeof body[key] !== "number") {
+      throw badRequest(`${key} must be a step number`);
+    }
+    request[key] = body[key] as number;
+  }
+  request.detail = _oneOf(body, "detail", ["preview", "full"]);
+  request.encoding = _oneOf(body, "encoding", ["json", "binary"]);
+  if (body.columns !== undefined) {
+    const columns = body.columns;
+    if (
+      !Array.isArray(columns) ||
+      !columns.every((c) => (SERIES_COLUMNS as readonly unknown[]).includes(c))
+    ) {
+      throw badRequest(
+        `columns must be a list of ${SERIES_COLUMNS.join(", ")}, got ${
+          JSON.stringify(columns).slice(0, 100)
+        }`,
+      );
+    }
+    request.columns = columns as SeriesColumn[];
+  }
+  return request;
+}
+
+/** `body[key]`, one of `allowed`, or undefined when absent. */
+function _oneOf<T extends string>(
+  body: Record<string, unknown>,
+  key: string,
+  allowed: readonly T[],
+): T | undefined {
+  const value = body[key];
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) {
+    throw badRequest(
+      `${key} must be ${
+        allowed.map((a) => JSON.stringify(a)).join(" or ")
+      }, got ${JSON.stringify(value).slice(0, 100)}`,
+    );
+  }
+  return value as T;
 }
 
 function _normalizeBase(base: string): string {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { SeriesColumn } from "./series_binary.ts";
+
 /** Worker names: `main.ts` starts the matching loop when it runs as a Worker. */
 export const INDEXER_WORKER = "aim-indexer";
 export const QUERY_WORKER = "aim-query";
@@ -79,10 +81,20 @@ export type QueryRequest =
     sort?: string;
     limit?: number;
     offset?: number;
-    /** Buckets per series when a step range is given; without one, previews are returned. */
+    /** Buckets per series when points are read from run files. */
     points: number;
     from?: number;
     to?: number;
+    /**
+     * `preview`: each series' index preview (no run file opened);
+     * `full`: buckets of `points` read from each run file. Default:
+     * `full` with a step range, else `preview`.
+     */
+    detail?: "preview" | "full";
+    /** Point columns to return; default all. */
+    columns?: SeriesColumn[];
+    /** `binary`: see `series_binary.ts`; default JSON. */
+    encoding?: "json" | "binary";
   }
   | { kind: "run"; hash: string }
   | {
@@ -131,5 +143,5 @@ export interface WireError {
 /** Query Worker → main thread. */
 export type FromQuery =
   | { type: "ready" }
-  | { type: "result"; id: number; body: unknown }
+  | { type: "result"; id: number; body: string | Uint8Array }
   | { type: "error"; id: number; error: WireError };

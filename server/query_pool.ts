@@ -51,7 +51,7 @@ export interface PoolStatus {
 interface _Pending {
   id: number;
   request: QueryRequest;
-  resolve: (body: string) => void;
+  resolve: (body: string | Uint8Array) => void;
   reject: (error: Error) => void;
   startedAt: number;
   abort: (() => void) | null;
@@ -94,11 +94,15 @@ export class QueryPool {
   }
 
   /**
-   * Answers `request` with the JSON text of the response body. Rejects
+   * Answers `request` with the response body: JSON text, or bytes for a
+   * binary series answer. Rejects
    * with `AimError` `query_timeout` past the deadline, and `unavailable`
    * when `signal` aborts or the pool closes.
    */
-  request(request: QueryRequest, signal?: AbortSignal): Promise<string> {
+  request(
+    request: QueryRequest,
+    signal?: AbortSignal,
+  ): Promise<string | Uint8Array> {
     if (this.#closed) return Promise.reject(_closed());
     if (signal?.aborted) return Promise.reject(_cancelled());
     return new Promise((resolve, reject) => {
@@ -208,9 +212,9 @@ export class QueryPool {
     if (index >= 0 && !this.#closed) this.#slots[index] = this.#spawn();
   }
 
-  #settle(pending: _Pending, outcome: Error | string): void {
+  #settle(pending: _Pending, outcome: Error | string | Uint8Array): void {
     pending.abort?.();
-    if (typeof outcome === "string") pending.resolve(outcome);
+    if (!(outcome instanceof Error)) pending.resolve(outcome);
     else pending.reject(outcome);
   }
 
@@ -245,7 +249,7 @@ export class QueryPool {
       this.#settle(
         pending,
         message.type === "result"
-          ? message.body as string
+          ? message.body
           : new RemoteError(message.error),
       );
       this.#pump();

@@ -17,9 +17,12 @@ import {
   repoStatus,
   runToJson,
   searchMetrics,
+  type SearchOptions,
   searchRuns,
   validateHash,
 } from "../lib/mod.ts";
+import { badRequest } from "../lib/errors.ts";
+import { encodeSeriesAnswer, SERIES_COLUMNS } from "./series_binary.ts";
 import type { FromQuery, QueryRequest, ToQuery } from "./messages.ts";
 import { toJson, toWireError } from "./wire.ts";
 import { workerScope } from "./_worker_scope.ts";
@@ -33,7 +36,7 @@ export function answer(
   repo: Repo,
   request: QueryRequest,
   check?: () => void,
-): string {
+): string | Uint8Array {
   const paging = (r: { sort?: string; limit?: number; offset?: number }) => ({
     ..._paging(r),
     ...(check !== undefined ? { check } : {}),
@@ -47,36 +50,8 @@ export function answer(
         unreadable: page.unreadable,
       });
     }
-    case "metrics": {
-      const page = searchMetrics(repo, request.q, paging(request));
-      // Without a step range the index previews answer: no run file is opened.
-      const ranged = request.from !== undefined || request.to !== undefined;
-      const series = page.matches.map(({ run, series }) => {
-        check?.();
-        let data: unknown = null;
-        let error: string | null = null;
-        try {
-          data = ranged
-            ? readSeries(repo, run.record.hash, series.name, series.context, {
-              points: request.points,
-              ...(request.from !== undefined ? { from: request.from } : {}),
-              ...(request.to !== undefined ? { to: request.to } : {}),
-            })
-            : readSeriesPreview(
-              repo,
-              run.record.hash,
-              series.name,
-              series.context,
-              run.indexed,
-            );
-        } catch (cause) {
-          if (!(cause instanceof AimError)) throw cause;
-          error = cause.message;
-        }
-        return { run: runToJson(run), series, data, error };
-      });
-      return toJson({ series, total: page.total, unreadable: page.unreadable });
-    }
+    case "metrics":
+      return _metrics(repo, request, paging(request), check);
     case "run": {
       validateHash(request.hash);
       return toJson(runToJson(_loadListed(repo, request.hash)));
@@ -110,6 +85,66 @@ export function answer(
         ),
       );
   }
+}
+
+/**
+ * A page of series matches with their points: previews from the index, or
+ * buckets read from each run file.
+ */
+function _metrics(
+  repo: Repo,
+  request: Extract<QueryRequest, { kind: "metrics" }>,
+  paging: SearchOptions,
+  check?: () => void,
+): string | Uint8Array {
+  const ranged = request.from !== undefined || request.to !== undefined;
+  const detail = request.detail ?? (ranged ? "full" : "preview");
+  if (detail === "preview" && ranged) {
+    throw badRequest(
+      'A step range needs "detail": "full": previews cover whole series',
+    );
+  }
+  const page = searchMetrics(repo, request.q, paging);
+  const columns = request.columns ?? SERIES_COLUMNS;
+  const series = page.matches.map(({ run, series }) => {
+    check?.();
+    let data: Record<string, unknown> | null = null;
+    let error: string | null = null;
+    try {
+      data = detail === "full"
+        ? {
+          ...readSeries(repo, run.record.hash, series.name, series.context, {
+            points: request.points,
+            ...(request.from !== undefined ? { from: request.from } : {}),
+            ...(request.to !== undefined ? { to: request.to } : {}),
+          }),
+        }
+        // Previews come from the index: no run file is opened.
+        : {
+          ...readSeriesPreview(
+            repo,
+            run.record.hash,
+            series.name,
+            series.context,
+            run.indexed,
+          ),
+        };
+    } catch (cause) {
+      if (!(cause instanceof AimError)) throw cause;
+      error = cause.message;
+    }
+    return { run: runToJson(run), series, data, error };
+  });
+  const answer = { series, total: page.total, unreadable: page.unreadable };
+  if (request.encoding === "binary") {
+    return encodeSeriesAnswer(answer, columns);
+  }
+  for (const { data } of series) {
+    for (const column of SERIES_COLUMNS) {
+      if (data !== null && !columns.includes(column)) delete data[column];
+    }
+  }
+  return toJson(answer);
 }
 
 /** A run from the index, or from its own space when it has a marker or is missing from the index. */
@@ -162,7 +197,13 @@ export function runQueryWorker(): void {
     } catch (error) {
       reply = { type: "error", id, error: toWireError(error) };
     }
-    workerScope().postMessage(reply);
+    // A binary answer's bytes move to the main thread rather than being copied.
+    workerScope().postMessage(
+      reply,
+      reply.type === "result" && typeof reply.body !== "string"
+        ? [reply.body.buffer as ArrayBuffer]
+        : [],
+    );
   };
   // Messages sent before the handler existed would be lost: say when it does.
   workerScope().postMessage({ type: "ready" } satisfies FromQuery);

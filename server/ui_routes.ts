@@ -44,6 +44,7 @@ import runsModelJs from "./ui/runs_model.js" with { type: "text" };
 import runsPagesJs from "./ui/runs_pages.js" with { type: "text" };
 import runsSelectionJs from "./ui/runs_selection.js" with { type: "text" };
 import runsTableJs from "./ui/runs_table.js" with { type: "text" };
+import seriesBinaryJs from "./ui/series_binary.js" with { type: "text" };
 import seriesMathJs from "./ui/series_math.js" with { type: "text" };
 import statusJs from "./ui/status.js" with { type: "text" };
 import tasksJs from "./ui/tasks.js" with { type: "text" };
@@ -103,6 +104,7 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
     ["runs_pages.js", runsPagesJs, JS],
     ["runs_selection.js", runsSelectionJs, JS],
     ["runs_table.js", runsTableJs, JS],
+    ["series_binary.js", seriesBinaryJs, JS],
     ["series_math.js", seriesMathJs, JS],
     ["status.js", statusJs, JS],
     ["tasks.js", tasksJs, JS],

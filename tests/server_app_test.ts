@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createApp } from "../server/app.ts";
+import { createApp, SERIES_BINARY_TYPE } from "../server/app.ts";
+import { decodeSeriesAnswer } from "../server/ui/series_binary.js";
 import { answer } from "../server/query_worker.ts";
 import { idleAfterPass } from "../server/indexer_worker.ts";
 import type { Repo } from "../lib/mod.ts";
@@ -235,6 +236,100 @@ Deno.test("POST /api/series/search returns every matching series with its points
     body: "not json",
   });
   assert.equal(bad.status, 400);
+});
+
+Deno.test("a series search in binary carries the same answer as JSON, with the columns asked for", async () => {
+  await using repo = await tempRepo();
+  await seed(repo);
+  const app = appFor(repo);
+  const search = (body: Record<string, unknown>) =>
+    app.request("/api/series/search", {
+      method: "POST",
+      headers: { ...AUTH, "content-type": "application/json" },
+      body: JSON.stringify({ q: 'metric.name == "loss"', ...body }),
+    });
+  // JSON carries non-finite numbers as strings, and null for no epoch.
+  const fromJson = (column: (number | string | null)[]) =>
+    column.map((v) => v === null ? NaN : Number(v));
+  const cases = [
+    {
+      body: { detail: "full", points: 40 },
+      columns: ["steps", "values", "epochs", "times"],
+    },
+    {
+      body: { detail: "full", points: 40, columns: ["values"] },
+      columns: ["values"],
+    },
+    { body: { points: 40 }, columns: ["steps", "values"] },
+  ];
+  for (const { body, columns } of cases) {
+    const json = await (await search(body)).json();
+    const binary = await search({ ...body, encoding: "binary" });
+    assert.equal(binary.status, 200);
+    assert.equal(binary.headers.get("content-type"), SERIES_BINARY_TYPE);
+    const decoded = decodeSeriesAnswer(await binary.arrayBuffer());
+    assert.equal(decoded.total, 2);
+    assert.equal(decoded.series.length, 2);
+    decoded.series.forEach((match, i) => {
+      const want = json.series[i];
+      assert.deepEqual(match.run, want.run);
+      assert.deepEqual(match.series, want.series);
+      const got = match.data as unknown as Record<string, unknown>;
+      for (const column of ["steps", "values", "epochs", "times"]) {
+        if (!columns.includes(column)) {
+          assert.equal(got[column], undefined, `${column} was not asked for`);
+          assert.equal(want.data[column], undefined, `${column} in JSON`);
+          continue;
+        }
+        assert.ok(got[column] instanceof Float64Array, column);
+        assert.deepEqual(
+          Array.from(got[column] as Float64Array),
+          fromJson(want.data[column]),
+          `${column} of series ${i}, ${JSON.stringify(body)}`,
+        );
+      }
+      assert.deepEqual(got.resolution, want.data.resolution);
+      assert.equal(got.total, want.data.total);
+    });
+    // The spike at step 250 is in the first run's full-detail answer.
+    if (body.detail === "full" && columns.includes("values")) {
+      assert.ok(Array.from(decoded.series[0]!.data!.values!).includes(100));
+    }
+  }
+});
+
+Deno.test("a series search names what is wrong with its detail, encoding or columns", async () => {
+  await using repo = await tempRepo();
+  await seed(repo);
+  const app = appFor(repo);
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [
+      { detail: "everything" },
+      /detail must be "preview" or "full", got "everything"/,
+    ],
+    [{ encoding: "xml" }, /encoding must be "json" or "binary", got "xml"/],
+    [
+      { columns: ["steps", "loss"] },
+      /columns must be a list of steps, values, epochs, times, got \["steps","loss"\]/,
+    ],
+    [{ columns: "steps" }, /columns must be a list/],
+    [{ detail: "preview", from: 10 }, /A step range needs "detail": "full"/],
+    [
+      { points: 10_001 },
+      /points must be an integer from 0 to 10000, got 10001/,
+    ],
+  ];
+  for (const [body, message] of cases) {
+    const response = await app.request("/api/series/search", {
+      method: "POST",
+      headers: { ...AUTH, "content-type": "application/json" },
+      body: JSON.stringify({ q: 'metric.name == "loss"', ...body }),
+    });
+    assert.equal(response.status, 400, JSON.stringify(body));
+    const error = (await response.json()).error;
+    assert.equal(error.code, "bad_request");
+    assert.match(error.message, message);
+  }
 });
 
 Deno.test("PATCH edits a finished run and re-indexes it; PATCH and DELETE refuse a live run", async () => {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { AimError, type Repo } from "../lib/mod.ts";
 import { QueryPool } from "../server/query_pool.ts";
 import { RemoteError } from "../server/wire.ts";
+import { decodeSeriesAnswer } from "../server/ui/series_binary.js";
 import { tempRepo } from "./_helpers.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url);
@@ -21,6 +22,12 @@ async function unindexedRuns(repo: Repo, count: number): Promise<void> {
     await run.close();
   }
   for (const hash of repo.listRuns()) repo.touchMarker(hash);
+}
+
+/** A JSON answer's text (a binary answer here is a bug in the test). */
+function text(body: string | Uint8Array): string {
+  assert.equal(typeof body, "string", "a JSON answer");
+  return body as string;
 }
 
 /** The code an error carries, whether raised here or in a Worker. */
@@ -44,8 +51,10 @@ Deno.test("a search past its deadline is stopped in its Worker and answered quer
     // Stopped by the Worker itself: nothing had to be replaced.
     assert.equal(pool.status().replaced, 0);
     const small = JSON.parse(
-      await pool.request({ kind: "runs", q: "", limit: 0 }).catch(() =>
-        '{"total": -1}'
+      text(
+        await pool.request({ kind: "runs", q: "", limit: 0 }).catch(() =>
+          '{"total": -1}'
+        ),
       ),
     );
     // A cheap request may still beat 5 ms, or time out: either way the Worker answers.
@@ -79,7 +88,7 @@ Deno.test("a Worker stuck past its deadline is replaced, health says so meanwhil
     const error = await stuck;
     assert.equal(codeOf(error), "query_timeout", String(error));
     assert.ok(performance.now() - started < 5000);
-    assert.equal(JSON.parse(await behind).total, 3);
+    assert.equal(JSON.parse(text(await behind)).total, 3);
     assert.equal(pool.status().replaced, 1);
     assert.equal(pool.status().stuck, false);
   } finally {
@@ -152,4 +161,28 @@ Deno.test("closing the pool answers waiting and running requests at once", async
     assert.rejects(queued, /shutting down/),
   ]);
   await assert.rejects(pool.request({ kind: "runs", q: "" }), /shutting down/);
+});
+
+Deno.test("a binary series answer crosses from its Worker as bytes and decodes to the run's points", async () => {
+  await using repo = await tempRepo();
+  await unindexedRuns(repo, 3);
+  const pool = new QueryPool(repo.path, MAIN, { size: 1, timeoutMs: 10_000 });
+  try {
+    const body = await pool.request({
+      kind: "metrics",
+      q: 'metric.name == "loss"',
+      points: 10,
+      detail: "full",
+      encoding: "binary",
+      columns: ["values"],
+    });
+    assert.ok(body instanceof Uint8Array, typeof body);
+    const page = decodeSeriesAnswer(body.slice().buffer);
+    assert.deepEqual(
+      page.series.map((match) => Array.from(match.data!.values!)).sort(),
+      [[0], [1], [2]],
+    );
+  } finally {
+    pool.close();
+  }
 });

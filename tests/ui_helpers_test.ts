@@ -119,6 +119,7 @@ function line(
       context: series.context,
       steps: values.map((_, i) => i),
       values,
+      resolution: { kind: "raw", width: 1, origin: 0 },
       ...extra,
     },
     zoomed: null,

@@ -6,11 +6,12 @@
 // error, column.
 
 import { url } from "./urls.js";
+import { decodeSeriesAnswer } from "./series_binary.js";
 
 /**
  * @import {
  *   CheckAnswer, Context, ErrorBody, IndexAnswer, LogPage, QueryProblem,
- *   Run, RunPage, SeriesPage, SeriesPoints,
+ *   Run, RunPage, SeriesPage, SeriesPoints, BinarySeriesPage,
  * } from "./api_types.js"
  */
 
@@ -195,23 +196,59 @@ export async function readSeries(hash, name, context, range = {}) {
 /**
  * @typedef {object} SeriesSearch
  * @property {string} q  A series query (`metric.name == "loss" and …`).
- * @property {number} points  Buckets per series.
+ * @property {number} points  Buckets per series (with `detail: "full"`).
  * @property {number} limit
  * @property {number} offset
- * @property {number} [from]  With a step range, every series is read from
- *   its run; without, the index previews answer.
- * @property {number} [to]
+ * @property {number} [from]  Lowest step (implies `detail: "full"`).
+ * @property {number} [to]  Highest step (implies `detail: "full"`).
+ * @property {"preview" | "full"} [detail]  `preview`: the index previews
+ *   answer, no run file is opened; `full`: `points` buckets are read from
+ *   each run. Default: `full` with a step range, else `preview`.
+ * @property {("steps" | "values" | "epochs" | "times")[]} [columns]  Point
+ *   columns to return; default all.
  */
 
 /**
  * POST /api/series/search: a page of (run, series) matches with their points.
  * @param {SeriesSearch} search
+ * @param {{ signal?: AbortSignal }} [options]
  * @returns {Promise<SeriesPage>}
  */
-export async function searchSeries(search) {
+export async function searchSeries(search, { signal } = {}) {
   return /** @type {SeriesPage} */ (
-    await api("api/series/search", { body: search })
+    await api("api/series/search", { body: search, signal })
   );
+}
+
+/**
+ * POST /api/series/search in its binary form: the same answer, with the
+ * point arrays as Float64Arrays (NaN for an untracked epoch), for charts of
+ * many lines at pixel resolution.
+ * @param {SeriesSearch} search
+ * @param {{ signal?: AbortSignal }} [options]
+ * @returns {Promise<BinarySeriesPage>}
+ */
+export async function searchSeriesBinary(search, { signal } = {}) {
+  const response = await fetch(url("api/series/search"), {
+    method: "POST",
+    credentials: "same-origin",
+    headers: {
+      accept: "application/vnd.aim.series, application/json",
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ ...search, encoding: "binary" }),
+    signal: signal ?? null,
+  });
+  if (!response.ok) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      // Not JSON: the status says enough.
+    }
+    throw new ApiError(response.status, body);
+  }
+  return decodeSeriesAnswer(await response.arrayBuffer());
 }
 
 /**

@@ -87,6 +87,52 @@
  * @property {number[]} [times]  Seconds since the epoch.
  * @property {number} [total]  Points in the range before downsampling.
  * @property {true} [preview]
+ * @property {Resolution} resolution  How the points were chosen.
+ */
+
+/**
+ * A series' points in the binary form of a series search: the columns
+ * asked for, as Float64Arrays (NaN for an untracked epoch).
+ * @typedef {object} BinarySeriesPoints
+ * @property {string} name
+ * @property {Context} context
+ * @property {number} n  Points returned.
+ * @property {Float64Array} [steps]
+ * @property {Float64Array} [values]
+ * @property {Float64Array} [epochs]
+ * @property {Float64Array} [times]  Seconds since the epoch.
+ * @property {number} [total]  Points in the range before downsampling.
+ * @property {true} [preview]
+ * @property {Resolution} resolution  How the points were chosen.
+ */
+
+/**
+ * One (run, series) of a binary series search.
+ * @typedef {object} BinarySeriesMatch
+ * @property {Run} run
+ * @property {SeriesSummary} series
+ * @property {BinarySeriesPoints | null} data
+ * @property {string | null} error
+ */
+
+/**
+ * POST /api/series/search with `"encoding": "binary"`, decoded.
+ * @typedef {object} BinarySeriesPage
+ * @property {BinarySeriesMatch[]} series
+ * @property {number} total
+ * @property {Unreadable[]} unreadable
+ */
+
+/**
+ * How a series' points were chosen (lib/repo/reads.ts). `raw`: every point.
+ * `buckets`: from each bucket of `width` steps (bucket k holds the steps
+ * origin + k·width … origin + (k+1)·width − 1) its first, last, lowest and
+ * highest point and its first NaN. `preview`: from each of the index
+ * preview's coarse buckets, its lowest, highest and last point only.
+ * @typedef {object} Resolution
+ * @property {"raw" | "buckets" | "preview"} kind
+ * @property {number} width
+ * @property {number} origin
  */
 
 /**
