@@ -26,6 +26,7 @@ const SECTIONS: Record<string, () => Promise<Section>> = {
   ui: async () => (await import("./bench_ui.ts")).ui,
   track: async () => (await import("./bench_track.ts")).track,
   server: async () => (await import("./bench_server.ts")).server,
+  series: async () => (await import("./bench_series.ts")).series,
 };
 
 /** Runs the sections named in `args` (all when none); returns the exit code. */

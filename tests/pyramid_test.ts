@@ -2,12 +2,19 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   Block,
+  type BucketSource,
   bucketWidth,
+  decodePage,
   downsampleAligned,
+  encodePage,
+  latestPages,
   LEVELS,
+  PAGE_BLOCKS,
+  pageOf,
   type Point,
   PyramidBuilder,
   readBuckets,
+  withLatest,
 } from "../lib/series/pyramid.ts";
 import { readSeries } from "../lib/mod.ts";
 import { readPoints } from "../lib/storage/mod.ts";
@@ -40,32 +47,60 @@ function build(
   start: number,
 ) {
   const points: Point[] = [];
+  // Pages of complete blocks as the run file keeps them: encoded, read back whole.
   const store = new Map<string, Uint8Array>();
-  const key = (level: number, block: number) => `${level}:${block}`;
-  const stored = (level: number, block: number) => {
-    const bytes = store.get(key(level, block));
-    return bytes === undefined ? null : Block.decode(bytes, block * 2 ** level);
+  const key = (level: number, page: number) => `${level}:${page}`;
+  const page = (level: number, index: number) => {
+    const bytes = store.get(key(level, index));
+    return bytes === undefined ? null : decodePage(bytes, level, index);
   };
+  // What a reader has: complete blocks, and the points flushed so far.
+  let flushed = 0;
+  const stored: BucketSource = {
+    blocks(level, first, last) {
+      const out = new Map<number, Block>();
+      for (let p = pageOf(first); p <= pageOf(last); p++) {
+        for (const [b, block] of page(level, p) ?? []) {
+          if (b >= first && b <= last) out.set(b, block);
+        }
+      }
+      return out;
+    },
+    points(lo, hi) {
+      return points.slice(0, flushed).filter((p) =>
+        p.step >= lo && p.step <= hi
+      );
+    },
+  };
+  const maxStep = () =>
+    Math.max(...points.slice(0, flushed).map((p) => p.step));
   let builder = new PyramidBuilder();
-  let since = 0;
   const columns = () => {
-    const batch = points.slice(since);
+    const batch = points.slice(flushed);
     return {
       n: batch.length,
       steps: batch.map((p) => p.step),
       values: batch.map((p) => p.value),
       times: batch.map((p) => p.time),
       epochs: batch.map((p) => p.epoch),
-      firstSeq: since,
+      firstSeq: flushed,
     };
   };
+  const storedBlock = (level: number, block: number) =>
+    page(level, pageOf(block))?.get(block) ?? null;
   const flush = () => {
-    const changes = builder.pending(columns(), stored);
-    for (const { level, block, state } of changes) {
-      store.set(key(level, block), state.encode(block * 2 ** level));
+    const pending = builder.pending(columns(), storedBlock);
+    // Only complete blocks are written, into their pages.
+    for (const { level, block, state } of pending.writes) {
+      const blocks = page(level, pageOf(block)) ?? new Map<number, Block>();
+      blocks.set(block, state);
+      store.set(
+        key(level, pageOf(block)),
+        encodePage(level, pageOf(block), blocks),
+      );
     }
-    builder.commit(changes);
-    since = points.length;
+    builder.commit(pending);
+    flushed = points.length;
   };
   let step = start;
   steps.forEach((s, seq) => {
@@ -80,28 +115,19 @@ function build(
     points.push(p);
     if (s.flush === "flush") flush();
     // A flush the disk refused: nothing may change, the next one writes it all.
-    else if (s.flush === "fail") builder.pending(columns(), stored);
+    else if (s.flush === "fail") builder.pending(columns(), storedBlock);
     else if (s.flush === "resume") {
-      // The writer ends here and another resumes the series.
+      // The writer ends here and another resumes the series from the file.
       flush();
       builder = new PyramidBuilder();
-      builder.resume(Math.max(...points.map((q) => q.step)));
+      if (flushed > 0) {
+        const top = maxStep();
+        builder.resume(top, latestPages(stored, top).get(LEVELS[0]!)!);
+      }
     }
   });
   flush();
-  const source = {
-    blocks(level: number, first: number, last: number) {
-      const out = new Map<number, Block>();
-      for (let b = first; b <= last; b++) {
-        const block = stored(level, b);
-        if (block !== null) out.set(b, block);
-      }
-      return out;
-    },
-    points(lo: number, hi: number) {
-      return points.filter((p) => p.step >= lo && p.step <= hi);
-    },
-  };
+  const source = points.length === 0 ? stored : withLatest(stored, maxStep());
   return { points, source };
 }
 
@@ -187,6 +213,48 @@ Deno.test("a block survives its encoding, points shared between roles included",
   assert.equal(back.count, 40);
   assert.deepEqual(tuples(back.kept()), tuples(block.kept()));
   assert.throws(() => Block.decode(new Uint8Array(3), 0), RangeError);
+});
+
+Deno.test("a page of blocks survives its encoding, keeps the blocks asked for, and refuses malformed bytes", () => {
+  const level = LEVELS[0]!, page = 3;
+  const blocks = new Map<number, Block>();
+  // Slots 0 and 2 of the page hold points; 1 and 3 are empty.
+  for (const slot of [0, 2]) {
+    const block = page * PAGE_BLOCKS + slot;
+    const state = new Block();
+    for (let i = 0; i < 5; i++) {
+      state.add({
+        step: block * 2 ** level + i * 3,
+        value: slot * 10 + i,
+        time: i,
+        epoch: NaN,
+        seq: slot * 100 + i,
+      });
+    }
+    blocks.set(block, state);
+  }
+  const bytes = encodePage(level, page, blocks);
+  const back = decodePage(bytes, level, page);
+  assert.deepEqual([...back.keys()], [...blocks.keys()]);
+  for (const [block, state] of blocks) {
+    assert.deepEqual(tuples(back.get(block)!.kept()), tuples(state.kept()));
+    assert.equal(back.get(block)!.count, 5);
+  }
+  const second = page * PAGE_BLOCKS + 2;
+  assert.deepEqual([...decodePage(bytes, level, page, second, second).keys()], [
+    second,
+  ]);
+  assert.throws(
+    () => decodePage(bytes.subarray(0, 3), level, page),
+    RangeError,
+  );
+  assert.throws(
+    () => decodePage(bytes.subarray(0, bytes.length - 8), level, page),
+    RangeError,
+  );
+  const longer = new Uint8Array(bytes.length + 1);
+  longer.set(bytes);
+  assert.throws(() => decodePage(longer, level, page), /past its last block/);
 });
 
 Deno.test("a writer SIGKILLed mid-flush leaves a pyramid that agrees with its points", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openDatabase } from "../lib/util/mod.ts";
 import { readSeries, reindex } from "../lib/mod.ts";
-import { LEVELS } from "../lib/series/pyramid.ts";
+import { LEVELS, PAGE_BLOCKS } from "../lib/series/pyramid.ts";
 import { readPoints } from "../lib/storage/mod.ts";
 import type { Repo } from "../lib/mod.ts";
 import { tempRepo } from "./_helpers.ts";
@@ -82,6 +82,69 @@ Deno.test("a step-range read opens only the chunks whose steps reach into the ra
     withRunDb(repo, hash, (db) => readPoints(db, "loss", "{}")!.steps.length),
     204,
   );
+});
+
+Deno.test("a series whose chunks come in step order is read by bisecting them; one that goes back is marked and indexed", async () => {
+  await using repo = await tempRepo();
+  const run = await repo.startRun({ handleSignals: false });
+  // 40 chunks of 25 steps each, then (in a second series) a step back.
+  for (let chunk = 0; chunk < 40; chunk++) {
+    for (let i = 0; i < 25; i++) {
+      const step = chunk * 100 + i * 2;
+      run.track(step, { name: "ordered", step });
+      run.track(step, {
+        name: "back",
+        step: chunk === 30 ? step - 2_000 : step,
+      });
+    }
+    run.flush();
+  }
+  await run.close();
+  const [ordered, back] = withRunDb(
+    repo,
+    run.hash,
+    (db) =>
+      ["ordered", "back"].map((name) =>
+        (db.prepare("SELECT ordered FROM series WHERE name = ?").get(name) as {
+          ordered: number;
+        }).ordered
+      ),
+  );
+  assert.deepEqual([ordered, back], [1, 0]);
+  const pointsIn = (name: string, from: number, to: number) =>
+    withRunDb(
+      repo,
+      run.hash,
+      (db) => readPoints(db, name, "{}", { from, to })!,
+    );
+  for (
+    const [from, to] of [[0, 0], [148, 1_302], [3_950, 10_000], [-9, -1], [
+      49,
+      51,
+    ], [3_999, 3_999]]
+  ) {
+    // Only the chunks that reach into the range are decoded: 25 points each.
+    const read = pointsIn("ordered", from!, to!);
+    const wanted = Array.from(
+      { length: 40 * 25 },
+      (_, k) => Math.floor(k / 25) * 100 + (k % 25) * 2,
+    ).filter((step) => step >= from! && step <= to!);
+    const chunks = new Set(wanted.map((step) => Math.floor(step / 100)));
+    assert.equal(read.steps.length, chunks.size * 25, `${from}..${to}`);
+    const all = readSeries(repo, run.hash, "ordered", {}, {
+      points: 0,
+      from,
+      to,
+    });
+    assert.deepEqual(all.steps, wanted, `${from}..${to}`);
+    const steps = (name: string) =>
+      readSeries(repo, run.hash, name, {}, { points: 0, from, to }).steps;
+    const backWanted = Array.from({ length: 40 * 25 }, (_, k) => {
+      const chunk = Math.floor(k / 25), step = chunk * 100 + (k % 25) * 2;
+      return chunk === 30 ? step - 2_000 : step;
+    }).filter((step) => step >= from! && step <= to!).sort((a, b) => a - b);
+    assert.deepEqual(steps("back"), backWanted, `back ${from}..${to}`);
+  }
 });
 
 Deno.test("a run file from before chunk step bounds is read whole, and gains them and its pyramid when resumed", async () => {
@@ -168,16 +231,29 @@ Deno.test("reindex gives a stalled run of an older format its pyramid, and reads
   const before = readSeries(repo, run.hash, "loss", {}, { points: 200 });
   repo.touchMarker(run.hash);
   assert.equal(reindex(repo).indexed, 1);
+  // Every complete page of every level is stored: all but the latest page
+  // of each level, which readers make from the level below.
+  const blocks = withRunDb(
+    repo,
+    run.hash,
+    (db) =>
+      db.prepare("SELECT level, data FROM blocks").all().reduce(
+        (sum, row) =>
+          sum + new DataView((row.data as Uint8Array).buffer).getUint32(0, true)
+            .toString(2).replaceAll("0", "").length,
+        0,
+      ),
+  );
   assert.equal(
-    withRunDb(
-      repo,
-      run.hash,
-      (db) =>
-        (db.prepare("SELECT count(*) AS n FROM blocks").get() as { n: number })
-          .n,
+    blocks,
+    LEVELS.reduce(
+      (sum, level) =>
+        sum +
+        PAGE_BLOCKS *
+          (Math.ceil(Math.ceil(50_000 / 2 ** level) / PAGE_BLOCKS) - 1),
+      0,
     ),
-    LEVELS.reduce((sum, level) => sum + Math.ceil(50_000 / 2 ** level), 0),
-    "the blocks of every level",
+    "the complete blocks of every level",
   );
   const after = readSeries(repo, run.hash, "loss", {}, { points: 200 });
   assert.deepEqual(after, before, "the same answer, now from the pyramid");

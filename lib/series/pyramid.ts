@@ -131,23 +131,45 @@ export class Block {
    * (uint32), value, time and epoch (float64), 32 bytes a point.
    */
   encode(start: number): Uint8Array {
-    const points = [this.first, this.last, this.min, this.max, this.nan];
+    const bytes = new Uint8Array(this.encodedSize());
+    this.encodeInto(new DataView(bytes.buffer), 0, start);
+    return bytes;
+  }
+
+  /** Bytes of {@linkcode Block.encode}'s answer. */
+  encodedSize(): number {
+    let size = 8;
+    const { first, last, min, max, nan } = this;
+    if (first !== null) size += 32;
+    if (last !== null) size += 32;
+    if (min !== null) size += 32;
+    if (max !== null) size += 32;
+    if (nan !== null) size += 32;
+    return size;
+  }
+
+  /** Writes {@linkcode Block.encode}'s bytes into `view` at `at`; returns where they end. */
+  encodeInto(view: DataView, at: number, start: number): number {
+    const { first, last, min, max, nan } = this;
     let mask = 0;
-    points.forEach((p, i) => (mask |= p === null ? 0 : 1 << i));
-    const present = points.filter((p) => p !== null) as Point[];
-    const bytes = new Uint8Array(8 + present.length * 32);
-    const view = new DataView(bytes.buffer);
-    view.setUint32(0, this.count, true);
-    view.setUint32(4, mask, true);
-    present.forEach((p, i) => {
-      const at = 8 + i * 32;
+    if (first !== null) mask |= 1;
+    if (last !== null) mask |= 2;
+    if (min !== null) mask |= 4;
+    if (max !== null) mask |= 8;
+    if (nan !== null) mask |= 16;
+    view.setUint32(at, this.count, true);
+    view.setUint32(at + 4, mask, true);
+    at += 8;
+    for (const p of [first, last, min, max, nan]) {
+      if (p === null) continue;
       view.setUint32(at, p.step - start, true);
       view.setUint32(at + 4, p.seq, true);
       view.setFloat64(at + 8, p.value, true);
       view.setFloat64(at + 16, p.time, true);
       view.setFloat64(at + 24, p.epoch, true);
-    });
-    return bytes;
+      at += 32;
+    }
+    return at;
   }
 
   /** A block read back from {@linkcode Block.encode}; throws RangeError on malformed bytes. */
@@ -192,6 +214,111 @@ export class Block {
     block.nan = slots[4] ?? null;
     return block;
   }
+}
+
+/**
+ * Blocks of one level stored together, as one page: a read of a range
+ * fetches a few pages rather than many blocks, and a flush rewrites the
+ * pages it touches. Page p of a level holds its blocks p·16 … p·16 + 15.
+ */
+export const PAGE_BLOCKS = 4;
+
+/** The page that holds `block`. */
+export function pageOf(block: number): number {
+  return Math.floor(block / PAGE_BLOCKS);
+}
+
+/**
+ * A page as stored: a uint32 with a bit per slot that holds a block, then
+ * each such block as {@linkcode Block.encode} makes it, in slot order.
+ * `blocks` maps block indexes (all in `page`) to their state.
+ */
+export function encodePage(
+  level: number,
+  page: number,
+  blocks: ReadonlyMap<number, Block>,
+): Uint8Array {
+  const bytes = new Uint8Array(pageSize(page, blocks));
+  encodePageInto(new DataView(bytes.buffer), 0, level, page, blocks);
+  return bytes;
+}
+
+/** Bytes of {@linkcode encodePage}'s answer. */
+function pageSize(page: number, blocks: ReadonlyMap<number, Block>): number {
+  let size = 4;
+  for (let slot = 0; slot < PAGE_BLOCKS; slot++) {
+    const state = blocks.get(page * PAGE_BLOCKS + slot);
+    if (state !== undefined && state.count > 0) size += state.encodedSize();
+  }
+  return size;
+}
+
+/** Writes {@linkcode encodePage}'s bytes into `view` at `at`; returns where they end. */
+function encodePageInto(
+  view: DataView,
+  at: number,
+  level: number,
+  page: number,
+  blocks: ReadonlyMap<number, Block>,
+): number {
+  const maskAt = at;
+  let mask = 0;
+  at += 4;
+  for (let slot = 0; slot < PAGE_BLOCKS; slot++) {
+    const block = page * PAGE_BLOCKS + slot;
+    const state = blocks.get(block);
+    if (state === undefined || state.count === 0) continue;
+    mask |= 1 << slot;
+    at = state.encodeInto(view, at, block * 2 ** level);
+  }
+  view.setUint32(maskAt, mask >>> 0, true);
+  return at;
+}
+
+/**
+ * The blocks of a page read back from {@linkcode encodePage}, those from
+ * `first` to `last` only (default all); throws RangeError on malformed bytes.
+ */
+export function decodePage(
+  bytes: Uint8Array,
+  level: number,
+  page: number,
+  first = -Infinity,
+  last = Infinity,
+): Map<number, Block> {
+  if (bytes.byteLength < 4) {
+    throw new RangeError(`a page needs 4 bytes, got ${bytes.byteLength}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const mask = view.getUint32(0, true);
+  const out = new Map<number, Block>();
+  let at = 4;
+  for (let slot = 0; slot < PAGE_BLOCKS; slot++) {
+    if ((mask & (1 << slot)) === 0) continue;
+    if (at + 8 > bytes.byteLength) {
+      throw new RangeError(
+        `a page's blocks end past its ${bytes.byteLength} bytes`,
+      );
+    }
+    const roles = view.getUint32(at + 4, true);
+    let present = 0;
+    for (let r = roles; r !== 0; r &= r - 1) present++;
+    const size = 8 + 32 * present;
+    const block = page * PAGE_BLOCKS + slot;
+    if (block >= first && block <= last) {
+      out.set(
+        block,
+        Block.decode(bytes.subarray(at, at + size), block * 2 ** level),
+      );
+    }
+    at += size;
+  }
+  if (at !== bytes.byteLength) {
+    throw new RangeError(
+      `a page holds ${bytes.byteLength - at} bytes past its last block`,
+    );
+  }
+  return out;
 }
 
 /** Bucket `k` of `width` steps holds the steps k·width … (k+1)·width − 1. */
@@ -262,14 +389,39 @@ export function downsampleAligned(
   return { points: out, width };
 }
 
-/** A block to write: its level, its index, and its whole state. */
+/**
+ * A block to write, whole. Only complete pages of blocks are stored: a
+ * page is complete once the series holds a step past its end. The latest
+ * page of each level (the one that holds the highest step) is not: a
+ * reader makes it from the level below (see {@linkcode withLatest}), so
+ * that a flush of a few points writes no block at all, and every page is
+ * written once (unless a point lands behind the latest step).
+ */
 export interface BlockChange {
   /** The level: blocks of 2^level steps. */
   level: number;
   /** The block's index: it holds the steps block·2^level … (block+1)·2^level − 1. */
   block: number;
-  /** What it summarizes now, every point included. */
+  /** What it summarizes, every point included. */
   state: Block;
+}
+
+/** The latest page of one level: its index and its blocks so far. */
+export interface LatestPage {
+  /** The page's index at its level. */
+  page: number;
+  /** Its blocks so far, by index. */
+  blocks: ReadonlyMap<number, Block>;
+}
+
+/** What {@linkcode PyramidBuilder.pending} makes of a flush's points. */
+export interface PendingBlocks {
+  /** Blocks to write, each whole. */
+  writes: BlockChange[];
+  /** The finest level's latest page once the points are stored (null without any). */
+  latest: LatestPage | null;
+  /** The series' highest step once the points are stored. */
+  maxStep: number;
 }
 
 /** Points given as columns, as a writer buffers them: seq of point i is `firstSeq + i`. */
@@ -288,95 +440,229 @@ export interface Columns {
   firstSeq: number;
 }
 
+/** Blocks of `level` spanned by one block of the next stored level. */
+const PER_LEVEL = 2 ** (LEVELS[1]! - LEVELS[0]!);
+
 /**
- * The pyramid of one series as its writer builds it: at each flush the
+ * The pyramid of one series as its writer builds it. At each flush the
  * points since the last one are summarized per finest block (no object per
- * point), merged into the blocks of every level, and those blocks are
- * written whole. The latest block of each level stays in memory; an older
- * one (a point behind the latest step) is read back from the file.
+ * point). The finest level's latest page stays in memory. A page of any
+ * level is written once it is complete, whole: a finest one from memory, a
+ * coarser one by merging the pages of the level below (a block of level
+ * L summarizes exactly one page of the stored level below it, since
+ * {@linkcode PAGE_BLOCKS} is the ratio of their widths; those pages are
+ * complete too by then). A point behind the latest page changes complete
+ * blocks, which are read back, merged and written again.
  */
 export class PyramidBuilder {
-  /** Per level: the highest block so far and its whole state, as committed. */
-  #latest = new Map<number, { block: number; state: Block }>();
-  /** The highest step stored before this writer resumed the series, if any. */
-  #resumedAt: number | null = null;
+  /** The finest level's latest page, as committed; null before any point. */
+  #latest: LatestPage | null = null;
+  /** The highest step committed, or null. */
+  #maxStep: number | null = null;
 
-  /** Continues a series already stored whose highest step is `maxStep`. */
-  resume(maxStep: number): void {
-    this.#resumedAt = maxStep;
+  /**
+   * Continues a series already stored whose highest step is `maxStep` and
+   * whose finest latest page is `latest` (see {@linkcode latestPages}).
+   */
+  resume(maxStep: number, latest: LatestPage): void {
+    this.#maxStep = maxStep;
+    this.#latest = latest;
   }
 
   /**
-   * The blocks to write for `points`, whole: nothing changes until
-   * {@linkcode PyramidBuilder.commit} (a flush that fails leaves everything
-   * to be tried again with the same points). `stored(level, block)` reads
-   * a block from the file.
+   * The blocks that `points` complete or change, whole: nothing changes
+   * until {@linkcode PyramidBuilder.commit} (a flush that fails leaves
+   * everything to be tried again with the same points). `stored(level,
+   * block)` reads a block of a complete page from the file. Blocks
+   * returned are never changed afterwards: a later flush merges into
+   * copies.
    */
   pending(
     points: Columns,
     stored: (level: number, block: number) => Block | null,
-  ): BlockChange[] {
-    const out: BlockChange[] = [];
-    let deltas = _summarize(points);
-    let below = BASE_LEVEL;
-    for (const level of LEVELS) {
-      if (level !== below) {
-        const grouped = new Map<number, Block>();
-        const shift = 2 ** (level - below);
-        for (const [b, delta] of deltas) {
-          const c = Math.floor(b / shift);
-          let group = grouped.get(c);
-          if (group === undefined) grouped.set(c, group = new Block());
-          group.merge(delta);
-        }
-        deltas = grouped;
-        below = level;
-      }
-      for (const [block, delta] of deltas) {
-        const state = this.#before(level, block, stored);
+  ): PendingBlocks {
+    if (points.n === 0) {
+      return {
+        writes: [],
+        latest: this.#latest,
+        maxStep: this.#maxStep ?? -Infinity,
+      };
+    }
+    const deltas = _summarize(points);
+    let maxStep = this.#maxStep ?? -Infinity;
+    for (let i = 0; i < points.n; i++) {
+      maxStep = Math.max(maxStep, points.steps[i]!);
+    }
+    const writes: BlockChange[] = [];
+    // This flush's writes by level and block, for the levels above.
+    const written = new Map<number, Map<number, Block>>();
+    const write = (level: number, block: number, state: Block) => {
+      if (state.count === 0) return;
+      writes.push({ level, block, state });
+      let byBlock = written.get(level);
+      if (byBlock === undefined) written.set(level, byBlock = new Map());
+      byBlock.set(block, state);
+    };
+    const pageAt = (step: number | null, level: number) =>
+      step === null ? -Infinity : pageOf(bucketOf(step, 2 ** level));
+
+    // The finest level: its latest page is in memory.
+    const top = pageAt(maxStep, BASE_LEVEL);
+    const old = this.#latest;
+    const latest = new Map(old?.page === top ? old.blocks : []);
+    // The old latest page, complete now: written whole, with its new points.
+    const completed = old !== null && old.page < top
+      ? new Map(old.blocks)
+      : null;
+    for (const [block, delta] of deltas) {
+      const page = pageOf(block);
+      const into = page === top
+        ? latest
+        : page === old?.page
+        ? completed!
+        : null;
+      if (into !== null) {
+        const state = into.get(block)?.clone() ?? new Block();
         state.merge(delta);
-        out.push({ level, block, state });
+        into.set(block, state);
+        continue;
+      }
+      // A complete page (before the old latest), or a new one past it
+      // that this flush completes.
+      const before = page < (old?.page ?? -Infinity)
+        ? stored(BASE_LEVEL, block)
+        : null;
+      const state = before?.clone() ?? new Block();
+      state.merge(delta);
+      write(BASE_LEVEL, block, state);
+    }
+    for (const [block, state] of completed ?? []) {
+      write(BASE_LEVEL, block, state);
+    }
+    const result = { writes, latest: { page: top, blocks: latest }, maxStep };
+    // Nearly every flush: its points all in the latest page, which stays
+    // the latest; no page of any level is complete now, or changed.
+    if (completed === null && writes.length === 0) return result;
+
+    // Coarser levels: pages complete now are made from the level below.
+    let below = BASE_LEVEL;
+    for (const level of LEVELS.slice(1)) {
+      const width = 2 ** level;
+      const levelTop = pageAt(maxStep, level);
+      const prevTop = pageAt(this.#maxStep, level);
+      // Complete pages with points from this flush, and their share of them.
+      const touched = new Map<number, Block[]>();
+      const fresh = new Set<number>();
+      for (const [block, delta] of deltas) {
+        const b = bucketOf(block * BASE_WIDTH, width);
+        const page = pageOf(b);
+        if (page >= levelTop) continue;
+        if (page >= prevTop) {
+          fresh.add(page);
+          continue;
+        }
+        const parts = touched.get(b);
+        if (parts === undefined) touched.set(b, [delta]);
+        else parts.push(delta);
+      }
+      if (this.#maxStep !== null && prevTop < levelTop) fresh.add(prevTop);
+      // Complete before: what is stored, and this flush's points in it.
+      for (const [b, parts] of touched) {
+        const state = stored(level, b)?.clone() ?? new Block();
+        for (const part of parts) state.merge(part);
+        write(level, b, state);
+      }
+      // Complete now: each block merges one page of the level below.
+      const mine = written.get(below);
+      for (const page of fresh) {
+        for (let b = page * PAGE_BLOCKS; b < (page + 1) * PAGE_BLOCKS; b++) {
+          const state = new Block();
+          for (let c = b * PER_LEVEL; c < (b + 1) * PER_LEVEL; c++) {
+            const child = mine?.get(c) ?? stored(below, c);
+            if (child !== null) state.merge(child);
+          }
+          write(level, b, state);
+        }
+      }
+      below = level;
+    }
+    return result;
+  }
+
+  /** Records that `pending` (from {@linkcode PyramidBuilder.pending}) was written. */
+  commit(pending: PendingBlocks): void {
+    this.#latest = pending.latest;
+    if (pending.latest !== null) this.#maxStep = pending.maxStep;
+  }
+}
+
+/**
+ * The latest page of every level of a series whose highest step is
+ * `maxStep`, made as a reader makes them: the finest from raw points, each
+ * other by merging pages of the level below (stored, or that level's
+ * latest). Levels above `upTo` are left out.
+ */
+export function latestPages(
+  source: BucketSource,
+  maxStep: number,
+  upTo = LEVELS.at(-1)!,
+): Map<number, LatestPage> {
+  const out = new Map<number, LatestPage>();
+  let below: { level: number; latest: LatestPage } | null = null;
+  for (const level of LEVELS) {
+    if (level > upTo) break;
+    const page = pageOf(bucketOf(maxStep, 2 ** level));
+    const first = page * PAGE_BLOCKS, last = first + PAGE_BLOCKS - 1;
+    const blocks = new Map<number, Block>();
+    if (below === null) {
+      const width = 2 ** level;
+      for (const p of source.points(first * width, (last + 1) * width - 1)) {
+        const block = bucketOf(p.step, width);
+        let state = blocks.get(block);
+        if (state === undefined) blocks.set(block, state = new Block());
+        state.add(p);
+      }
+    } else {
+      const parts = source.blocks(
+        below.level,
+        first * PER_LEVEL,
+        (last + 1) * PER_LEVEL - 1,
+      );
+      for (const [c, state] of below.latest.blocks) parts.set(c, state);
+      for (const [c, part] of parts) {
+        const block = Math.floor(c / PER_LEVEL);
+        let state = blocks.get(block);
+        if (state === undefined) blocks.set(block, state = new Block());
+        state.merge(part);
       }
     }
-    return out;
+    const latest = { page, blocks };
+    out.set(level, latest);
+    below = { level, latest };
   }
+  return out;
+}
 
-  /** Records that `changes` (from {@linkcode PyramidBuilder.pending}) were written. */
-  commit(changes: BlockChange[]): void {
-    for (const change of changes) {
-      if (change.block >= this.#highest(change.level)) {
-        this.#latest.set(change.level, {
-          block: change.block,
-          state: change.state,
-        });
+/**
+ * `source` with the latest page of every level among its blocks: what a
+ * reader of a stored pyramid (complete pages only) reads from.
+ */
+export function withLatest(
+  source: BucketSource,
+  maxStep: number,
+): BucketSource {
+  let latest: Map<number, LatestPage> | null = null;
+  return {
+    points: (lo, hi) => source.points(lo, hi),
+    blocks(level, first, last) {
+      const out = source.blocks(level, first, last);
+      latest ??= latestPages(source, maxStep);
+      for (const [block, state] of latest.get(level)?.blocks ?? []) {
+        if (block >= first && block <= last) out.set(block, state);
       }
-    }
-  }
-
-  /** The highest block of `level` that holds a stored point, or -Infinity. */
-  #highest(level: number): number {
-    return Math.max(
-      this.#latest.get(level)?.block ?? -Infinity,
-      this.#resumedAt === null
-        ? -Infinity
-        : bucketOf(this.#resumedAt, 2 ** level),
-    );
-  }
-
-  /** A copy of the block's state before the pending points: from memory, the file, or empty. */
-  #before(
-    level: number,
-    block: number,
-    stored: (level: number, block: number) => Block | null,
-  ): Block {
-    const latest = this.#latest.get(level);
-    if (latest !== undefined && latest.block === block) {
-      return latest.state.clone();
-    }
-    // Past every step written so far: no such block exists yet.
-    if (block > this.#highest(level)) return new Block();
-    return stored(level, block)?.clone() ?? new Block();
-  }
+      return out;
+    },
+  };
 }
 
 /**
@@ -395,36 +681,41 @@ function _summarize(columns: Columns): Map<number, Block> {
   });
   for (let i = 0; i < n;) {
     const b = Math.floor(steps[i]! / BASE_WIDTH);
-    let j = i + 1;
-    while (j < n && Math.floor(steps[j]! / BASE_WIDTH) === b) j++;
-    // Roles by index; a later index wins only by a strictly better step or value.
+    const low = b * BASE_WIDTH, high = low + BASE_WIDTH;
+    // Roles by index; a later index wins only by a strictly better step or
+    // value (the last point: by a step at least as high).
     let first = i, last = i, min = -1, max = -1, nan = -1;
-    for (let k = i; k < j; k++) {
-      const step = steps[k]!, v = values[k]!;
-      if (step < steps[first]!) first = k;
-      if (step >= steps[last]!) last = k;
+    let firstStep = steps[i]!, lastStep = firstStep, nanStep = Infinity;
+    let minValue = NaN, maxValue = NaN, minStep = 0, maxStep = 0;
+    let k = i;
+    for (; k < n; k++) {
+      const step = steps[k]!;
+      if (step < low || step >= high) break;
+      const v = values[k]!;
+      if (step < firstStep) (first = k), (firstStep = step);
+      if (step >= lastStep) (last = k), (lastStep = step);
       if (v !== v) {
-        if (nan < 0 || step < steps[nan]!) nan = k;
-      } else {
-        if (
-          min < 0 || v < values[min]! ||
-          (v === values[min]! && step < steps[min]!)
-        ) min = k;
-        if (
-          max < 0 || v > values[max]! ||
-          (v === values[max]! && step < steps[max]!)
-        ) max = k;
+        if (step < nanStep) (nan = k), (nanStep = step);
+        continue;
+      }
+      if (min < 0 || v < minValue || (v === minValue && step < minStep)) {
+        (min = k), (minValue = v), (minStep = step);
+      }
+      if (max < 0 || v > maxValue || (v === maxValue && step < maxStep)) {
+        (max = k), (maxValue = v), (maxStep = step);
       }
     }
-    const made = new Map<number, Point>();
-    const at = (k: number): Point | null => {
-      if (k < 0) return null;
-      let p = made.get(k);
-      if (p === undefined) made.set(k, p = point(k));
+    // One Point per index, shared by its roles (Block.decode does the same).
+    const made: Point[] = [];
+    const at = (index: number): Point | null => {
+      if (index < 0) return null;
+      for (const p of made) if (p.seq === firstSeq + index) return p;
+      const p = point(index);
+      made.push(p);
       return p;
     };
     const run = new Block();
-    run.count = j - i;
+    run.count = k - i;
     run.first = at(first);
     run.last = at(last);
     run.min = at(min);
@@ -433,7 +724,7 @@ function _summarize(columns: Columns): Map<number, Block> {
     const block = blocks.get(b);
     if (block === undefined) blocks.set(b, run);
     else block.merge(run);
-    i = j;
+    i = k;
   }
   return blocks;
 }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { decodeJson } from "../util/json.ts";
 import { fromSqlReal } from "../util/sqlite.ts";
 import type {
@@ -23,11 +23,19 @@ import type {
 } from "../types.ts";
 import { RUN_STATUSES } from "../types.ts";
 import {
-  Block,
+  BASE_LEVEL,
+  type Block,
   type BlockChange,
+  type BucketSource,
+  decodePage,
+  encodePage,
+  type LatestPage,
+  latestPages,
+  pageOf,
   type Point,
   PyramidBuilder,
   readBuckets,
+  withLatest,
 } from "../series/pyramid.ts";
 
 /**
@@ -83,27 +91,30 @@ CREATE TABLE IF NOT EXISTS series(
   id INTEGER PRIMARY KEY, name TEXT NOT NULL, context TEXT NOT NULL,
   count INTEGER NOT NULL, first_step INTEGER, last_step INTEGER,
   last REAL, min REAL, max REAL, last_time REAL, preview BLOB,
-  pyramid INTEGER NOT NULL DEFAULT 0, UNIQUE(name, context));
+  pyramid INTEGER NOT NULL DEFAULT 0, ordered INTEGER NOT NULL DEFAULT 1,
+  UNIQUE(name, context));
 CREATE TABLE IF NOT EXISTS chunks(
   series_id INTEGER NOT NULL, seq INTEGER NOT NULL, n INTEGER NOT NULL,
   first_step INTEGER NOT NULL, last_step INTEGER NOT NULL,
-  has_epoch INTEGER NOT NULL, data BLOB NOT NULL,
-  min_step INTEGER, max_step INTEGER, first_seq INTEGER,
-  PRIMARY KEY(series_id, seq));
+  has_epoch INTEGER NOT NULL, min_step INTEGER, max_step INTEGER,
+  first_seq INTEGER, unordered INTEGER NOT NULL DEFAULT 0,
+  data BLOB NOT NULL, PRIMARY KEY(series_id, seq));
 CREATE TABLE IF NOT EXISTS blocks(
-  series_id INTEGER NOT NULL, level INTEGER NOT NULL, block INTEGER NOT NULL,
-  data BLOB NOT NULL, PRIMARY KEY(series_id, level, block)) WITHOUT ROWID;
+  series_id INTEGER NOT NULL, level INTEGER NOT NULL, page INTEGER NOT NULL,
+  data BLOB NOT NULL, UNIQUE(series_id, level, page));
 CREATE TABLE IF NOT EXISTS logs(
   seq INTEGER PRIMARY KEY, time REAL NOT NULL, level TEXT NOT NULL, text TEXT NOT NULL);
 `;
 
 /**
- * Indexes of `run.db`, made once every column they name exists: step
- * bounds without touching the chunks' data, so that a range read finds its
- * chunks, and a series its extent, from the index alone.
+ * Indexes of `run.db`, made once every column they name exists. A series
+ * whose chunks come in step order (each starts at or after where every
+ * earlier one ends: `series.ordered`, nearly every series) needs none: a
+ * range read finds its chunks by bisecting their numbers. The chunks of
+ * the others (`chunks.unordered`) are indexed by their step bounds.
  */
 const RUN_INDEXES = `
-CREATE INDEX IF NOT EXISTS chunks_steps ON chunks(series_id, max_step, min_step, seq, n, first_seq);
+CREATE INDEX IF NOT EXISTS chunks_steps ON chunks(series_id, max_step, min_step) WHERE unordered = 1;
 `;
 
 /**
@@ -123,10 +134,17 @@ export function upgradeRunFile(db: DatabaseSync): void {
       );
     }
     if (!older.pyramid) {
-      if (!_hasColumn(db, "series", "pyramid")) {
-        db.exec(
-          "ALTER TABLE series ADD COLUMN pyramid INTEGER NOT NULL DEFAULT 0; ALTER TABLE chunks ADD COLUMN first_seq INTEGER",
-        );
+      for (
+        const [table, column, type] of [
+          ["series", "pyramid", "INTEGER NOT NULL DEFAULT 0"],
+          ["series", "ordered", "INTEGER NOT NULL DEFAULT 1"],
+          ["chunks", "first_seq", "INTEGER"],
+          ["chunks", "unordered", "INTEGER NOT NULL DEFAULT 0"],
+        ]
+      ) {
+        if (!_hasColumn(db, table!, column!)) {
+          db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+        }
       }
       _buildPyramids(db);
     }
@@ -151,6 +169,7 @@ function _buildPyramids(db: DatabaseSync): void {
     const points = readPoints(db, String(row.name), String(row.context))!;
     // Chunks written before step bounds get them too: every chunk of a
     // file of format 4 has them.
+    let ordered = true, highest = -Infinity;
     for (
       const chunk of db.prepare(
         "SELECT seq, n FROM chunks WHERE series_id = ? ORDER BY seq",
@@ -163,9 +182,13 @@ function _buildPyramids(db: DatabaseSync): void {
         high = Math.max(high, points.steps[i]!);
       }
       putSeq.run(next, low, high, id, Number(chunk.seq));
+      if (low < highest) ordered = false;
+      highest = Math.max(highest, high);
       next += n;
     }
-    const changes = new PyramidBuilder().pending({
+    if (!ordered) markUnordered(db, id);
+    const builder = new PyramidBuilder();
+    const changes = builder.pending({
       n: points.steps.length,
       steps: points.steps,
       values: points.values,
@@ -173,44 +196,155 @@ function _buildPyramids(db: DatabaseSync): void {
       epochs: points.epochs,
       firstSeq: 0,
     }, () => null);
-    writeBlocks(db, id, changes);
+    new BlockStore(db).write(id, changes.writes);
     db.prepare("UPDATE series SET pyramid = 1 WHERE id = ?").run(id);
   }
 }
 
-/** Writes pyramid blocks of one series, each whole, replacing what was there. */
-export function writeBlocks(
-  db: DatabaseSync,
-  seriesId: number,
-  changes: BlockChange[],
-): void {
-  const put = db.prepare(
-    "INSERT OR REPLACE INTO blocks(series_id, level, block, data) VALUES (?, ?, ?, ?)",
-  );
-  for (const { level, block, state } of changes) {
-    put.run(seriesId, level, block, state.encode(block * 2 ** level));
+/**
+ * The stored blocks of one run file's pyramids, through statements prepared
+ * once: a writer reads and writes a few at every flush.
+ */
+export class BlockStore {
+  readonly #db: DatabaseSync;
+  #put: StatementSync | null = null;
+  #get: StatementSync | null = null;
+  /** The page read last, until the next write. */
+  #last: { key: string; blocks: Map<number, Block> | null } | null = null;
+
+  /** A store over `db`, opened for writing. */
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /**
+   * Writes blocks of one series' pyramid, each whole, into the pages that
+   * hold them (keeping the pages' other blocks).
+   */
+  write(seriesId: number, changes: readonly BlockChange[]): void {
+    const pages = new Map<
+      string,
+      { level: number; page: number; blocks: Map<number, Block> }
+    >();
+    for (const { level, block, state } of changes) {
+      const page = pageOf(block);
+      const key = `${level}:${page}`;
+      let entry = pages.get(key);
+      if (entry === undefined) {
+        const blocks = new Map(this.#page(seriesId, level, page) ?? []);
+        pages.set(key, entry = { level, page, blocks });
+      }
+      entry.blocks.set(block, state);
+    }
+    if (pages.size === 0) return;
+    this.#last = null;
+    this.#put ??= this.#db.prepare(
+      "INSERT OR REPLACE INTO blocks(series_id, level, page, data) VALUES (?, ?, ?, ?)",
+    );
+    for (const { level, page, blocks } of pages.values()) {
+      this.#put.run(seriesId, level, page, encodePage(level, page, blocks));
+    }
+  }
+
+  /** A stored (complete) block of one series' pyramid, or null. */
+  block(seriesId: number, level: number, block: number): Block | null {
+    return this.#page(seriesId, level, pageOf(block))?.get(block) ?? null;
+  }
+
+  #page(seriesId: number, level: number, page: number) {
+    // A flush that completes a page reads the pages below it block by block.
+    const key = `${seriesId}:${level}:${page}`;
+    if (this.#last?.key === key) return this.#last.blocks;
+    this.#get ??= this.#db.prepare(
+      "SELECT data FROM blocks WHERE series_id = ? AND level = ? AND page = ?",
+    );
+    const row = this.#get.get(seriesId, level, page) as
+      | { data: Uint8Array }
+      | undefined;
+    const blocks = row === undefined
+      ? null
+      : _decodePage(row.data, level, page);
+    this.#last = { key, blocks };
+    return blocks;
   }
 }
 
-/** A stored pyramid block of one series, or null. */
-export function readBlock(
+/**
+ * The highest step of one series and its finest latest page, made from its
+ * points (null for a series without points): what a writer resuming it
+ * starts from.
+ */
+export function readLatestPage(
+  db: DatabaseSync,
+  seriesId: number,
+): { maxStep: number; latest: LatestPage } | null {
+  const hi = seriesExtent(db, seriesId)?.hi ?? null;
+  if (hi === null) return null;
+  const latest = latestPages(_source(db, seriesId), hi, BASE_LEVEL);
+  return { maxStep: hi, latest: latest.get(BASE_LEVEL)! };
+}
+
+/** The stored (complete) blocks of one series' level from `first` to `last`, by index. */
+export function readBlocks(
   db: DatabaseSync,
   seriesId: number,
   level: number,
-  block: number,
-): Block | null {
-  const row = db.prepare(
-    "SELECT data FROM blocks WHERE series_id = ? AND level = ? AND block = ?",
-  ).get(seriesId, level, block) as { data: Uint8Array } | undefined;
-  return row === undefined ? null : _decodeBlock(row.data, block * 2 ** level);
+  first: number,
+  last: number,
+): Map<number, Block> {
+  const out = new Map<number, Block>();
+  const rows = db.prepare(
+    "SELECT page, data FROM blocks WHERE series_id = ? AND level = ? AND page BETWEEN ? AND ?",
+  ).all(seriesId, level, pageOf(first), pageOf(last));
+  for (const row of rows) {
+    const blocks = _decodePage(
+      row.data as Uint8Array,
+      level,
+      Number(row.page),
+      first,
+      last,
+    );
+    for (const [block, state] of blocks) out.set(block, state);
+  }
+  return out;
 }
 
-function _decodeBlock(bytes: Uint8Array, start: number): Block {
+/** Where a pyramid read of one series gets its stored blocks and raw points. */
+function _source(db: DatabaseSync, seriesId: number): BucketSource {
+  return {
+    blocks: (level, first, last) =>
+      readBlocks(db, seriesId, level, first, last),
+    points(lo, hi) {
+      const read = _readChunks(db, seriesId, { from: lo, to: hi });
+      const out: Point[] = [];
+      for (let i = 0; i < read.steps.length; i++) {
+        const step = read.steps[i]!;
+        if (step < lo || step > hi) continue;
+        out.push({
+          step,
+          value: read.values[i]!,
+          time: read.times[i]!,
+          epoch: read.epochs[i]!,
+          seq: read.seqs[i]!,
+        });
+      }
+      return out;
+    },
+  };
+}
+
+function _decodePage(
+  bytes: Uint8Array,
+  level: number,
+  page: number,
+  first?: number,
+  last?: number,
+): Map<number, Block> {
   try {
-    return Block.decode(bytes, start);
+    return decodePage(bytes, level, page, first, last);
   } catch (cause) {
     throw new RunFileError(
-      `a pyramid block is malformed: ${(cause as Error).message}`,
+      `a page of pyramid blocks is malformed: ${(cause as Error).message}`,
       { cause },
     );
   }
@@ -441,18 +575,27 @@ function _readChunks(
     }
   }
   const start = features.pyramid ? "first_seq" : "seq";
-  // In files of format 4 every chunk has its bounds (the index finds them);
-  // older chunks may not, and are then always read.
-  const inRange = features.pyramid
-    ? "max_step >= ? AND min_step <= ?"
-    : "(min_step IS NULL OR (max_step >= ? AND min_step <= ?))";
-  const chunks = range !== undefined && features.chunkBounds
-    ? db.prepare(
-      `SELECT n, has_epoch, data, ${start} AS start FROM chunks WHERE series_id = ? AND ${inRange} ORDER BY seq`,
-    ).all(id, _bound(range.from), _bound(range.to))
-    : db.prepare(
-      `SELECT n, has_epoch, data, ${start} AS start FROM chunks WHERE series_id = ? ORDER BY seq`,
+  const columns = `n, has_epoch, data, ${start} AS start`;
+  let chunks: Record<string, unknown>[];
+  if (range === undefined || !features.chunkBounds) {
+    chunks = db.prepare(
+      `SELECT ${columns} FROM chunks WHERE series_id = ? ORDER BY seq`,
     ).all(id);
+  } else if (!features.pyramid) {
+    // Older chunks may lack bounds, and are then always read.
+    chunks = db.prepare(
+      `SELECT ${columns} FROM chunks WHERE series_id = ? AND (min_step IS NULL OR (max_step >= ? AND min_step <= ?)) ORDER BY seq`,
+    ).all(id, _bound(range.from), _bound(range.to));
+  } else if (_isOrdered(db, id)) {
+    const [first, last] = _orderedSpan(db, id, range.from, range.to);
+    chunks = db.prepare(
+      `SELECT ${columns} FROM chunks WHERE series_id = ? AND seq BETWEEN ? AND ? ORDER BY seq`,
+    ).all(id, first, last);
+  } else {
+    chunks = db.prepare(
+      `SELECT ${columns} FROM chunks WHERE series_id = ? AND unordered = 1 AND max_step >= ? AND min_step <= ? ORDER BY seq`,
+    ).all(id, _bound(range.from), _bound(range.to));
+  }
   let total = 0;
   for (const chunk of chunks) total += Number(chunk.n);
   const points: SeriesPoints = {
@@ -519,27 +662,15 @@ export function readSeriesBuckets(
   if (series === undefined) return null;
   const empty = { points: [], total: 0, width: 0, pyramid: false };
   if (series.count === 0) return empty;
-  const bounds = features.chunkBounds
-    ? db.prepare(
+  const bounds = !features.chunkBounds
+    ? { lo: null, hi: null }
+    : features.pyramid
+    ? seriesExtent(db, series.id) ?? { lo: null, hi: null }
+    : db.prepare(
       "SELECT min(min_step) AS lo, max(max_step) AS hi FROM chunks WHERE series_id = ?",
-    ).get(series.id) as { lo: number | null; hi: number | null }
-    : { lo: null, hi: null };
-  const points = (lo: number, hi: number): Point[] => {
-    const read = _readChunks(db, series.id, { from: lo, to: hi });
-    const out: Point[] = [];
-    for (let i = 0; i < read.steps.length; i++) {
-      const step = read.steps[i]!;
-      if (step < lo || step > hi) continue;
-      out.push({
-        step,
-        value: read.values[i]!,
-        time: read.times[i]!,
-        epoch: read.epochs[i]!,
-        seq: read.seqs[i]!,
-      });
-    }
-    return out;
-  };
+    ).get(series.id) as { lo: number | null; hi: number | null };
+  const source = _source(db, series.id);
+  const points = source.points;
   let low = bounds.lo, high = bounds.hi;
   // Older chunks without step bounds: the extent comes from the points.
   if (low === null || high === null) {
@@ -556,24 +687,9 @@ export function readSeriesBuckets(
     return { points: all, total: all.length, width: 0, pyramid: false };
   }
   const pyramid = features.pyramid && series.pyramid === 1;
+  // Only complete blocks are stored: the latest of each level is made from the one below.
   const read = readBuckets(
-    {
-      blocks(level, first, last) {
-        const out = new Map<number, Block>();
-        const rows = db.prepare(
-          "SELECT block, data FROM blocks WHERE series_id = ? AND level = ? AND block BETWEEN ? AND ?",
-        ).all(series.id, level, first, last);
-        for (const row of rows) {
-          const block = Number(row.block);
-          out.set(
-            block,
-            _decodeBlock(row.data as Uint8Array, block * 2 ** level),
-          );
-        }
-        return out;
-      },
-      points,
-    },
+    pyramid ? withLatest(source, high) : source,
     lo,
     hi,
     options.buckets,
@@ -633,6 +749,81 @@ function _hasColumn(db: DatabaseSync, table: string, column: string): boolean {
 }
 
 /** A range end as SQLite can compare it with integers (it has no infinities). */
+/**
+ * The lowest and highest step of a series in a file of format 4 (opened
+ * for reading or writing), from its
+ * first and last chunk when it is ordered, else from the index of its
+ * chunks' bounds; null without points.
+ */
+export function seriesExtent(
+  db: DatabaseSync,
+  id: number,
+): { lo: number; hi: number } | null {
+  const row = _isOrdered(db, id)
+    ? db.prepare(
+      "SELECT (SELECT min_step FROM chunks WHERE series_id = ?1 ORDER BY seq LIMIT 1) AS lo, (SELECT max_step FROM chunks WHERE series_id = ?1 ORDER BY seq DESC LIMIT 1) AS hi",
+    ).get(id)
+    : db.prepare(
+      "SELECT min(min_step) AS lo, max(max_step) AS hi FROM chunks WHERE series_id = ? AND unordered = 1",
+    ).get(id);
+  if (row === undefined || row.lo === null || row.hi === null) return null;
+  return { lo: Number(row.lo), hi: Number(row.hi) };
+}
+
+/** Whether a series' chunks come in step order (files of format 4). */
+function _isOrdered(db: DatabaseSync, id: number): boolean {
+  const row = db.prepare("SELECT ordered FROM series WHERE id = ?").get(id) as
+    | { ordered: number }
+    | undefined;
+  return row?.ordered === 1;
+}
+
+/**
+ * The numbers of the first and last chunk of an ordered series that may
+ * hold steps from `from` to `to`, found by bisection (an empty span when
+ * none does).
+ */
+function _orderedSpan(
+  db: DatabaseSync,
+  id: number,
+  from: number,
+  to: number,
+): [number, number] {
+  const bounds = db.prepare(
+    "SELECT min_step AS lo, max_step AS hi FROM chunks WHERE series_id = ? AND seq = ?",
+  );
+  const { count } = db.prepare(
+    "SELECT coalesce(max(seq) + 1, 0) AS count FROM chunks WHERE series_id = ?",
+  ).get(id) as { count: number };
+  const at = (seq: number) => bounds.get(id, seq) as { lo: number; hi: number };
+  // Ends and starts both rise with the chunk number in an ordered series.
+  const firstEndingFrom = _bisect(count, (seq) => at(seq).hi >= from);
+  const firstStartingAfter = _bisect(count, (seq) => at(seq).lo > to);
+  return [firstEndingFrom, firstStartingAfter - 1];
+}
+
+/** The least `i` in 0…n for which `test(i)` holds (`test` false, then true). */
+function _bisect(n: number, test: (i: number) => boolean): number {
+  let low = 0, high = n;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (test(mid)) high = mid;
+    else low = mid + 1;
+  }
+  return low;
+}
+
+/**
+ * Records that a series' chunks no longer come in step order: its chunks
+ * are indexed by their step bounds from now on.
+ */
+export function markUnordered(db: DatabaseSync, seriesId: number): void {
+  db.prepare("UPDATE chunks SET unordered = 1 WHERE series_id = ?").run(
+    seriesId,
+  );
+  db.prepare("UPDATE series SET ordered = 0 WHERE id = ?").run(seriesId);
+}
+
 function _bound(step: number): number {
   return Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, step));
 }

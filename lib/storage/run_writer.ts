@@ -16,13 +16,15 @@ import { AimError, writeFailure } from "../errors.ts";
 import { Preview } from "../series/preview.ts";
 import type { Context, ParamValue, RunStatus } from "../types.ts";
 import {
+  BlockStore,
   encodeChunk,
+  markUnordered,
   MAX_CHUNK_POINTS,
   MAX_TIME,
-  readBlock,
-  writeBlocks,
+  readLatestPage,
+  seriesExtent,
 } from "./run_file.ts";
-import { type BlockChange, PyramidBuilder } from "../series/pyramid.ts";
+import { type PendingBlocks, PyramidBuilder } from "../series/pyramid.ts";
 import { heartbeatInterval, writeHeartbeat } from "./liveness.ts";
 import type { RunLock } from "./run_spaces.ts";
 import { registerOpenRun, unregisterOpenRun } from "./finalizer.ts";
@@ -76,6 +78,10 @@ const FINALIZE_RETRY_MS = 10_000;
 class _Series {
   id = -1;
   nextSeq = 0;
+  /** Whether every chunk stored starts at or after where the earlier ones end. */
+  ordered = true;
+  /** The highest step stored. */
+  highest = -Infinity;
   count = 0;
   firstStep: number | null = null;
   lastStep: number | null = null;
@@ -208,6 +214,8 @@ export class Run {
   #clock: Clock;
   #closed = false;
   #insertChunk: StatementSync;
+  /** The run file's pyramid blocks. */
+  #blocks: BlockStore;
   #updateSeries: StatementSync;
 
   /** @internal Use `Repo.startRun()` or `Repo.resumeRun()`. */
@@ -231,15 +239,16 @@ export class Run {
     this.#meta = state.meta;
     this.#params = state.params;
     this.#dataVersion = state.dataVersion;
+    this.#blocks = new BlockStore(db);
     this.#insertChunk = db.prepare(
-      "INSERT INTO chunks(series_id, seq, n, first_step, last_step, has_epoch, data, min_step, max_step, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO chunks(series_id, seq, n, first_step, last_step, has_epoch, data, min_step, max_step, first_seq, unordered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.#updateSeries = db.prepare(
       "UPDATE series SET count = ?, first_step = ?, last_step = ?, last = ?, min = ?, max = ?, last_time = ?, preview = ? WHERE id = ?",
     );
     for (
       const row of db.prepare(
-        "SELECT id, name, context, count, first_step, last_step, last, min, max, last_time, preview, pyramid, (SELECT coalesce(max(seq) + 1, 0) FROM chunks WHERE series_id = series.id) AS next_seq, (SELECT max(max_step) FROM chunks WHERE series_id = series.id) AS max_step FROM series",
+        "SELECT id, name, context, count, first_step, last_step, last, min, max, last_time, preview, pyramid, ordered, (SELECT coalesce(max(seq) + 1, 0) FROM chunks WHERE series_id = series.id) AS next_seq FROM series",
       ).all()
     ) {
       const series = this.#seriesFor(String(row.name), String(row.context));
@@ -255,9 +264,14 @@ export class Run {
       series.max = row.max === null ? NaN : Number(row.max);
       series.lastTime = row.last_time === null ? null : Number(row.last_time);
       series.preview = new Preview(row.preview as Uint8Array | null);
+      series.ordered = row.ordered === 1;
+      series.highest = seriesExtent(db, series.id)?.hi ?? -Infinity;
       if (row.pyramid !== 1) series.pyramid = null;
-      else if (row.max_step !== null) {
-        series.pyramid!.resume(Number(row.max_step));
+      else {
+        const stored = readLatestPage(db, series.id);
+        if (stored !== null) {
+          series.pyramid!.resume(stored.maxStep, stored.latest);
+        }
       }
     }
     const heartbeatMs = heartbeatInterval() * 1000;
@@ -495,17 +509,26 @@ export class Run {
 
   /**
    * Writes the buffered points of `series` as chunks of at most
-   * {@linkcode MAX_CHUNK_POINTS}, and the pyramid blocks they change
+   * {@linkcode MAX_CHUNK_POINTS}, and the pages of pyramid blocks they change
    * (recorded in `pending`, committed once the transaction is).
    */
   #writePoints(
     series: _Series,
     id: number,
-    pending: Map<_Series, BlockChange[]>,
+    pending: Map<_Series, _Pending>,
   ): void {
     const first = series.count - series.n;
+    let { ordered, highest } = series;
     for (let at = 0, seq = series.nextSeq; at < series.n; seq++) {
       const n = Math.min(MAX_CHUNK_POINTS, series.n - at);
+      const [low, high] = _stepBounds(series.steps, at, n);
+      // A chunk that starts before an earlier one ends: the series' chunks
+      // are indexed by their bounds from now on.
+      if (ordered && low < highest) {
+        markUnordered(this.#db, id);
+        ordered = false;
+      }
+      highest = Math.max(highest, high);
       this.#insertChunk.run(
         id,
         seq,
@@ -521,11 +544,15 @@ export class Run {
           series.epochs,
           at,
         ),
-        ..._stepBounds(series.steps, at, n),
+        low,
+        high,
         first + at,
+        ordered ? 0 : 1,
       );
       at += n;
     }
+    const done: _Pending = { ordered, highest, blocks: null };
+    pending.set(series, done);
     // Point numbers are stored as 32 bits in the pyramid: beyond, reads use raw points.
     if (series.pyramid !== null && series.count >= 2 ** 32) {
       series.pyramid = null;
@@ -533,16 +560,16 @@ export class Run {
       this.#db.prepare("DELETE FROM blocks WHERE series_id = ?").run(id);
     }
     if (series.pyramid === null) return;
-    const changes = series.pyramid.pending({
+    const blocks = series.pyramid.pending({
       n: series.n,
       steps: series.steps,
       values: series.values,
       times: series.times,
       epochs: series.epochs,
       firstSeq: first,
-    }, (level, block) => readBlock(this.#db, id, level, block));
-    writeBlocks(this.#db, id, changes);
-    pending.set(series, changes);
+    }, (level, block) => this.#blocks.block(id, level, block));
+    this.#blocks.write(id, blocks.writes);
+    done.blocks = blocks;
   }
 
   /** Notes a refused flush: told once, retried with back-off. */
@@ -565,7 +592,7 @@ export class Run {
     const db = this.#db;
     const version = this.#dataVersion + 1;
     const newIds = new Map<_Series, number>();
-    const pending = new Map<_Series, BlockChange[]>();
+    const pending = new Map<_Series, _Pending>();
     transaction(db, () => {
       for (const series of this.#dirtySeries) {
         let id = series.id;
@@ -615,7 +642,11 @@ export class Run {
     });
     // Only after the commit: a failed flush leaves every buffer as it was.
     for (const [series, id] of newIds) series.id = id;
-    for (const [series, changes] of pending) series.pyramid?.commit(changes);
+    for (const [series, done] of pending) {
+      series.ordered = done.ordered;
+      series.highest = done.highest;
+      if (done.blocks !== null) series.pyramid?.commit(done.blocks);
+    }
     for (const series of this.#dirtySeries) {
       if (series.n > 0) {
         series.nextSeq += Math.ceil(series.n / MAX_CHUNK_POINTS);
@@ -806,6 +837,13 @@ function _describe(value: unknown): string {
     return Array.isArray(value) ? "an array" : "an object";
   }
   return `${typeof value} ${String(value)}`;
+}
+
+/** What a flush changes in a series' state, applied once it is committed. */
+interface _Pending {
+  ordered: boolean;
+  highest: number;
+  blocks: PendingBlocks | null;
 }
 
 /** The lowest and highest of `n` steps from `from`: a range read skips chunks outside it. */
