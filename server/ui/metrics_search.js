@@ -1,51 +1,55 @@
 /// <reference lib="dom" />
 // @ts-check
-// Reading the explorer's lines: the series search in pages (a small first
-// one, so the chart appears while the rest loads), and whole series for an
-// epoch or time axis that index previews cannot give.
+// Reading the explorer's lines: the series search's index previews in
+// pages (a small first one, so the chart appears while the rest loads),
+// then the lines again at pixel resolution, whole or for a zoomed range,
+// by pages of the same search in the binary form, only the columns the
+// axis needs. Every request takes the caller's AbortSignal: the newest
+// search or zoom wins.
 
-import { readSeries, searchSeries } from "./api.js";
+import { readSeries, searchSeriesBinary } from "./api.js";
+import { axisColumn, lineKey, stepRange } from "./metrics_lines.js";
 import { MAX_LINES } from "./metrics_state.js";
+import { toPoints } from "./series_draw.js";
 import { pool } from "./tasks.js";
 
-/** @import { SeriesPage } from "./api_types.js" */
+/** @import { BinarySeriesPage } from "./api_types.js" */
+/** @import { SeriesSearch } from "./api.js" */
 /** @import { Line } from "./metrics_lines.js" */
+/** @import { Points, Projection } from "./series_draw.js" */
 
 /** Lines per search request. */
 export const PAGE = 50;
 /** A small first page: the chart appears while the rest loads. */
 const FIRST_PAGE = 10;
-/** Search requests at once. */
+/** Search requests at once: the server has two query Workers. */
 export const PARALLEL = 2;
-/** Buckets per line for the overview (M4: up to 4 points each). */
-export const POINTS = 100;
-/** Series read at once, one request each. */
+/** Series read at once, one request each (lines the pages missed). */
 export const PARALLEL_READS = 4;
+/** The most buckets a read asks for, whatever the plot's width. */
+const MAX_POINTS = 10_000;
 
 /**
- * @typedef {object} SearchCallbacks
- * @property {() => boolean} isCurrent  False once a newer search started:
- *   no further request is made and no further page reported.
- * @property {(page: SeriesPage) => void} onFirst  The first page.
- * @property {(page: SeriesPage) => void} onPage  Each later page.
+ * @typedef {object} PreviewCallbacks
+ * @property {AbortSignal} signal  Aborted once a newer search started: no
+ *   further request is made, those under way are cancelled.
+ * @property {(page: BinarySeriesPage, offset: number) => void} onPage
+ *   Each page as it arrives, the first one first.
  */
 
 /**
- * Reads the lines of series query `q`, up to {@link MAX_LINES}: a small
- * first page, then the others {@link PARALLEL} at a time.
+ * Reads the index previews of the lines of series query `q`, up to
+ * {@link MAX_LINES}: a small first page, then the others {@link PARALLEL}
+ * at a time. Rejects with an AbortError once aborted.
  * @param {string} q
- * @param {SearchCallbacks} callbacks
+ * @param {PreviewCallbacks} callbacks
  * @returns {Promise<void>}
  */
-export async function searchLines(q, { isCurrent, onFirst, onPage }) {
-  const first = await searchSeries({
-    q,
-    points: POINTS,
-    limit: FIRST_PAGE,
-    offset: 0,
+export async function searchLines(q, { signal, onPage }) {
+  const first = await searchSeriesBinary(_previews(q, FIRST_PAGE, 0), {
+    signal,
   });
-  if (!isCurrent()) return;
-  onFirst(first);
+  onPage(first, 0);
   const wanted = Math.min(first.total, MAX_LINES);
   const offsets = [];
   for (let offset = FIRST_PAGE; offset < wanted; offset += PAGE) {
@@ -53,15 +57,12 @@ export async function searchLines(q, { isCurrent, onFirst, onPage }) {
   }
   await pool(
     offsets.map((offset) => async () => {
-      if (!isCurrent()) return;
-      const page = await searchSeries({
-        q,
-        points: POINTS,
-        limit: Math.min(PAGE, wanted - offset),
+      signal.throwIfAborted();
+      const limit = Math.min(PAGE, wanted - offset);
+      onPage(
+        await searchSeriesBinary(_previews(q, limit, offset), { signal }),
         offset,
-      });
-      if (!isCurrent()) return;
-      onPage(page);
+      );
     }),
     PARALLEL,
   );
@@ -71,36 +72,109 @@ export async function searchLines(q, { isCurrent, onFirst, onPage }) {
  * The first lines of `q` again, as many as are drawn now (a live refresh).
  * @param {string} q
  * @param {number} drawn  Lines found so far.
- * @returns {Promise<SeriesPage>}
+ * @param {AbortSignal} signal
+ * @returns {Promise<BinarySeriesPage>}
  */
-export function searchAgain(q, drawn) {
-  return searchSeries({
-    q,
-    points: POINTS,
-    limit: Math.min(MAX_LINES, Math.max(PAGE, drawn)),
-    offset: 0,
-  });
+export function searchAgain(q, drawn, signal) {
+  const limit = Math.min(MAX_LINES, Math.max(PAGE, drawn));
+  return searchSeriesBinary(_previews(q, limit, 0), { signal });
 }
 
 /**
- * Reads the series of `lines` from their runs, which gives every field
- * (index previews carry steps and values only), and replaces their
- * overview points.
+ * @typedef {object} LinesRead
+ * @property {string | null} query  The search that found the lines.
+ * @property {number} points  Buckets per line: the plot's width in pixels.
+ * @property {[number, number] | null} zoom  The zoomed x range; null for
+ *   the whole series.
+ * @property {Projection} view
+ * @property {AbortSignal} signal  Aborted once a newer read started.
+ * @property {(line: Line, points: Points) => void} onRead  A line's points.
+ * @property {(line: Line, error: string) => void} onFailed  A line that
+ *   could not be read.
+ */
+
+/**
+ * Reads `lines` again at pixel resolution: by pages of the search that
+ * found them ({@link PARALLEL} at a time; only the pages holding one of
+ * them) when the x axis is the step or nothing is zoomed, then one request
+ * per line for the lines the pages missed (runs added or removed since)
+ * or for a zoom on an epoch or time axis. Rejects with an AbortError once
+ * aborted, or with the first failed request.
  * @param {Line[]} lines
- * @param {() => boolean} isCurrent  False stops further reads.
+ * @param {LinesRead} read
  * @returns {Promise<void>}
  */
-export async function readWhole(lines, isCurrent) {
+export async function readLines(lines, read) {
+  const { query, zoom, view, signal, onRead } = read;
+  const points = Math.min(MAX_POINTS, Math.max(1, Math.round(read.points)));
+  const column = axisColumn(view);
+  /** @type {SeriesSearch["columns"]} */
+  const columns = column ? ["steps", "values", column] : ["steps", "values"];
+  const steps = zoom && view.x === "step"
+    ? { from: Math.floor(zoom[0]), to: Math.ceil(zoom[1]) }
+    : {};
+  let pending = lines;
+  if (query !== null && (zoom === null || view.x === "step")) {
+    const byKey = new Map(lines.map((line) => [line.key, line]));
+    const pages = [
+      ...new Set(lines.map((line) => Math.floor(line.index / PAGE))),
+    ]
+      .sort((a, b) => a - b);
+    await pool(
+      pages.map((page) => async () => {
+        signal.throwIfAborted();
+        const answer = await searchSeriesBinary({
+          q: query,
+          detail: "full",
+          points,
+          columns,
+          limit: PAGE,
+          offset: page * PAGE,
+          ...steps,
+        }, { signal });
+        for (const item of answer.series) {
+          const line = byKey.get(lineKey(item));
+          if (line === undefined) continue;
+          byKey.delete(line.key);
+          if (item.data) onRead(line, toPoints(item.data));
+          else read.onFailed(line, item.error ?? "no points");
+        }
+      }),
+      PARALLEL,
+    );
+    pending = [...byKey.values()];
+  }
   await pool(
-    lines.map((line) => async () => {
-      if (!isCurrent()) return;
-      line.data = await readSeries(
+    pending.map((line) => async () => {
+      signal.throwIfAborted();
+      const range = zoom ? stepRange(line, zoom, view) : null;
+      if (zoom && range === null) return;
+      const data = await readSeries(
         line.run.hash,
         line.series.name,
         line.series.context,
-        { points: POINTS },
+        { points, ...(range ? { from: range[0], to: range[1] } : {}) },
+        { signal },
       );
+      onRead(line, toPoints(data));
     }),
     PARALLEL_READS,
   );
+}
+
+/**
+ * A page of index previews: steps and values.
+ * @param {string} q
+ * @param {number} limit
+ * @param {number} offset
+ * @returns {SeriesSearch}
+ */
+function _previews(q, limit, offset) {
+  return {
+    q,
+    detail: "preview",
+    columns: ["steps", "values"],
+    limit,
+    offset,
+  };
 }
