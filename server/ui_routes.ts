@@ -26,6 +26,7 @@ import metricsControlsJs from "./ui/metrics_controls.js" with { type: "text" };
 import metricsLegendJs from "./ui/metrics_legend.js" with { type: "text" };
 import metricsLinesJs from "./ui/metrics_lines.js" with { type: "text" };
 import metricsPlotJs from "./ui/metrics_plot.js" with { type: "text" };
+import metricsRefineJs from "./ui/metrics_refine.js" with { type: "text" };
 import metricsSearchJs from "./ui/metrics_search.js" with { type: "text" };
 import metricsStateJs from "./ui/metrics_state.js" with { type: "text" };
 import paramsJs from "./ui/params.js" with { type: "text" };
@@ -86,6 +87,7 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
     ["metrics_legend.js", metricsLegendJs, JS],
     ["metrics_lines.js", metricsLinesJs, JS],
     ["metrics_plot.js", metricsPlotJs, JS],
+    ["metrics_refine.js", metricsRefineJs, JS],
     ["metrics_search.js", metricsSearchJs, JS],
     ["metrics_state.js", metricsStateJs, JS],
     ["params.js", paramsJs, JS],

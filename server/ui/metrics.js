@@ -27,9 +27,10 @@ import {
 } from "./metrics_catalog.js";
 import { ExplorerControls } from "./metrics_controls.js";
 import { renderLegend } from "./metrics_legend.js";
-import { lineKey, linesOf, needsRead } from "./metrics_lines.js";
+import { lineKey, linesOf } from "./metrics_lines.js";
 import { groupOf, groupTitle, planChart } from "./metrics_plot.js";
-import { readLines, searchAgain, searchLines } from "./metrics_search.js";
+import { Refiner } from "./metrics_refine.js";
+import { searchAgain, searchLines } from "./metrics_search.js";
 import {
   readSettings,
   seriesQuery,
@@ -43,10 +44,17 @@ import { debounce } from "./tasks.js";
 /** @import { Line } from "./metrics_lines.js" */
 /** @import { Plan } from "./metrics_plot.js" */
 /** @import { ExplorerState } from "./metrics_state.js" */
-/** @import { Projection } from "./series_draw.js" */
+/** @import { ReadTarget } from "./metrics_search.js" */
+/** @import { Points, Projection } from "./series_draw.js" */
 
 /** Runs sampled for the metric, context and param lists. */
 const CATALOG_RUNS = 1000;
+/**
+ * Milliseconds between redraws while lines are refined: each redraw draws
+ * every line (hundreds of milliseconds for hundreds of lines), which
+ * competes with reading the next ones.
+ */
+const REFINE_REDRAW_MS = 1000;
 
 /**
  * Mounts the explorer in `root`; returns its unmount function.
@@ -77,8 +85,6 @@ export function mount(root) {
   let sampled = 0;
   /** The search's requests (previews); aborted by a newer search. */
   let searching = new AbortController();
-  /** The reads at pixel resolution; aborted by newer ones. */
-  let reading = new AbortController();
 
   const controls = new ExplorerControls(state, {
     onSearch: () => searchNow(),
@@ -91,13 +97,13 @@ export function mount(root) {
       state.group = group;
       saveUrl();
       redraw();
-      refine();
+      refiner.pump();
     },
     onAgg: (agg) => {
       state.agg = agg;
       saveUrl();
       redraw();
-      refine();
+      refiner.pump();
     },
     onSmooth: (weight) => {
       state.smooth = weight;
@@ -109,8 +115,8 @@ export function mount(root) {
       state.zoom = null;
       chart.configure({ xKind: x });
       saveUrl();
-      redraw();
       refine();
+      redraw();
     },
     onLog: (log) => {
       state.log = log;
@@ -145,8 +151,8 @@ export function mount(root) {
     logY: state.log,
     onZoom: (range) => zoom(range),
     onResize: debounce(() => {
-      redraw();
       refine();
+      redraw();
     }, 200),
   });
 
@@ -212,7 +218,7 @@ export function mount(root) {
     state.runQ = controls.runQuery;
     saveUrl();
     searching.abort();
-    reading.abort();
+    refiner.stop();
     searching = new AbortController();
     const signal = searching.signal;
     const gen = ++state.gen;
@@ -251,6 +257,7 @@ export function mount(root) {
         return;
       }
       state.loadedQuery = q;
+      refine();
       await searchLines(q, {
         signal,
         onPage: (page, offset) => {
@@ -258,6 +265,8 @@ export function mount(root) {
           take(page, offset);
           // The first page at once: the chart appears while the rest loads.
           offset === 0 ? redraw() : scheduleRedraw();
+          // Lines are read at pixel resolution as soon as they are known.
+          refiner.pump();
         },
       });
       state.fetchMs = performance.now() - started;
@@ -265,7 +274,10 @@ export function mount(root) {
       redraw();
       performance.mark("aim:all-lines");
       if (state.total === 0) await explain(gen);
-      else refine();
+      else {
+        refiner.pump();
+        settled();
+      }
     } catch (error) {
       if (signal.aborted) return;
       state.loading = false;
@@ -285,6 +297,7 @@ export function mount(root) {
     const { lines, failed } = linesOf(page, offset);
     state.lines.push(...lines);
     state.failed += failed;
+    refiner.found(lines);
   }
 
   /**
@@ -338,71 +351,74 @@ export function mount(root) {
     });
   }
 
-  /**
-   * Reads the visible lines that are not at pixel resolution for the view
-   * (the whole series, or the zoomed range) at the plot's width; a newer
-   * call aborts the reads of this one.
-   */
-  function refine() {
-    refineNow().catch(report);
-  }
+  const refiner = new Refiner({
+    query: () => state.loadedQuery,
+    visible: visibleLines,
+    all: () => state.lines,
+    loading: () => state.loading,
+    onRead: (line, points, t) => keep(line, points, t),
+    onBusy: (busy) => {
+      state.refining = busy;
+      if (busy) showStatus();
+      else settled();
+    },
+    onError: report,
+  });
 
-  async function refineNow() {
-    reading.abort();
-    if (state.loading || state.loadedQuery === null) return;
-    reading = new AbortController();
-    const signal = reading.signal;
-    const zoomed = state.zoom;
-    const width = chart.plotWidth;
-    const v = view();
-    const wanted = visibleLines().filter((line) =>
-      needsRead(line, v, zoomed, width)
-    );
-    if (wanted.length > 0) {
-      state.refining = true;
-      showStatus();
-      try {
-        await readLines(wanted, {
-          query: state.loadedQuery,
-          points: width,
-          zoom: zoomed,
-          view: v,
-          signal,
-          onRead: (line, points) => {
-            const read = { points, width, range: zoomed };
-            if (zoomed) line.zoomed = read;
-            else {
-              line.full = read;
-              line.stale = false;
-            }
-            scheduleRedraw();
-          },
-          onFailed: (line, error) =>
-            toast(`${line.run.hash}: ${error}`, "error"),
-        });
-      } catch (error) {
-        if (signal.aborted) return;
-        toast(errorText(error), "error");
-      }
-      if (signal.aborted) return;
-      state.refining = false;
-    }
+  /**
+   * Once every line found is read for the view (or could not be): the last
+   * redraw, and after a search the mark of every line at pixel resolution.
+   */
+  function settled() {
+    if (state.loading || state.refining) return;
     const plan = redraw();
-    if (!zoomed && !state.allFull && plan.coarse === 0) {
+    if (
+      state.zoom === null && !state.allFull && plan.lines.length > 0 &&
+      plan.coarse === 0
+    ) {
       state.allFull = true;
       performance.mark("aim:all-lines-full");
     }
   }
 
+  /**
+   * The view changed (a search, a zoom, an axis, the plot's width): the
+   * reads for the old one are aborted, the visible lines read for the new.
+   */
+  function refine() {
+    refiner.restart(
+      state.loadedQuery === null
+        ? null
+        : { points: chart.plotWidth, zoom: state.zoom, view: view() },
+    );
+  }
+
+  /**
+   * Keeps points read at pixel resolution for `t` as the line's.
+   * @param {Line} line
+   * @param {Points} points
+   * @param {ReadTarget} t
+   */
+  function keep(line, points, t) {
+    const read = { points, width: t.points, range: t.zoom };
+    if (t.zoom) line.zoomed = read;
+    else {
+      line.full = read;
+      line.stale = false;
+    }
+    scheduleRedraw(REFINE_REDRAW_MS);
+  }
+
   // --- Drawing --------------------------------------------------------------
   /** @type {ReturnType<typeof setTimeout> | null} */
   let redrawTimer = null;
-  function scheduleRedraw() {
+  /** Redraws in `ms`, unless a redraw is already due. */
+  function scheduleRedraw(ms = 120) {
     if (redrawTimer === null) {
       redrawTimer = setTimeout(() => {
         redrawTimer = null;
         redraw();
-      }, 120);
+      }, ms);
     }
   }
 
@@ -437,7 +453,7 @@ export function mount(root) {
         if (state.hidden.has(key)) state.hidden.delete(key);
         else state.hidden.add(key);
         redraw();
-        refine();
+        refiner.pump();
       },
     });
     showStatus();
@@ -465,10 +481,11 @@ export function mount(root) {
   /** @param {[number, number] | null} range */
   function zoom(range) {
     state.zoom = range;
-    // The points drawn now, at the new scale: envelopes where too coarse,
-    // until the range is read. A reset draws the whole series kept.
-    redraw();
+    // The reads go out first; meanwhile the points drawn now are drawn at
+    // the new scale: envelopes where too coarse, until the range is read.
+    // A reset draws the whole series kept.
     refine();
+    redraw();
   }
 
   // --- Live -----------------------------------------------------------------
@@ -519,7 +536,7 @@ export function mount(root) {
   return () => {
     state.gen++;
     searching.abort();
-    reading.abort();
+    refiner.stop();
     stopLive();
     chart.destroy();
   };

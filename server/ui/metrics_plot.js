@@ -228,7 +228,21 @@ function _draw(lines, { view, zoom, width }) {
   /** @type {Map<Line, Drawing>} */
   const drawings = new Map();
   for (const [line, points, start] of found) {
-    drawings.set(line, drawSeries(points, { ...view, start, pxPerX }));
+    const key = `${view.x} ${view.log} ${view.smooth} ${start} ${pxPerX}`;
+    let cached = _drawn.get(points);
+    if (cached?.key !== key) {
+      cached = { key, drawing: drawSeries(points, { ...view, start, pxPerX }) };
+      _drawn.set(points, cached);
+    }
+    drawings.set(line, cached.drawing);
   }
   return drawings;
 }
+
+/**
+ * The last drawing of each line's points, and how it was drawn: while
+ * hundreds of lines are refined a few at a time, a redraw draws only the
+ * new ones again.
+ * @type {WeakMap<Points, { key: string, drawing: Drawing }>}
+ */
+const _drawn = new WeakMap();

@@ -2,10 +2,10 @@
 // @ts-check
 // Reading the explorer's lines: the series search's index previews in
 // pages (a small first one, so the chart appears while the rest loads),
-// then the lines again at pixel resolution, whole or for a zoomed range,
-// by pages of the same search in the binary form, only the columns the
-// axis needs. Every request takes the caller's AbortSignal: the newest
-// search or zoom wins.
+// and the lines again at pixel resolution, whole or for a zoomed range, by
+// pages of the same search in the binary form with only the columns the
+// axis needs (or one by one when pages cannot serve). Every request takes
+// the caller's AbortSignal: the newest search or zoom wins.
 
 import { readSeries, searchSeriesBinary } from "./api.js";
 import { axisColumn, lineKey, stepRange } from "./metrics_lines.js";
@@ -24,7 +24,7 @@ export const PAGE = 50;
 const FIRST_PAGE = 10;
 /** Search requests at once: the server has two query Workers. */
 export const PARALLEL = 2;
-/** Series read at once, one request each (lines the pages missed). */
+/** Lines read at once one by one (those pages cannot serve). */
 export const PARALLEL_READS = 4;
 /** The most buckets a read asks for, whatever the plot's width. */
 const MAX_POINTS = 10_000;
@@ -81,85 +81,100 @@ export function searchAgain(q, drawn, signal) {
 }
 
 /**
- * @typedef {object} LinesRead
- * @property {string | null} query  The search that found the lines.
+ * What reads at pixel resolution are for: the view when they started.
+ * @typedef {object} ReadTarget
  * @property {number} points  Buckets per line: the plot's width in pixels.
  * @property {[number, number] | null} zoom  The zoomed x range; null for
  *   the whole series.
  * @property {Projection} view
- * @property {AbortSignal} signal  Aborted once a newer read started.
- * @property {(line: Line, points: Points) => void} onRead  A line's points.
- * @property {(line: Line, error: string) => void} onFailed  A line that
- *   could not be read.
  */
 
 /**
- * Reads `lines` again at pixel resolution: by pages of the search that
- * found them ({@link PARALLEL} at a time; only the pages holding one of
- * them) when the x axis is the step or nothing is zoomed, then one request
- * per line for the lines the pages missed (runs added or removed since)
- * or for a zoom on an epoch or time axis. Rejects with an AbortError once
- * aborted, or with the first failed request.
- * @param {Line[]} lines
- * @param {LinesRead} read
- * @returns {Promise<void>}
+ * Whether lines are read by pages of their search for a target: yes for
+ * whole series and for step ranges; an epoch or time range maps to other
+ * steps in each run, so each line is read on its own.
+ * @param {ReadTarget} target
+ * @returns {boolean}
  */
-export async function readLines(lines, read) {
-  const { query, zoom, view, signal, onRead } = read;
-  const points = Math.min(MAX_POINTS, Math.max(1, Math.round(read.points)));
-  const column = axisColumn(view);
-  /** @type {SeriesSearch["columns"]} */
-  const columns = column ? ["steps", "values", column] : ["steps", "values"];
-  const steps = zoom && view.x === "step"
-    ? { from: Math.floor(zoom[0]), to: Math.ceil(zoom[1]) }
-    : {};
-  let pending = lines;
-  if (query !== null && (zoom === null || view.x === "step")) {
-    const byKey = new Map(lines.map((line) => [line.key, line]));
-    const pages = [
-      ...new Set(lines.map((line) => Math.floor(line.index / PAGE))),
-    ]
-      .sort((a, b) => a - b);
-    await pool(
-      pages.map((page) => async () => {
-        signal.throwIfAborted();
-        const answer = await searchSeriesBinary({
-          q: query,
-          detail: "full",
-          points,
-          columns,
-          limit: PAGE,
-          offset: page * PAGE,
-          ...steps,
-        }, { signal });
-        for (const item of answer.series) {
-          const line = byKey.get(lineKey(item));
-          if (line === undefined) continue;
-          byKey.delete(line.key);
-          if (item.data) onRead(line, toPoints(item.data));
-          else read.onFailed(line, item.error ?? "no points");
-        }
-      }),
-      PARALLEL,
+export function readsByPage(target) {
+  return target.zoom === null || target.view.x === "step";
+}
+
+/**
+ * Reads page `page` (lines `page·PAGE` to `page·PAGE + PAGE - 1` in the
+ * search's order) of series query `q` at pixel resolution for `target`, in
+ * the binary form, with only the columns the axis needs.
+ * @param {string} q
+ * @param {number} page
+ * @param {ReadTarget} target
+ * @param {AbortSignal} signal
+ * @returns {Promise<Map<string, Points | string>>}  By line key: the
+ *   points, or why there are none.
+ */
+export async function readPage(q, page, target, signal) {
+  const { zoom } = target;
+  const answer = await searchSeriesBinary({
+    q,
+    detail: "full",
+    points: _points(target),
+    columns: _columns(target),
+    limit: PAGE,
+    offset: page * PAGE,
+    ...(zoom ? { from: Math.floor(zoom[0]), to: Math.ceil(zoom[1]) } : {}),
+  }, { signal });
+  /** @type {Map<string, Points | string>} */
+  const found = new Map();
+  for (const item of answer.series) {
+    found.set(
+      lineKey(item),
+      item.data ? toPoints(item.data) : item.error ?? "no points",
     );
-    pending = [...byKey.values()];
   }
-  await pool(
-    pending.map((line) => async () => {
-      signal.throwIfAborted();
-      const range = zoom ? stepRange(line, zoom, view) : null;
-      if (zoom && range === null) return;
-      const data = await readSeries(
-        line.run.hash,
-        line.series.name,
-        line.series.context,
-        { points, ...(range ? { from: range[0], to: range[1] } : {}) },
-        { signal },
-      );
-      onRead(line, toPoints(data));
-    }),
-    PARALLEL_READS,
+  return found;
+}
+
+/**
+ * Reads one line at pixel resolution for `target` from its run: the lines
+ * a page missed (runs added or removed since the search), and lines zoomed
+ * on an epoch or time axis. Null when no point of the line falls in the
+ * zoomed range.
+ * @param {Line} line
+ * @param {ReadTarget} target
+ * @param {AbortSignal} signal
+ * @returns {Promise<Points | null>}
+ */
+export async function readLine(line, target, signal) {
+  const { zoom, view } = target;
+  const range = zoom ? stepRange(line, zoom, view) : null;
+  if (zoom && range === null) return null;
+  const data = await readSeries(
+    line.run.hash,
+    line.series.name,
+    line.series.context,
+    {
+      points: _points(target),
+      ...(range ? { from: range[0], to: range[1] } : {}),
+    },
+    { signal },
   );
+  return toPoints(data);
+}
+
+/**
+ * @param {ReadTarget} target
+ * @returns {number}
+ */
+function _points(target) {
+  return Math.min(MAX_POINTS, Math.max(1, Math.round(target.points)));
+}
+
+/**
+ * @param {ReadTarget} target
+ * @returns {NonNullable<SeriesSearch["columns"]>}
+ */
+function _columns(target) {
+  const column = axisColumn(target.view);
+  return column ? ["steps", "values", column] : ["steps", "values"];
 }
 
 /**
