@@ -272,7 +272,7 @@ export function mount(root) {
       state.fetchMs = performance.now() - started;
       state.loading = false;
       redraw();
-      performance.mark("aim:all-lines");
+      markDrawn("aim:all-lines");
       if (state.total === 0) await explain(gen);
       else {
         refiner.pump();
@@ -371,13 +371,13 @@ export function mount(root) {
    */
   function settled() {
     if (state.loading || state.refining) return;
-    const plan = redraw();
+    const drawn = redraw();
     if (
-      state.zoom === null && !state.allFull && plan.lines.length > 0 &&
-      plan.coarse === 0
+      state.zoom === null && !state.allFull && drawn.lines.length > 0 &&
+      drawn.coarse === 0
     ) {
       state.allFull = true;
-      performance.mark("aim:all-lines-full");
+      markDrawn("aim:all-lines-full");
     }
   }
 
@@ -406,6 +406,7 @@ export function mount(root) {
       line.full = read;
       line.stale = false;
     }
+    planSoon();
     scheduleRedraw(REFINE_REDRAW_MS);
   }
 
@@ -425,13 +426,13 @@ export function mount(root) {
   /** @type {Plan} */
   let shown = { groups: [], lines: [], coarse: 0, clipped: 0 };
 
-  /** @returns {Plan} */
-  function redraw() {
-    if (redrawTimer !== null) {
-      clearTimeout(redrawTimer);
-      redrawTimer = null;
-    }
-    const plan = planChart(state.lines, {
+  /**
+   * What the chart is to draw now; each line's drawing is kept for the
+   * next plan while its points and the scale stay.
+   * @returns {Plan}
+   */
+  function plan() {
+    return planChart(state.lines, {
       group: state.group,
       agg: state.agg,
       hidden: state.hidden,
@@ -440,12 +441,45 @@ export function mount(root) {
       zoom: state.zoom,
       width: chart.plotWidth,
     });
-    shown = plan;
-    chart.setData(plan.lines, { keepZoom: state.zoom !== null });
+  }
+
+  let planning = false;
+  /**
+   * Plans soon, without drawing: lines just read are drawn (in memory)
+   * while the next ones are being read, so the last redraw has only the
+   * last ones to draw.
+   */
+  function planSoon() {
+    if (planning) return;
+    planning = true;
+    setTimeout(() => {
+      planning = false;
+      plan();
+    });
+  }
+
+  /**
+   * Sets the mark `name` once the chart has drawn (uPlot draws in a
+   * microtask queued by setData, which runs before this one).
+   * @param {string} name
+   */
+  function markDrawn(name) {
+    queueMicrotask(() => performance.mark(name));
+  }
+
+  /** @returns {Plan} */
+  function redraw() {
+    if (redrawTimer !== null) {
+      clearTimeout(redrawTimer);
+      redrawTimer = null;
+    }
+    const planned = plan();
+    shown = planned;
+    chart.setData(planned.lines, { keepZoom: state.zoom !== null });
     chartBox.dataset.colors = String(
-      new Set(plan.lines.map((l) => l.color)).size,
+      new Set(planned.lines.map((l) => l.color)).size,
     );
-    renderLegend(legend, plan.groups, {
+    renderLegend(legend, planned.groups, {
       title: state.group ? `Groups by ${groupTitle(state.group)}` : "Runs",
       grouped: state.group !== "",
       hidden: state.hidden,
@@ -457,11 +491,11 @@ export function mount(root) {
       },
     });
     showStatus();
-    if (!state.firstChart && plan.lines.length > 0) {
+    if (!state.firstChart && planned.lines.length > 0) {
       state.firstChart = true;
-      performance.mark("aim:first-chart");
+      markDrawn("aim:first-chart");
     }
-    return plan;
+    return planned;
   }
 
   /** The status line; with nothing drawn, the chart's place says why instead. */
