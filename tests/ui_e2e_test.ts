@@ -348,7 +348,7 @@ Deno.test("the runs page lists every seeded run with its state, newest first, so
   await ui.shot("edited");
 });
 
-Deno.test("a query filters the runs table, and a bad query shows its error under the box at its column", async () => {
+Deno.test("a query filters the runs table, and a bad query shows its error under the box at its column as it is typed", async () => {
   await using repo = await tempRepo();
   await seed(repo);
   await using server = await aimUp(repo.path);
@@ -370,9 +370,11 @@ Deno.test("a query filters the runs table, and a bad query shows its error under
   await ui.shot("filtered");
 
   await box.fill("run.hparams.lr >");
-  await box.press("Enter");
   const error = page.locator(".query-error");
+  // Checked as it is typed, before Enter.
   await error.waitFor();
+  assert.equal(await page.locator(".vt-row[data-loaded]").count(), 2);
+  await box.press("Enter");
   assert.match(
     await error.locator(".msg").textContent() ?? "",
     /expected an operand.* at column 17/,

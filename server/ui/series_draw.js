@@ -228,7 +228,7 @@ export function drawSeries(points, view) {
   // One pass over the points in step order, a bucket at a time.
   let bucket = NaN, bx0 = 0, lo = Infinity, hi = -Infinity, low = false;
   let lastBx = 0, lastV = NaN;
-  const close = () => {
+  const closeBucket = () => {
     if (Number.isNaN(bucket)) return;
     const start = origin + bucket * bucketWidth;
     band.x0.push(
@@ -250,7 +250,7 @@ export function drawSeries(points, view) {
     const v = /** @type {number} */ (values[i]);
     const k = Math.floor((step - origin) / bucketWidth);
     if (k !== bucket) {
-      close();
+      closeBucket();
       bucket = k;
       bx0 = x;
       lo = Infinity;
@@ -271,7 +271,7 @@ export function drawSeries(points, view) {
     xs.push(x);
     ys.push(drawable(v) ? v : null);
   }
-  close();
+  closeBucket();
 
   const stepSpan = lastStep - firstStep;
   const pxPerStep = stepSpan > 0
