@@ -7,12 +7,16 @@
  *   intervals from requestAnimationFrame), a jump to the middle, and a
  *   sort by a param.
  * - The metrics explorer over 500 runs × 100,000 steps written through the
- *   real writer: time to the first chart and to all 500 lines, and a zoom
- *   that re-reads every line's range.
+ *   real writer: time to the first chart, to all 500 lines from their index
+ *   previews, to every line at pixel resolution, and a zoom to a fifth of
+ *   the steps until every line is at pixel resolution for it.
  *
  * Times are read from the page: `performance.mark()`s the UI sets
- * (`aim:first-rows`, `aim:first-chart`, `aim:all-lines`), relative to the
- * start of the navigation.
+ * (`aim:first-rows`; `aim:first-chart`, `aim:all-lines`,
+ * `aim:all-lines-full` once the chart has drawn), relative to the start of
+ * the navigation, and the explorer's status, which says "double-click to
+ * reset" once a zoom is read. The server's share is measured on its own
+ * by the same reads made from Deno.
  *
  * This file is also the helper process that writes runs: `deno run -A
  * scripts/bench_ui.ts write <repo> <from> <to> <steps>`.
@@ -283,31 +287,77 @@ async function metricsPage(browser: Browser, path: string): Promise<Figure[]> {
     }`;
 
     progress(
-      `metrics explorer: ${CHART_LOADS} loads, first chart and all ${CHART_RUNS} lines`,
+      `metrics explorer: ${CHART_LOADS} loads, first chart, all ${CHART_RUNS} lines from previews, then at pixel resolution`,
     );
     const first: number[] = [];
     const all: number[] = [];
+    const full: number[] = [];
+    /** What the last load's refinement read: requests, bytes, time. */
+    let reads: _Reads | null = null;
+    /** From the last answer to every line drawn at pixel resolution. */
+    const drawn: number[] = [];
     for (let i = 0; i < CHART_LOADS; i++) {
       first.push(await _timeTo(page, target, "aim:first-chart"));
       all.push(await _mark(page, "aim:all-lines", 120_000));
+      full.push(await _mark(page, "aim:all-lines-full", 120_000));
+      reads = await page.evaluate(_readsAfter, null);
+      drawn.push(full.at(-1)! - reads.lastEnd);
     }
     const lines = Number(
       await page.locator(".chart-main").getAttribute("data-lines"),
     );
-
-    progress("metrics explorer: zoom to the middle fifth, every line re-read");
-    const plot = (await page.locator(".chart-main .u-over").boundingBox())!;
-    await page.mouse.move(plot.x + plot.width * 0.4, plot.y + plot.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(plot.x + plot.width * 0.6, plot.y + plot.height / 2, {
-      steps: 4,
+    const plotWidth = await page.evaluate(() => {
+      const win = globalThis as unknown as _Window;
+      const chart = win.document.querySelector(".chart-main") as unknown as {
+        aimChart: { plotWidth: number };
+      };
+      return chart.aimChart.plotWidth;
     });
-    const zoomStart = performance.now();
-    await page.mouse.up();
-    await page.locator(".explorer-status", { hasText: "double-click to reset" })
-      .waitFor({ timeout: 120_000 });
-    const zoomMs = performance.now() - zoomStart;
+
+    progress(
+      "metrics explorer: zoom to the middle fifth, every line refined to pixel resolution",
+    );
+    const zooms: number[] = [];
+    let zoomReads: _Reads | null = null;
+    for (let i = 0; i < CHART_LOADS; i++) {
+      if (i > 0) {
+        await page.goto(target);
+        await _mark(page, "aim:all-lines-full", 120_000);
+      }
+      const plot = (await page.locator(".chart-main .u-over").boundingBox())!;
+      await page.mouse.move(
+        plot.x + plot.width * 0.4,
+        plot.y + plot.height / 2,
+      );
+      await page.mouse.down();
+      await page.mouse.move(
+        plot.x + plot.width * 0.6,
+        plot.y + plot.height / 2,
+        { steps: 4 },
+      );
+      await page.evaluate(() => performance.mark("aim:zoom"));
+      const zoomStart = performance.now();
+      await page.mouse.up();
+      // The status says so only once every line is read for the range.
+      await page.locator(".explorer-status", {
+        hasText: "double-click to reset",
+      }).waitFor({ timeout: 120_000 });
+      zooms.push(performance.now() - zoomStart);
+      zoomReads = await page.evaluate(_readsAfter, "aim:zoom");
+      if (
+        (await page.locator(".chart-main").getAttribute("data-resolution")) !==
+          "full"
+      ) {
+        throw new Error("The zoom's refinement ended with lines still coarse");
+      }
+    }
+    progress(
+      "metrics explorer: the same reads from Deno, no browser (the server's share)",
+    );
+    const alone = await _serverAlone(server, plotWidth);
     const p50 = median(first);
+    const fullMs = median(full);
+    const zoomMs = median(zooms);
     return [
       {
         figure: `write ${CHART_RUNS} runs × ${
@@ -325,19 +375,156 @@ async function metricsPage(browser: Browser, path: string): Promise<Figure[]> {
       },
       {
         figure:
-          `… → all ${CHART_RUNS} lines drawn (then pages of 50, 2 at a time; every line from its index preview: no run file opened)`,
+          `… → all ${CHART_RUNS} lines drawn from their index previews (then pages of 50, 2 at a time; no run file opened), median of ${CHART_LOADS}`,
         measured: _ms(median(all)),
-        baseline: `${lines} lines drawn`,
+        baseline:
+          `${lines} lines drawn; 219 ms in BENCHMARKS.md, before the reads at pixel resolution started with the previews`,
       },
       {
         figure:
-          `… zoom to a fifth of the steps: every one of the ${CHART_RUNS} lines re-read at screen resolution from its run file (series search pages of 50 with the step range)`,
+          `… → every line at pixel resolution (${plotWidth} px plot: binary series searches with detail full, points = ${plotWidth}, steps and values, pages of 50, 2 at a time), median of ${CHART_LOADS}`,
+        measured: _ms(fullMs),
+        baseline: `all lines from previews: ${
+          _ms(median(all))
+        } here, 219 ms in BENCHMARKS.md; since the navigation: ${
+          _describe(reads)
+        }; from the last answer to the last line drawn: ${_ms(median(drawn))}`,
+        target: "≤ 1 s",
+        pass: fullMs <= 1000,
+      },
+      {
+        figure:
+          `… zoom to a fifth of the steps: mouse up → every one of the ${CHART_RUNS} lines refined to pixel resolution for the range, median of ${CHART_LOADS}`,
         measured: _ms(zoomMs),
+        baseline: `3129 ms in BENCHMARKS.md (every raw point re-read); ${
+          _describe(zoomReads)
+        }`,
+        target: "≤ 500 ms",
+        pass: zoomMs <= 500,
+      },
+      {
+        figure: `… the server's share: the same ${CHART_RUNS} lines read by ${
+          _count(CHART_RUNS / 50)
+        } series searches from Deno (no browser), 2 at a time, whole series / the zoomed fifth, median of ${CHART_LOADS}`,
+        measured: `${_ms(alone.full)} / ${_ms(alone.zoom)}`,
+        baseline: `one at a time: ${_ms(alone.fullSerial)} / ${
+          _ms(alone.zoomSerial)
+        }`,
       },
     ];
   } finally {
     await page.close();
   }
+}
+
+/**
+ * How long the server takes to answer the reads the explorer makes for
+ * every line at pixel resolution, with nothing else running: the whole
+ * series and the middle fifth of the steps, by pages of 50 in the binary
+ * form, 2 at a time (as the page reads them) and one at a time.
+ */
+async function _serverAlone(
+  server: {
+    url: string;
+    fetch(path: string, init?: RequestInit): Promise<Response>;
+  },
+  points: number,
+) {
+  const q = 'metric.name == "loss" and metric.context == {"subset":"train"}';
+  const origin = new URL(server.url).origin;
+  const read = async (offset: number, range: object) => {
+    const response = await server.fetch("api/series/search", {
+      method: "POST",
+      headers: { "content-type": "application/json", origin },
+      body: JSON.stringify({
+        q,
+        detail: "full",
+        points,
+        columns: ["steps", "values"],
+        encoding: "binary",
+        limit: 50,
+        offset,
+        ...range,
+      }),
+    });
+    await response.arrayBuffer();
+    if (!response.ok) {
+      throw new Error(`A series search answered ${response.status}`);
+    }
+  };
+  const all = async (range: object, parallel: number) => {
+    const offsets = Array.from(
+      { length: CHART_RUNS / 50 },
+      (_, i) => i * 50,
+    );
+    const times: number[] = [];
+    for (let run = 0; run < CHART_LOADS; run++) {
+      const start = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: parallel }, async () => {
+          while (next < offsets.length) await read(offsets[next++]!, range);
+        }),
+      );
+      times.push(performance.now() - start);
+    }
+    return median(times);
+  };
+  const fifth = { from: 0.4 * CHART_STEPS, to: 0.6 * CHART_STEPS };
+  return {
+    full: await all({}, 2),
+    zoom: await all(fifth, 2),
+    fullSerial: await all({}, 1),
+    zoomSerial: await all(fifth, 1),
+  };
+}
+
+/** The series searches made since a mark. */
+interface _Reads {
+  requests: number;
+  bytes: number;
+  /** Median from sending a request to its first byte, and from then to its last. */
+  waitMs: number;
+  transferMs: number;
+  /** When the last answer ended, in ms from the navigation start. */
+  lastEnd: number;
+}
+
+/** Measures the page's series searches since the mark `name` (null: since the navigation); runs in the page. */
+function _readsAfter(name: string | null): _Reads {
+  const since = name === null
+    ? 0
+    : performance.getEntriesByName(name).at(-1)?.startTime ?? 0;
+  const entries = (performance.getEntriesByType("resource") as unknown as {
+    name: string;
+    startTime: number;
+    requestStart: number;
+    responseStart: number;
+    responseEnd: number;
+    encodedBodySize: number;
+  }[]).filter((e) =>
+    e.name.endsWith("/api/series/search") && e.startTime >= since
+  );
+  const mid = (values: number[]) => {
+    const sorted = values.sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+  };
+  return {
+    requests: entries.length,
+    bytes: entries.reduce((sum, e) => sum + e.encodedBodySize, 0),
+    waitMs: mid(entries.map((e) => e.responseStart - e.requestStart)),
+    transferMs: mid(entries.map((e) => e.responseEnd - e.responseStart)),
+    lastEnd: Math.max(...entries.map((e) => e.responseEnd)),
+  };
+}
+
+function _describe(reads: _Reads | null): string {
+  if (reads === null) return "";
+  return `${reads.requests} series searches, ${
+    (reads.bytes / 1e6).toFixed(1)
+  } MB; median ${_ms(reads.waitMs)} to the first byte, ${
+    _ms(reads.transferMs)
+  } to the last`;
 }
 
 /** Writes `runs` runs of `steps` points in {@linkcode WRITERS} child processes. */

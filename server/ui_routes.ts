@@ -26,9 +26,9 @@ import metricsControlsJs from "./ui/metrics_controls.js" with { type: "text" };
 import metricsLegendJs from "./ui/metrics_legend.js" with { type: "text" };
 import metricsLinesJs from "./ui/metrics_lines.js" with { type: "text" };
 import metricsPlotJs from "./ui/metrics_plot.js" with { type: "text" };
+import metricsRefineJs from "./ui/metrics_refine.js" with { type: "text" };
 import metricsSearchJs from "./ui/metrics_search.js" with { type: "text" };
 import metricsStateJs from "./ui/metrics_state.js" with { type: "text" };
-import metricsZoomJs from "./ui/metrics_zoom.js" with { type: "text" };
 import paramsJs from "./ui/params.js" with { type: "text" };
 import queryProblemJs from "./ui/query_problem.js" with { type: "text" };
 import runJs from "./ui/run.js" with { type: "text" };
@@ -45,6 +45,7 @@ import runsPagesJs from "./ui/runs_pages.js" with { type: "text" };
 import runsSelectionJs from "./ui/runs_selection.js" with { type: "text" };
 import runsTableJs from "./ui/runs_table.js" with { type: "text" };
 import seriesBinaryJs from "./ui/series_binary.js" with { type: "text" };
+import seriesDrawJs from "./ui/series_draw.js" with { type: "text" };
 import seriesMathJs from "./ui/series_math.js" with { type: "text" };
 import statusJs from "./ui/status.js" with { type: "text" };
 import tasksJs from "./ui/tasks.js" with { type: "text" };
@@ -86,9 +87,9 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
     ["metrics_legend.js", metricsLegendJs, JS],
     ["metrics_lines.js", metricsLinesJs, JS],
     ["metrics_plot.js", metricsPlotJs, JS],
+    ["metrics_refine.js", metricsRefineJs, JS],
     ["metrics_search.js", metricsSearchJs, JS],
     ["metrics_state.js", metricsStateJs, JS],
-    ["metrics_zoom.js", metricsZoomJs, JS],
     ["params.js", paramsJs, JS],
     ["query_problem.js", queryProblemJs, JS],
     ["run.js", runJs, JS],
@@ -105,6 +106,7 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
     ["runs_selection.js", runsSelectionJs, JS],
     ["runs_table.js", runsTableJs, JS],
     ["series_binary.js", seriesBinaryJs, JS],
+    ["series_draw.js", seriesDrawJs, JS],
     ["series_math.js", seriesMathJs, JS],
     ["status.js", statusJs, JS],
     ["tasks.js", tasksJs, JS],

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Page, Request } from "playwright-core";
 import { launchChromium } from "../scripts/_chromium.ts";
 import type { Repo } from "../lib/mod.ts";
 import { createApp } from "../server/app.ts";
@@ -129,6 +129,140 @@ function rowNames(page: Page): Promise<string[]> {
     .allTextContents();
 }
 
+/** A line as the chart draws it (server/ui/series_draw.js, ChartLine). */
+interface Drawn {
+  label: string;
+  xs: number[];
+  ys: (number | null)[];
+  coarse?: boolean;
+  band?: { x0: number[]; x1: number[]; lo: number[]; hi: number[] } | null;
+}
+
+/** The lines the chart in `selector` draws now, from its `aimChart` hook. */
+function drawn(page: Page, selector: string): Promise<Drawn[]> {
+  return page.locator(selector).evaluate((element) =>
+    (element as unknown as { aimChart: { drawn(): Drawn[] } }).aimChart
+      .drawn()
+  );
+}
+
+/** Drags across the plot in `selector` from `from` to `to` (fractions of its width). */
+async function drag(page: Page, selector: string, from: number, to: number) {
+  const plot = await page.locator(`${selector} .u-over`).boundingBox();
+  assert.ok(plot);
+  const y = plot.y + plot.height / 2;
+  await page.mouse.move(plot.x + plot.width * from, y);
+  await page.mouse.down();
+  await page.mouse.move(plot.x + plot.width * to, y, { steps: 5 });
+  await page.mouse.up();
+}
+
+/**
+ * Holds the page's requests that `which` picks until `release()`: what the
+ * page shows meanwhile can be looked at. A held request the page aborts
+ * is let go.
+ */
+async function hold(page: Page, which: (request: Request) => boolean) {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held = 0;
+  await page.route("**/api/**", async (route) => {
+    if (which(route.request())) {
+      held++;
+      await released;
+    }
+    await route.continue().catch(() => {});
+  });
+  return { release, held: () => held };
+}
+
+/** A series search asking `detail` (and a step range, when `ranged`). */
+function seriesSearch(request: Request, detail: string, ranged = false) {
+  if (!/\/api\/series\/search$/.test(request.url())) return false;
+  const body = JSON.parse(request.postData() ?? "{}");
+  return body.detail === detail && ("from" in body) === ranged;
+}
+
+/** Runs `s` (the issue's example): a loss falling from 2.5 to 1.6 over 20,000 steps, a spike of +2.5 every 250 steps (at 100, 350, …). */
+function spikyLoss(step: number): number {
+  return baseline(step) + (step % 250 === 100 ? 2.5 : 0);
+}
+
+function baseline(step: number): number {
+  return 2.5 - 0.9 * step / 20_000;
+}
+
+const SPIKY_STEPS = 20_000;
+
+async function seedSpiky(repo: Repo): Promise<string> {
+  const run = await repo.startRun({
+    name: "spiky",
+    experiment: "issue-11",
+    handleSignals: false,
+  });
+  run.set("hparams", { lr: 0.001 });
+  for (let step = 0; step < SPIKY_STEPS; step++) {
+    run.track(spikyLoss(step), {
+      name: "loss",
+      step,
+      context: { subset: "train" },
+    });
+  }
+  await run.close();
+  return run.hash;
+}
+
+/**
+ * Checks that a line drawn as a line (not an envelope) shows the spiky
+ * loss as it is over steps `from` to `to`: every drawn point is on the
+ * baseline or is a spike, and every spike in the range is drawn.
+ */
+function assertTrueToSpikyLoss(line: Drawn, from: number, to: number) {
+  assert.equal(line.coarse, false, "drawn as a line");
+  assert.ok(line.xs.length > 200, `only ${line.xs.length} points drawn`);
+  line.xs.forEach((step, i) => {
+    const y = line.ys[i];
+    assert.ok(y !== null && y !== undefined, `a gap at step ${step}`);
+    if (step % 250 === 100) assert.equal(y, spikyLoss(step));
+    else {
+      assert.ok(
+        Math.abs(y - baseline(step)) < 1e-9,
+        `step ${step} is drawn at ${y}, off the baseline ${baseline(step)}`,
+      );
+    }
+  });
+  const drawnSteps = new Set(line.xs);
+  for (let spike = 100; spike < SPIKY_STEPS; spike += 250) {
+    if (spike < from || spike > to) continue;
+    assert.ok(drawnSteps.has(spike), `the spike at step ${spike} is drawn`);
+  }
+}
+
+/**
+ * Checks that a line drawn from buckets too wide for the plot is an
+ * envelope reaching the spikes, over a line through the buckets' last
+ * points, which stays on the baseline: no sawtooth.
+ */
+function assertSpikyEnvelope(line: Drawn) {
+  assert.equal(line.coarse, true, "drawn as an envelope");
+  assert.ok(line.band, "with an envelope");
+  line.xs.forEach((step, i) => {
+    const y = line.ys[i]!;
+    assert.ok(
+      Math.abs(y - baseline(step)) < 1e-9,
+      `the line through last points is at ${y} at step ${step}, off the baseline`,
+    );
+  });
+  line.band.hi.forEach((hi, k) => {
+    const x0 = line.band!.x0[k]!, x1 = line.band!.x1[k]!;
+    let top = -Infinity;
+    for (let step = Math.ceil(x0); step <= x1; step++) {
+      top = Math.max(top, spikyLoss(step));
+    }
+    assert.equal(hi, top, `the envelope over steps ${x0}…${x1}`);
+  });
+}
+
 Deno.test("the runs page lists every seeded run with its state, newest first, sorts by a column, and tags, archives and deletes", async () => {
   await using repo = await tempRepo();
   const hashes = await seed(repo);
@@ -214,7 +348,7 @@ Deno.test("the runs page lists every seeded run with its state, newest first, so
   await ui.shot("edited");
 });
 
-Deno.test("a query filters the runs table, and a bad query shows its error under the box at its column", async () => {
+Deno.test("a query filters the runs table, and a bad query shows its error under the box at its column as it is typed", async () => {
   await using repo = await tempRepo();
   await seed(repo);
   await using server = await aimUp(repo.path);
@@ -236,9 +370,11 @@ Deno.test("a query filters the runs table, and a bad query shows its error under
   await ui.shot("filtered");
 
   await box.fill("run.hparams.lr >");
-  await box.press("Enter");
   const error = page.locator(".query-error");
+  // Checked as it is typed, before Enter.
   await error.waitFor();
+  assert.equal(await page.locator(".vt-row[data-loaded]").count(), 2);
+  await box.press("Enter");
   assert.match(
     await error.locator(".msg").textContent() ?? "",
     /expected an operand.* at column 17/,
@@ -252,7 +388,7 @@ Deno.test("a query filters the runs table, and a bad query shows its error under
   await ui.shot("error");
 });
 
-Deno.test("the metrics explorer draws one line per matching run, grouping by a param changes the colours, zoom re-reads the range", async () => {
+Deno.test("the metrics explorer draws one line per matching run, grouping by a param changes the colours, zoom draws the range", async () => {
   await using repo = await tempRepo();
   await seed(repo);
   await using server = await aimUp(repo.path);
@@ -291,22 +427,14 @@ Deno.test("the metrics explorer draws one line per matching run, grouping by a p
   );
   await page.locator("select.agg").selectOption("");
 
-  // Drag across the middle of the plot: the lines' points in that range are
-  // read again (by pages of the series search, with a step range).
-  const zoomed = page.waitForRequest((r) =>
-    r.method() === "POST" && /\/api\/series\/search$/.test(r.url()) &&
-    "from" in JSON.parse(r.postData() ?? "{}")
-  );
+  // Drag across the middle of the plot. These series are short: every
+  // point was read with the whole series, and the zoom draws them.
+  await page.locator(".chart-main[data-resolution='full']").waitFor();
+  await drag(page, ".chart-main", 0.3, 0.6);
+  await page.locator(".explorer-status", { hasText: "zoomed" }).waitFor();
+  assert.equal(await chart.getAttribute("data-resolution"), "full");
   const plot = await chart.locator(".u-over").boundingBox();
   assert.ok(plot);
-  await page.mouse.move(plot.x + plot.width * 0.3, plot.y + plot.height / 2);
-  await page.mouse.down();
-  await page.mouse.move(plot.x + plot.width * 0.6, plot.y + plot.height / 2, {
-    steps: 5,
-  });
-  await page.mouse.up();
-  await zoomed;
-  await page.locator(".explorer-status", { hasText: "zoomed" }).waitFor();
   await page.mouse.move(plot.x + plot.width * 0.45, plot.y + plot.height / 3);
   await page.locator(".chart-tip .tip-row").first().waitFor();
   assert.equal(
@@ -315,6 +443,211 @@ Deno.test("the metrics explorer draws one line per matching run, grouping by a p
     "hover lists every line",
   );
   await ui.shot("zoomed");
+});
+
+Deno.test("the explorer draws a spiky series' preview as an envelope, then by itself every line at pixel resolution, true to every spike; a zoom does the same for its range", async () => {
+  await using repo = await tempRepo();
+  await seed(repo);
+  await seedSpiky(repo);
+  await using server = await aimUp(repo.path);
+  await using ui = await browserPage("sawtooth");
+  const { page } = ui;
+  const full = await hold(page, (r) => seriesSearch(r, "full"));
+  await page.goto(`${server.url}?token=${TOKEN}`);
+  await page.locator(".vt-row[data-loaded]").first().waitFor();
+  await page.goto(
+    `${server.url}metrics?metric=loss&context=${
+      encodeURIComponent('{"subset":"train"}')
+    }&q=${encodeURIComponent('run.name == "spiky"')}`,
+  );
+  const chart = page.locator(".chart-main");
+  const status = page.locator(".explorer-status");
+
+  // The index preview: 32 buckets at most, each tens of pixels wide.
+  await page.locator(".chart-main[data-lines='1'][data-resolution='preview']")
+    .waitFor();
+  assert.match(await status.textContent() ?? "", /preview — refining…/);
+  const [preview] = await drawn(page, ".chart-main");
+  assertSpikyEnvelope(preview!);
+  assert.ok(preview!.xs.length <= 32);
+  assert.ok(full.held() > 0, "the page asked for the lines at full detail");
+  await ui.shot("preview");
+
+  // Released, the reads at pixel resolution replace the preview.
+  full.release();
+  await page.locator(".chart-main[data-resolution='full']").waitFor();
+  const [whole] = await drawn(page, ".chart-main");
+  assertTrueToSpikyLoss(whole!, 0, SPIKY_STEPS - 1);
+  assert.doesNotMatch(await status.textContent() ?? "", /preview/);
+  assert.equal(
+    await page.evaluate(() =>
+      performance.getEntriesByName("aim:all-lines-full").length
+    ),
+    1,
+  );
+  await ui.shot("full");
+
+  // A zoom to the middle fifth: the points drawn now are too coarse for
+  // it, an envelope until the range is read at pixel resolution.
+  await page.unroute("**/api/**");
+  const zoomed = await hold(page, (r) => seriesSearch(r, "full", true));
+  await drag(page, ".chart-main", 0.4, 0.6);
+  await status.filter({ hasText: "zoomed: refining…" }).waitFor();
+  const [before] = await drawn(page, ".chart-main");
+  assertSpikyEnvelope(before!);
+  zoomed.release();
+  await status.filter({ hasText: "double-click to reset" }).waitFor();
+  assert.equal(await chart.getAttribute("data-resolution"), "full");
+  const [range] = await drawn(page, ".chart-main");
+  const lo = range!.xs[0]!, hi = range!.xs[range!.xs.length - 1]!;
+  assert.ok(lo > 7000 && hi < 13_000, `the range read: ${lo}…${hi}`);
+  assertTrueToSpikyLoss(range!, lo, hi);
+  assert.ok(
+    range!.xs.length > whole!.xs.length / 5 * 3,
+    "finer than the whole series' points in that range",
+  );
+  await ui.shot("zoomed");
+
+  // A double-click goes back to the whole series, kept: nothing is read.
+  let reads = 0;
+  page.on("request", (r) => seriesSearch(r, "full") && reads++);
+  await page.locator(".chart-main .u-over").dblclick();
+  await waitFor(
+    async () => !(await status.textContent())?.includes("zoomed"),
+    "the zoom reset",
+  );
+  assertTrueToSpikyLoss((await drawn(page, ".chart-main"))[0]!, 0, 19_999);
+  assert.equal(reads, 0);
+  assert.equal(await page.locator(".toast").count(), 0);
+});
+
+Deno.test("the run page draws the spiky series at pixel resolution, true to every spike, and a zoom refines its range", async () => {
+  await using repo = await tempRepo();
+  const hash = await seedSpiky(repo);
+  await using server = await aimUp(repo.path);
+  await using ui = await browserPage("run-sawtooth");
+  const { page } = ui;
+  await page.goto(`${server.url}run/${hash}?tab=metrics&token=${TOKEN}`);
+  const card = ".chart-card[data-series='loss'] .chart";
+  await page.locator(`${card}[data-lines='1']`).waitFor();
+  const [whole] = await drawn(page, card);
+  assertTrueToSpikyLoss(whole!, 0, SPIKY_STEPS - 1);
+  await ui.shot();
+
+  const zoomed = await hold(
+    page,
+    (r) => /\/series\?/.test(r.url()) && r.url().includes("from="),
+  );
+  await drag(page, card, 0.4, 0.6);
+  await page.locator(`${card}[data-resolution='preview']`).waitFor();
+  assertSpikyEnvelope((await drawn(page, card))[0]!);
+  assert.match(
+    await page.locator(".chart-card[data-series='loss'] .note").textContent() ??
+      "",
+    /preview — refining…/,
+  );
+  zoomed.release();
+  await page.locator(`${card}[data-resolution='full']`).waitFor();
+  const [range] = await drawn(page, card);
+  const lo = range!.xs[0]!, hi = range!.xs[range!.xs.length - 1]!;
+  assert.ok(lo > 5000 && hi < 15_000, `the range read: ${lo}…${hi}`);
+  assertTrueToSpikyLoss(range!, lo, hi);
+  await ui.shot("zoomed");
+});
+
+Deno.test("a metric name that matches nothing says so and names the close ones; the explorer recovers when it is fixed", async () => {
+  await using repo = await tempRepo();
+  await seed(repo);
+  await using server = await aimUp(repo.path);
+  await using ui = await browserPage("no-metric");
+  const { page } = ui;
+  await page.goto(`${server.url}?token=${TOKEN}`);
+  await page.locator(".vt-row[data-loaded]").first().waitFor();
+  await page.goto(`${server.url}metrics?metric=los`);
+  const empty = page.locator(".chart-empty");
+  await empty.filter({ hasText: "did you mean" }).waitFor();
+  assert.equal(
+    await empty.textContent(),
+    'No series match: no metric is named "los" in any run (did you mean "loss"?)',
+  );
+  assert.equal(await page.locator(".explorer-status").textContent(), "");
+  assert.equal(
+    await page.locator(".chart-main").getAttribute("data-lines"),
+    "0",
+  );
+  assert.equal(await page.locator(".legend").textContent(), "RunsNo lines.");
+  assert.equal(await page.locator(".toast").count(), 0);
+  await ui.shot();
+
+  await page.locator("input.metric").fill("loss");
+  await page.locator("input.metric").press("Enter");
+  await page.locator(".chart-main[data-lines='6']").waitFor();
+  assert.equal(await empty.isVisible(), false);
+  assert.equal(await page.locator(".legend .entry").count(), 6);
+});
+
+Deno.test("a run filter that matches no run, or is not a query, clears the chart and the legend and says why; fixed, the lines come back", async () => {
+  await using repo = await tempRepo();
+  await seed(repo);
+  await using server = await aimUp(repo.path);
+  await using ui = await browserPage("bad-filter");
+  const { page } = ui;
+  await page.goto(`${server.url}?token=${TOKEN}`);
+  await page.locator(".vt-row[data-loaded]").first().waitFor();
+  // The reads at pixel resolution never answer: the next search aborts them.
+  const full = await hold(page, (r) => seriesSearch(r, "full"));
+  await page.goto(
+    `${server.url}metrics?metric=loss&context=${
+      encodeURIComponent('{"subset":"train"}')
+    }`,
+  );
+  const chart = page.locator(".chart-main");
+  const empty = page.locator(".chart-empty");
+  const filter = page.locator("input.runq");
+  await page.locator(".chart-main[data-lines='6']").waitFor();
+  await waitFor(() => full.held() > 0, "the reads at full detail");
+
+  await filter.fill("run.hparams.lr > 5");
+  await filter.press("Enter");
+  await empty.filter({ hasText: "matches no run" }).waitFor();
+  assert.equal(
+    await empty.textContent(),
+    "No series match: the run filter matches no run",
+  );
+  assert.equal(await chart.getAttribute("data-lines"), "0");
+  assert.equal(await page.locator(".legend .entry").count(), 0);
+  await ui.shot("no-run");
+
+  await filter.fill("run.hparams.lr < 0.0035");
+  await filter.press("Enter");
+  await page.locator(".chart-main[data-lines='3']").waitFor();
+  assert.equal(await page.locator(".legend .entry").count(), 3);
+
+  // A filter that is not a query: checked as it is typed, before Enter.
+  await filter.fill("");
+  await filter.pressSequentially("run.hparams.lr >");
+  const problem = page.locator(".query-error");
+  await problem.waitFor();
+  assert.match(await problem.locator(".msg").textContent() ?? "", /column 17/);
+  assert.equal(await chart.getAttribute("data-lines"), "3", "not searched yet");
+  await filter.press("Enter");
+  await empty.filter({ hasText: "not a valid query" }).waitFor();
+  assert.equal(await chart.getAttribute("data-lines"), "0");
+  assert.equal(await page.locator(".legend .entry").count(), 0);
+  await ui.shot("invalid");
+
+  await filter.pressSequentially(" 0.0035");
+  await problem.waitFor({ state: "hidden" });
+  await filter.press("Enter");
+  await page.locator(".chart-main[data-lines='3']").waitFor();
+  assert.equal(await empty.isVisible(), false);
+  assert.equal(await page.locator(".legend .entry").count(), 3);
+  assert.equal(
+    await page.locator(".toast").count(),
+    0,
+    "aborted reads are no error",
+  );
+  full.release();
 });
 
 Deno.test("the run page shows attributes, params, charts by context and the log, following a live run", async () => {

@@ -6,7 +6,11 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Run, SeriesPage, SeriesPoints } from "../server/ui/api_types.js";
+import type {
+  BinarySeriesPage,
+  Run,
+  SeriesPoints,
+} from "../server/ui/api_types.js";
 import { alpha, PALETTE, paletteColor } from "../server/ui/colors.js";
 import {
   epochSeconds,
@@ -23,6 +27,7 @@ import {
 import {
   buildCatalog,
   chooseContext,
+  closeNames,
   contextsOf,
   defaultMetric,
   metricNames,
@@ -31,8 +36,8 @@ import {
   type Line,
   lineKey,
   linesOf,
-  project,
-  type Projection,
+  needsRead,
+  pointsFor,
   stepRange,
 } from "../server/ui/metrics_lines.js";
 import { groupOf, planChart } from "../server/ui/metrics_plot.js";
@@ -54,13 +59,12 @@ import {
   paramExpr,
 } from "../server/ui/params.js";
 import * as runsModel from "../server/ui/runs_model.js";
+import { ema, interpolate, nearestIndex } from "../server/ui/series_math.js";
 import {
-  aggregate,
-  ema,
-  GRID,
-  interpolate,
-  nearestIndex,
-} from "../server/ui/series_math.js";
+  type Points,
+  type Projection,
+  toPoints,
+} from "../server/ui/series_draw.js";
 import { debounce, pool } from "../server/ui/tasks.js";
 
 // --- Fixtures ------------------------------------------------------------
@@ -103,7 +107,7 @@ function summary(name: string, context = {}) {
   };
 }
 
-/** A line of the explorer: `values` at steps 0, 1, 2… unless given. */
+/** A line of the explorer: its preview holds `values` at steps 0, 1, 2… unless given. */
 function line(
   r: Run,
   values: SeriesPoints["values"],
@@ -112,17 +116,20 @@ function line(
   const series = summary("loss", { subset: "train" });
   return {
     key: lineKey({ run: r, series }),
+    index: 0,
     run: r,
     series,
-    data: {
+    preview: toPoints({
       name: "loss",
       context: series.context,
       steps: values.map((_, i) => i),
       values,
       resolution: { kind: "raw", width: 1, origin: 0 },
       ...extra,
-    },
+    }),
+    full: null,
     zoomed: null,
+    stale: false,
   };
 }
 
@@ -185,91 +192,6 @@ Deno.test("interpolate() at or before the point, of a single point, or between e
   assert.equal(interpolate([0, 10], [7, 9], 0, -5), 7);
   assert.equal(interpolate([3], [7], 0, 99), 7);
   assert.equal(interpolate([2, 2], [7, 9], 0, 2.5), 9);
-});
-
-Deno.test("aggregate() of no line, or of lines without points, is null", () => {
-  assert.equal(aggregate([], "minmax"), null);
-  assert.equal(
-    aggregate([{ xs: [], ys: [] }, { xs: [], ys: [] }], "std"),
-    null,
-  );
-});
-
-Deno.test("aggregate() of lines at a single x gives one point with their mean and extremes", () => {
-  const result = aggregate([
-    { xs: [5], ys: [1] },
-    { xs: [5], ys: [3] },
-    { xs: [], ys: [] },
-  ], "minmax");
-  assert.deepEqual(result, { xs: [5], mean: [2], lo: [1], hi: [3] });
-});
-
-Deno.test("aggregate() counts each line only inside its own x range", () => {
-  const result = aggregate([
-    { xs: [0, 10], ys: [1, 1] },
-    { xs: [0, 5], ys: [3, 3] },
-  ], "minmax")!;
-  assert.equal(result.xs.length, GRID);
-  assert.equal(result.xs[0], 0);
-  assert.equal(result.xs[GRID - 1], 10);
-  result.xs.forEach((x, i) => {
-    if (x <= 5) {
-      close(result.mean[i], 2);
-      assert.deepEqual([result.lo[i], result.hi[i]], [1, 3]);
-    } else {
-      close(result.mean[i], 1);
-      assert.deepEqual([result.lo[i], result.hi[i]], [1, 1]);
-    }
-  });
-});
-
-Deno.test("aggregate() interpolates lines logged at different x values onto one grid", () => {
-  // y = x and y = 10 - x average to 5 everywhere.
-  const result = aggregate([
-    { xs: [0, 10], ys: [0, 10] },
-    { xs: [0, 2.5, 5, 10], ys: [10, 7.5, 5, 0] },
-  ], "minmax")!;
-  result.xs.forEach((x, i) => {
-    close(result.mean[i], 5);
-    close(result.lo[i], Math.min(x, 10 - x));
-    close(result.hi[i], Math.max(x, 10 - x));
-  });
-});
-
-Deno.test('aggregate() with "std" gives mean ± the population standard deviation', () => {
-  const result = aggregate([
-    { xs: [0, 1], ys: [1, 1] },
-    { xs: [0, 1], ys: [3, 3] },
-    { xs: [0, 1], ys: [5, 5] },
-  ], "std")!;
-  const sd = Math.sqrt(8 / 3);
-  result.xs.forEach((_, i) => {
-    close(result.mean[i], 3);
-    close(result.lo[i], 3 - sd);
-    close(result.hi[i], 3 + sd);
-  });
-});
-
-Deno.test("aggregate() leaves out grid points where every line has a gap", () => {
-  assert.deepEqual(
-    aggregate([{ xs: [0, 1, 2], ys: [null, null, null] }], "minmax"),
-    { xs: [], mean: [], lo: [], hi: [] },
-  );
-  // A gap next to a point takes the point's value rather than none.
-  const result = aggregate([{ xs: [0, 10], ys: [4, null] }], "minmax")!;
-  assert.equal(result.xs.length, GRID);
-  for (const m of result.mean) assert.equal(m, 4);
-});
-
-Deno.test("aggregate() of log-scale lines averages what is left after the gaps for values ≤ 0", () => {
-  const log: Projection = { x: "step", log: true, smooth: 0 };
-  const a = project(line(run(), [-1, 0, 10]), log);
-  const b = project(line(run(), [100, 100, 100]), log);
-  assert.deepEqual(a.ys, [null, null, 10]);
-  const result = aggregate([a, b], "minmax")!;
-  // Line a counts past step 1, where its gap takes the next point's value.
-  close(result.mean[0], 100);
-  close(result.mean[result.mean.length - 1], 55);
 });
 
 Deno.test("nearestIndex() finds the nearest x, the first of a tie, and -1 for none", () => {
@@ -576,7 +498,7 @@ Deno.test("seriesQuery() joins the metric, context, runs and run filter with and
   );
 });
 
-Deno.test("statusText() reports series found, lines drawn, loading, truncation, failures and zoom", () => {
+Deno.test("statusText() reports series found, lines drawn, loading, truncation, failures, previews, clipping and zoom", () => {
   const base: ExplorerState = {
     ...readSettings("?metric=loss"),
     catalog: emptyCatalog(),
@@ -585,101 +507,170 @@ Deno.test("statusText() reports series found, lines drawn, loading, truncation, 
     failed: 0,
     gen: 1,
     loading: false,
+    refining: false,
     hidden: new Set(),
     zoom: null,
-    zoomGen: 0,
-    zoomLoading: false,
     fetchMs: 0,
     firstChart: true,
+    allFull: false,
     loadedQuery: null,
+    invalid: false,
+    why: null,
   };
+  const shown = { drawn: 2, coarse: 0, clipped: 0 };
   assert.equal(
-    statusText(base, 2),
+    statusText(base, shown),
     `2 of 1,200 series · showing the first ${MAX_LINES}: narrow the run filter to see others`,
   );
   assert.equal(
     statusText(
-      {
-        ...base,
-        total: 3,
-        failed: 1,
-        loading: true,
-        zoom: [1, 2],
-        zoomLoading: true,
-      },
-      1,
+      { ...base, total: 3, failed: 1, loading: true, refining: true },
+      { drawn: 1, coarse: 1, clipped: 1234 },
     ),
-    "2 of 3 series · 1 lines drawn · loading… · 1 could not be read · reading the zoomed range…",
+    "2 of 3 series · 1 lines drawn · loading… · 1 could not be read · log scale: 1,234 values ≤ 0 not drawn · preview — refining…",
   );
   assert.equal(
-    statusText({ ...base, total: 2, zoom: [1, 2] }, 2),
+    statusText({ ...base, total: 2 }, { ...shown, coarse: 2 }),
+    "2 of 2 series · preview",
+  );
+  assert.equal(
+    statusText({ ...base, total: 2, zoom: [1, 2], refining: true }, {
+      ...shown,
+      coarse: 2,
+    }),
+    "2 of 2 series · zoomed: refining…",
+  );
+  assert.equal(
+    statusText({ ...base, total: 2, zoom: [1, 2] }, shown),
     "2 of 2 series · zoomed: double-click to reset",
   );
-  assert.equal(statusText({ ...base, metric: "", total: 0, lines: [] }, 0), "");
+});
+
+Deno.test("statusText() says why no series matches, or asks for a metric", () => {
+  const base: ExplorerState = {
+    ...readSettings("?metric=los"),
+    catalog: emptyCatalog(),
+    lines: [],
+    total: 0,
+    failed: 0,
+    gen: 1,
+    loading: false,
+    refining: false,
+    hidden: new Set(),
+    zoom: null,
+    fetchMs: 0,
+    firstChart: false,
+    allFull: false,
+    loadedQuery: null,
+    invalid: false,
+    why: null,
+  };
+  const none = { drawn: 0, coarse: 0, clipped: 0 };
+  assert.equal(statusText(base, none), "No series match.");
+  assert.equal(
+    statusText({ ...base, why: "the run filter matches no run" }, none),
+    "No series match: the run filter matches no run",
+  );
+  assert.equal(
+    statusText({ ...base, invalid: true }, none),
+    "No series match: the run filter is not a valid query.",
+  );
+  assert.equal(
+    statusText({ ...base, loading: true }, none),
+    "0 of 0 series · loading…",
+  );
+  assert.equal(statusText({ ...base, metric: "" }, none), "Choose a metric.");
 });
 
 // --- metrics_lines.js ----------------------------------------------------
 
-Deno.test("linesOf() keeps the matches with points and counts the others as failed", () => {
+Deno.test("linesOf() keeps the matches with points, at their place in the search, and counts the others as failed", () => {
   const r = run();
-  const ok = line(r, [1, 2]);
-  const page: SeriesPage = {
+  const series = { ...summary("loss", { subset: "train" }), count: 5 };
+  const data = {
+    name: "loss",
+    context: series.context,
+    n: 2,
+    steps: new Float64Array([0, 1]),
+    values: new Float64Array([1, 2]),
+    preview: true as const,
+    resolution: { kind: "preview" as const, width: 1, origin: 0 },
+  };
+  const page: BinarySeriesPage = {
     series: [
-      { run: r, series: ok.series, data: ok.data, error: null },
       { run: r, series: summary("acc"), data: null, error: "corrupt" },
-      { run: r, series: summary("lr"), data: ok.data, error: "late failure" },
+      { run: r, series, data, error: null },
+      { run: r, series: summary("lr"), data, error: "late failure" },
     ],
     total: 3,
     unreadable: [],
   };
-  const { lines, failed } = linesOf(page);
+  const { lines, failed } = linesOf(page, 50);
   assert.equal(failed, 2);
-  assert.deepEqual(lines, [ok]);
-  assert.equal(
-    lines[0]!.key,
-    `${r.hash}\u0000loss\u0000{"subset":"train"}`,
-  );
-});
-
-Deno.test("project() by epoch leaves out points without one, and by time counts from the run's creation", () => {
-  const created = epochSeconds(run().created_at)!;
-  const l = line(run(), [1, 2, 3], {
-    epochs: [0, null, 1],
-    times: [created + 0.5, created + 1, created + 2],
-  });
-  assert.deepEqual(project(l, { ...BY_STEP, x: "epoch" }), {
-    xs: [0, 1],
-    ys: [1, 3],
-  });
-  assert.deepEqual(project(l, { ...BY_STEP, x: "time" }), {
-    xs: [0.5, 1, 2],
-    ys: [1, 2, 3],
-  });
-  // An index preview has neither: nothing to draw until read from the run.
-  assert.deepEqual(project(line(run(), [1, 2]), { ...BY_STEP, x: "time" }), {
-    xs: [],
-    ys: [],
-  });
-});
-
-Deno.test("project() makes gaps of NaN and infinities, and on a log scale of values ≤ 0", () => {
-  const l = line(run(), ["NaN", -1, 0, 2, "Infinity"]);
-  assert.deepEqual(project(l, BY_STEP).ys, [null, -1, 0, 2, null]);
-  assert.deepEqual(project(l, { ...BY_STEP, log: true }).ys, [
+  assert.equal(lines.length, 1);
+  const [found] = lines;
+  assert.equal(found!.key, `${r.hash}\u0000loss\u0000{"subset":"train"}`);
+  assert.equal(found!.index, 51);
+  assert.equal(found!.preview.values, data.values);
+  assert.equal(found!.preview.complete, false, "2 of the series' 5 points");
+  assert.deepEqual([found!.full, found!.zoomed, found!.stale], [
     null,
     null,
-    null,
-    2,
-    null,
+    false,
   ]);
 });
 
-Deno.test("project() prefers the zoomed points and smooths with ema()", () => {
+/** Points read at pixel resolution: `values` at steps 0, 1, 2… in buckets of 64. */
+function read(values: number[], extra: Partial<Points> = {}): Points {
+  return {
+    steps: values.map((_, i) => i),
+    values,
+    epochs: null,
+    times: null,
+    resolution: { kind: "buckets", width: 64, origin: 0 },
+    complete: false,
+    ...extra,
+  };
+}
+
+Deno.test("pointsFor() draws the zoomed range's read, else the whole series', else the preview, with the axis's x values", () => {
   const l = line(run(), [1, 2, 3]);
-  l.zoomed = { ...l.data, steps: [10, 11], values: [4, 8] };
-  assert.deepEqual(project(l, BY_STEP), { xs: [10, 11], ys: [4, 8] });
-  const smoothed = project(l, { ...BY_STEP, smooth: 0.5 });
-  assert.deepEqual(smoothed.ys, ema([4, 8], 0.5));
+  assert.equal(pointsFor(l, BY_STEP, null), l.preview);
+  assert.equal(pointsFor(l, { ...BY_STEP, x: "epoch" }, null), null);
+  const full = read([4, 5]);
+  l.full = { points: full, width: 800, range: null };
+  assert.equal(pointsFor(l, BY_STEP, null), full);
+  assert.equal(pointsFor(l, BY_STEP, [0, 1]), full, "until the range is read");
+  const zoomed = read([6]);
+  l.zoomed = { points: zoomed, width: 800, range: [0, 1] };
+  assert.equal(pointsFor(l, BY_STEP, [0, 1]), zoomed);
+  assert.equal(pointsFor(l, BY_STEP, [0, 2]), full, "another range");
+  assert.equal(pointsFor(l, BY_STEP, null), full);
+  const withEpochs = read([4, 5], { epochs: [0, 0] });
+  l.full = { points: withEpochs, width: 800, range: null };
+  assert.equal(pointsFor(l, { ...BY_STEP, x: "epoch" }, null), withEpochs);
+});
+
+Deno.test("needsRead() wants a read of the range at the plot's width with the axis's x values, unless every point is there", () => {
+  const l = line(run(), [1, 2, 3]);
+  assert.equal(needsRead(l, BY_STEP, null, 800), true, "a preview");
+  l.full = { points: read([1, 2]), width: 800, range: null };
+  assert.equal(needsRead(l, BY_STEP, null, 800), false);
+  assert.equal(needsRead(l, BY_STEP, null, 900), true, "a wider plot");
+  assert.equal(needsRead(l, { ...BY_STEP, x: "time" }, null, 800), true);
+  assert.equal(needsRead(l, BY_STEP, [0, 1], 800), true, "a zoom");
+  l.zoomed = { points: read([1]), width: 800, range: [0, 1] };
+  assert.equal(needsRead(l, BY_STEP, [0, 1], 800), false);
+  assert.equal(needsRead(l, BY_STEP, [0, 2], 800), true);
+  l.stale = true;
+  assert.equal(needsRead(l, BY_STEP, null, 800), true, "the run moved on");
+  l.stale = false;
+  l.full = {
+    points: read([1, 2], { complete: true }),
+    width: 100,
+    range: null,
+  };
+  assert.equal(needsRead(l, BY_STEP, [5, 9], 800), false, "every point");
 });
 
 Deno.test("stepRange() is the zoomed range itself by step, else the steps around the points inside it", () => {
@@ -693,6 +684,7 @@ Deno.test("stepRange() is the zoomed range itself by step, else the steps around
   assert.deepEqual(stepRange(l, [1.5, 2.5], time), [10, 30]);
   assert.deepEqual(stepRange(l, [0, 4], time), [0, 40]);
   assert.equal(stepRange(l, [10, 20], time), null);
+  assert.equal(stepRange(line(run(), [1]), [0, 1], time), null, "no times");
 });
 
 // --- metrics_plot.js -----------------------------------------------------
@@ -710,13 +702,21 @@ const PLAIN = {
   hidden: new Set<string>(),
   contextChosen: true,
   view: BY_STEP,
+  zoom: null,
+  width: 200,
 };
 
 Deno.test("planChart() without grouping draws a line per run, each its own colour", () => {
   const plan = planChart(LINES, PLAIN);
   assert.deepEqual(plan.lines.map((l) => l.label), ["a", "b", "c", "aaaa0004"]);
   assert.deepEqual(plan.lines.map((l) => l.color), PALETTE.slice(0, 4));
-  assert.deepEqual(plan.bands, []);
+  assert.deepEqual(plan.lines.map((l) => [l.band, l.coarse]), [
+    [null, false],
+    [null, false],
+    [null, false],
+    [null, false],
+  ]);
+  assert.deepEqual([plan.coarse, plan.clipped], [0, 0]);
   assert.deepEqual(plan.groups.map((g) => g.members.length), [1, 1, 1, 1]);
   const withContext = planChart(LINES, { ...PLAIN, contextChosen: false });
   assert.equal(withContext.lines[0]!.label, "a subset=train");
@@ -749,11 +749,11 @@ Deno.test("planChart() with a mean per group draws a line and a band per group t
     ["0.01 (mean of 1)", 2],
     ["0.1 (mean of 2)", 2],
   ]);
-  assert.equal(plan.bands.length, 2);
   // Runs a and c: values i..i+2 for i = 0 and 2, so a mean of 1..3.
   close(plan.lines[1]!.ys[0], 1);
-  assert.equal(plan.bands[1]!.lo[0], 0);
-  assert.equal(plan.bands[1]!.hi[0], 2);
+  assert.equal(plan.lines[1]!.band?.lo[0], 0);
+  assert.equal(plan.lines[1]!.band?.hi[0], 2);
+  assert.equal(plan.lines[1]!.coarse, false);
 });
 
 Deno.test("planChart() with a mean and no grouping draws one mean over every line, hidden or not", () => {
@@ -761,23 +761,65 @@ Deno.test("planChart() with a mean and no grouping draws one mean over every lin
   const plan = planChart(LINES, { ...PLAIN, agg: "std", hidden });
   assert.deepEqual(plan.lines.map((l) => l.label), ["mean of 4"]);
   close(plan.lines[0]!.ys[0], 1.5);
-  assert.equal(plan.bands.length, 1);
+  assert.ok(plan.lines[0]!.band);
   assert.equal(plan.groups.length, 4, "the legend still lists every run");
 });
 
-Deno.test("planChart() leaves hidden groups out and draws every line when there is nothing to average", () => {
+Deno.test("planChart() leaves out hidden groups, and lines without the axis's x values", () => {
   const hidden = new Set([LINES[1]!.key]);
   assert.deepEqual(
     planChart(LINES, { ...PLAIN, hidden }).lines.map((l) => l.label),
     ["a", "c", "aaaa0004"],
   );
-  const noEpochs = planChart(LINES, {
+  for (const agg of ["", "minmax"] as const) {
+    const noEpochs = planChart(LINES, {
+      ...PLAIN,
+      agg,
+      view: { ...BY_STEP, x: "epoch" },
+    });
+    assert.deepEqual(noEpochs.lines, []);
+    assert.equal(noEpochs.groups.length, 4, "the legend lists them");
+  }
+});
+
+Deno.test("planChart() draws a preview too coarse for the plot as an envelope, the read at pixel resolution as a line", () => {
+  // 1,000 steps, a preview in buckets of 100 steps: 20 px each on 200 px.
+  const steps = Array.from({ length: 1000 }, (_, i) => i);
+  const l = line(run(), steps.map((s) => (s % 100 === 50 ? 9 : 1)));
+  l.preview = {
+    steps: steps.filter((s) => s % 100 === 50 || s % 100 === 99),
+    values: steps.filter((s) => s % 100 === 50 || s % 100 === 99)
+      .map((s) => (s % 100 === 50 ? 9 : 1)),
+    epochs: null,
+    times: null,
+    resolution: { kind: "preview", width: 100, origin: 0 },
+    complete: false,
+  };
+  const coarse = planChart([l], PLAIN);
+  assert.equal(coarse.coarse, 1);
+  const [drawn] = coarse.lines;
+  assert.equal(drawn!.coarse, true);
+  assert.deepEqual(drawn!.ys, Array(10).fill(1), "each bucket's last value");
+  assert.deepEqual(drawn!.band?.hi, Array(10).fill(9), "each bucket's spike");
+  // Buckets of 8 steps: 1.6 px.
+  l.full = {
+    points: {
+      ...l.preview,
+      resolution: { kind: "buckets", width: 8, origin: 0 },
+    },
+    width: 200,
+    range: null,
+  };
+  const fine = planChart([l], PLAIN);
+  assert.equal(fine.coarse, 0);
+  assert.equal(fine.lines[0]!.band, null);
+  // Zoomed in ten times, the same buckets are 16 px wide: an envelope again.
+  assert.equal(planChart([l], { ...PLAIN, zoom: [0, 100] }).coarse, 1);
+  const log = planChart([line(run(), [1, 0, -1, 2])], {
     ...PLAIN,
-    agg: "minmax",
-    view: { ...BY_STEP, x: "epoch" },
+    view: { ...BY_STEP, log: true },
   });
-  assert.equal(noEpochs.lines.length, 4);
-  assert.deepEqual(noEpochs.lines[0]!.xs, []);
+  assert.equal(log.clipped, 2);
 });
 
 Deno.test("groupOf() names a line's group by attribute, context or param", () => {
@@ -827,6 +869,20 @@ Deno.test("defaultMetric() prefers loss, then the commonest metric outside syste
   assert.equal(defaultMetric(buildCatalog(CATALOG_RUNS.slice(0, 1))), "acc");
   assert.equal(defaultMetric(buildCatalog(CATALOG_RUNS.slice(2))), "cpu");
   assert.equal(defaultMetric(buildCatalog([])), null);
+});
+
+Deno.test("closeNames() finds names a few edits away, or containing the name, closest first", () => {
+  const names = ["loss", "val_loss", "lr", "accuracy", "LOSS_EMA", "gloss"];
+  assert.deepEqual(closeNames("los", names), [
+    "loss",
+    "gloss",
+    "LOSS_EMA",
+    "val_loss",
+  ]);
+  assert.deepEqual(closeNames("acuracy", names), ["accuracy"]);
+  assert.deepEqual(closeNames("loss", ["loss"]), [], "not itself");
+  assert.deepEqual(closeNames("zzz", names), []);
+  assert.equal(closeNames("l", names, 2).length, 2);
 });
 
 Deno.test("chooseContext() keeps the address's context, else the current one, else the only one, else a training one", () => {

@@ -184,19 +184,27 @@ export async function deleteRun(hash) {
  * @param {string} name
  * @param {Context} context
  * @param {{ points?: number, from?: number, to?: number }} [range]
+ * @param {{ signal?: AbortSignal }} [options]
  * @returns {Promise<SeriesPoints>}
  */
-export async function readSeries(hash, name, context, range = {}) {
+export async function readSeries(
+  hash,
+  name,
+  context,
+  range = {},
+  options = {},
+) {
   const query = qs({ name, context: JSON.stringify(context), ...range });
   return /** @type {SeriesPoints} */ (
-    await api(`api/runs/${hash}/series${query}`)
+    await api(`api/runs/${hash}/series${query}`, options)
   );
 }
 
 /**
  * @typedef {object} SeriesSearch
  * @property {string} q  A series query (`metric.name == "loss" and …`).
- * @property {number} points  Buckets per series (with `detail: "full"`).
+ * @property {number} [points]  Buckets per series (with `detail: "full"`);
+ *   default 200.
  * @property {number} limit
  * @property {number} offset
  * @property {number} [from]  Lowest step (implies `detail: "full"`).

@@ -2,9 +2,14 @@
 // @ts-check
 // Line charts on uPlot (loaded as a classic script: globalThis.uPlot).
 // Every line keeps its own x values (uPlot's mode 2), so runs logged at
-// different steps need no common grid; bands are filled beneath the lines.
-// Hover lists the value of every line at the cursor; dragging zooms the x
-// axis (the caller re-fetches the range), double-click resets.
+// different steps need no common grid. What a line looks like is decided
+// by the drawing contract (series_draw.js); this module draws it: bands
+// (a coarse line's envelope, a group's spread) filled beneath the lines,
+// clipped at the lower edge with a mark where a log scale cannot show
+// them, coarse lines dashed. Hover lists the values at the cursor; dragging
+// zooms the x axis (the caller re-reads the range), double-click resets.
+// The container's `aimChart` property is this chart, whose `drawn()` tells
+// tests what is drawn.
 
 import { alpha } from "./colors.js";
 import { fill, h } from "./dom.js";
@@ -14,6 +19,7 @@ import { nearestIndex } from "./series_math.js";
 /** @typedef {import("uplot/dist/uPlot.d.ts")} UPlot */
 /** @typedef {import("uplot/dist/uPlot.d.ts").Options} UPlotOptions */
 /** @typedef {import("uplot/dist/uPlot.d.ts").AlignedData} UPlotData */
+/** @import { Band, ChartLine, XKind } from "./series_draw.js" */
 
 /**
  * uPlot, from its classic script (index.html loads it before the modules).
@@ -21,31 +27,19 @@ import { nearestIndex } from "./series_math.js";
  */
 const uPlot = /** @type {any} */ (globalThis).uPlot;
 
-/**
- * A line: its own x values (ascending) and y values (null for a gap).
- * @typedef {object} ChartLine
- * @property {number[]} xs
- * @property {(number | null)[]} ys
- * @property {string} color  `#rrggbb`.
- * @property {string} label
- * @property {number} [width]  Pixels; default 1.
- * @property {number[]} [dash]
- * @property {boolean} [hidden]  Left out of the hover list.
- */
-
-/**
- * A band filled between `lo` and `hi`, beneath the lines.
- * @typedef {object} ChartBand
- * @property {number[]} xs
- * @property {number[]} lo
- * @property {number[]} hi
- * @property {string} color  `#rrggbb`; filled translucent.
- */
-
-/**
- * What the x values are: steps, epochs, or seconds (shown as durations).
- * @typedef {"step" | "epoch" | "time"} XKind
- */
+/** Width of the y axis, in CSS pixels. */
+const Y_AXIS = 64;
+/** The plot's padding: top, right, bottom, left. */
+const PADDING = /** @type {[number, number, number, number]} */ ([
+  12,
+  12,
+  0,
+  0,
+]);
+/** Dashes of a coarse line (a preview). */
+const COARSE_DASH = [5, 3];
+/** Rows of the hover list around the nearest line. */
+const TIP_ROWS = 14;
 
 /**
  * @typedef {object} ChartOptions
@@ -54,12 +48,13 @@ const uPlot = /** @type {any} */ (globalThis).uPlot;
  * @property {boolean} logY  A logarithmic y axis.
  * @property {(range: [number, number] | null) => void} [onZoom]  After the x
  *   range changes by a drag ([min, max]) or a reset (null).
+ * @property {() => void} [onResize]  After the plot's width changed.
  */
 
 /**
  * A chart in a container: every line keeps its own x values, hover lists
- * each line's value at the cursor, a drag zooms the x axis and reports it
- * through `onZoom`, a double-click resets.
+ * the values at the cursor, a drag zooms the x axis and reports it through
+ * `onZoom`, a double-click resets.
  */
 export class LineChart {
   /** @type {HTMLElement} */
@@ -72,8 +67,6 @@ export class LineChart {
   #tooltip;
   /** @type {ChartLine[]} */
   #lines = [];
-  /** @type {ChartBand[]} */
-  #bands = [];
   /** @type {[number, number] | null} */
   #zoomed = null;
   /** @type {ResizeObserver} */
@@ -90,10 +83,15 @@ export class LineChart {
     this.#tooltip = h("div.chart-tip", { hidden: true });
     container.classList.add("chart");
     container.append(this.#tooltip);
+    Object.defineProperty(container, "aimChart", {
+      value: this,
+      configurable: true,
+    });
     this.#resize = new ResizeObserver(() => {
       const width = this.#width();
       if (this.#plot && width > 0 && width !== this.#plot.width) {
         this.#plot.setSize({ width, height: this.#options.height });
+        this.#options.onResize?.();
       }
     });
     this.#resize.observe(container);
@@ -116,13 +114,34 @@ export class LineChart {
   }
 
   /**
-   * Replaces the data. With `keepZoom` the zoomed x range stays (for data
-   * re-fetched for that range); otherwise the axes fit the data.
+   * Width of the plotting area in CSS pixels (what a read at pixel
+   * resolution asks for), also before anything is drawn.
+   * @returns {number}
+   */
+  get plotWidth() {
+    const plot = this.#plot;
+    if (plot !== null && plot.bbox.width > 0) {
+      return Math.round(plot.bbox.width / devicePixelRatio);
+    }
+    return Math.max(1, this.#width() - Y_AXIS - PADDING[1] - PADDING[3]);
+  }
+
+  /**
+   * What is drawn now, for tests: the lines as given to {@link setData}.
+   * @returns {ChartLine[]}
+   */
+  drawn() {
+    return this.#lines;
+  }
+
+  /**
+   * Replaces the lines. With `keepZoom` the zoomed x range stays (for data
+   * re-read for that range); otherwise the axes fit the data. No lines
+   * leaves the chart empty.
    * @param {ChartLine[]} lines
-   * @param {ChartBand[]} [bands]
    * @param {{ keepZoom?: boolean }} [options]
    */
-  setData(lines, bands = [], { keepZoom = false } = {}) {
+  setData(lines, { keepZoom = false } = {}) {
     const plot = this.#plot;
     const before = this.#lines;
     const sameShape = plot !== null && lines.length === before.length &&
@@ -131,18 +150,35 @@ export class LineChart {
         (line.width ?? 1) === (before[i]?.width ?? 1)
       );
     this.#lines = lines;
-    this.#bands = bands;
-    this.#container.dataset.lines = String(lines.length);
+    const box = this.#container.dataset;
+    box.lines = String(lines.length);
+    const coarse = lines.filter((line) => line.coarse).length;
+    box.coarse = String(coarse);
+    box.resolution = coarse > 0 ? "preview" : "full";
     if (!keepZoom) this.#zoomed = null;
+    if (lines.length === 0) {
+      // uPlot cannot be built without a line: nothing to draw, no plot.
+      this.#plot?.destroy();
+      this.#plot = null;
+      this.#tooltip.hidden = true;
+      box.empty = "true";
+      return;
+    }
+    delete box.empty;
     const data = _facets(lines);
     if (!sameShape || plot === null) {
       this.#build(data);
-    } else {
-      plot.setData(data, !keepZoom || this.#zoomed === null);
-      if (keepZoom && this.#zoomed) this.#fitY();
+      return;
     }
-    if (lines.length === 0) this.#container.dataset.empty = "true";
-    else delete this.#container.dataset.empty;
+    lines.forEach((line, i) => {
+      const series = plot.series[i + 1];
+      if (series) {
+        series.dash = line.coarse ? COARSE_DASH : undefined;
+        series.label = line.label;
+      }
+    });
+    plot.setData(data, !keepZoom || this.#zoomed === null);
+    if (keepZoom && this.#zoomed) this.#fitY();
   }
 
   /**
@@ -185,10 +221,14 @@ export class LineChart {
       mode: 2,
       width: this.#width(),
       height,
-      padding: [12, 12, 0, 0],
+      padding: PADDING,
       legend: { show: false },
       scales: {
-        x: { time: false, auto: true },
+        x: {
+          time: false,
+          auto: true,
+          range: (_u, min, max) => this.#xRange(min, max),
+        },
         y: {
           distr: logY ? 3 : 1,
           auto: true,
@@ -206,7 +246,7 @@ export class LineChart {
           values: (_u, splits) =>
             splits.map((v) => v === null ? "" : fmtNum(v)),
           stroke: "#555",
-          size: 64,
+          size: Y_AXIS,
           grid: { stroke: "#eee" },
           ticks: { stroke: "#ddd" },
         },
@@ -217,7 +257,7 @@ export class LineChart {
           label: line.label,
           stroke: line.color,
           width: line.width ?? 1,
-          dash: line.dash,
+          dash: line.coarse ? COARSE_DASH : undefined,
           points: { show: false },
           paths: uPlot.paths.linear?.(),
           facets: [{ scale: "x", auto: true }, { scale: "y", auto: true }],
@@ -249,9 +289,31 @@ export class LineChart {
   }
 
   /**
-   * The y range over the points inside the visible x range.
+   * The x range when not zoomed: every line and every band (an envelope
+   * spans its buckets' steps, beyond its line's points).
+   * @param {number | null} dataMin  uPlot's own, over the lines.
+   * @param {number | null} dataMax
+   * @returns {[number, number]}
+   */
+  #xRange(dataMin, dataMax) {
+    let min = dataMin ?? Infinity, max = dataMax ?? -Infinity;
+    for (const line of this.#lines) {
+      const band = line.band;
+      const n = band?.x0.length ?? 0;
+      if (!band || n === 0) continue;
+      min = Math.min(min, /** @type {number} */ (band.x0[0]));
+      max = Math.max(max, /** @type {number} */ (band.x1[n - 1]));
+    }
+    if (min > max) return [0, 1];
+    if (min === max) return [min - 1, max + 1];
+    return [min, max];
+  }
+
+  /**
+   * The y range over the lines and bands inside the visible x range; a log
+   * scale leaves out what it cannot show (values ≤ 0, clipped band edges).
    * @param {UPlot} u
-   * @param {number | null} dataMin  uPlot's own, used when no point is visible.
+   * @param {number | null} dataMin  uPlot's own, used when nothing is visible.
    * @param {number | null} dataMax
    * @returns {[number, number]}
    */
@@ -276,11 +338,12 @@ export class LineChart {
         const xi = /** @type {number} */ (xs[i]);
         if (xi >= lo && xi <= hi) take(ys[i]);
       }
-    }
-    for (const band of this.#bands) {
-      for (let i = 0; i < band.xs.length; i++) {
-        const xi = /** @type {number} */ (band.xs[i]);
-        if (xi >= lo && xi <= hi) {
+      const band = line.band;
+      if (!band) continue;
+      for (let i = 0; i < band.x0.length; i++) {
+        const x0 = /** @type {number} */ (band.x0[i]);
+        const x1 = /** @type {number} */ (band.x1[i]);
+        if (x1 >= lo && x0 <= hi) {
           take(band.lo[i]);
           take(band.hi[i]);
         }
@@ -331,39 +394,61 @@ export class LineChart {
     this.#options.onZoom?.([min, max]);
   }
 
-  /** @param {UPlot} u */
+  /**
+   * Fills each line's band beneath the lines: between `lo` and `hi`, flat
+   * across each entry's x0…x1 and straight between entries, broken at gaps.
+   * An edge clipped at the lower edge (-Infinity) sits on it, marked by a
+   * dashed stroke along the edge.
+   * @param {UPlot} u
+   */
   #drawBands(u) {
-    if (this.#bands.length === 0) return;
+    const banded = this.#lines.filter((line) => line.band);
+    if (banded.length === 0) return;
     const ctx = u.ctx;
     const { left, top, width, height } = u.bbox;
+    const bottom = top + height;
+    // Many bands on top of each other would hide everything.
+    const fillAlpha = Math.max(0.04, Math.min(0.18, 1.5 / banded.length));
     ctx.save();
     ctx.beginPath();
     ctx.rect(left, top, width, height);
     ctx.clip();
-    for (const band of this.#bands) {
-      const n = band.xs.length;
-      if (n === 0) continue;
-      /** @param {number[]} values @param {number} i @param {string} scale */
-      const pos = (values, i, scale) =>
-        u.valToPos(/** @type {number} */ (values[i]), scale, true);
+    /** @param {number} v */
+    const x = (v) => u.valToPos(v, "x", true);
+    /** @param {number} v */
+    const y = (v) => v === -Infinity ? bottom : u.valToPos(v, "y", true);
+    for (const line of banded) {
+      const band = /** @type {Band} */ (line.band);
+      const n = band.x0.length;
+      ctx.fillStyle = alpha(line.color, fillAlpha);
+      let from = 0;
+      while (from < n) {
+        while (from < n && band.lo[from] == null) from++;
+        let to = from;
+        while (to < n && band.lo[to] != null && band.hi[to] != null) to++;
+        if (to > from) _fillSpan(ctx, band, from, to, x, y);
+        from = to + 1;
+      }
+      ctx.strokeStyle = line.color;
+      ctx.lineWidth = 3 * devicePixelRatio;
+      ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
       ctx.beginPath();
       for (let i = 0; i < n; i++) {
-        const px = pos(band.xs, i, "x");
-        const py = pos(band.hi, i, "y");
-        i === 0 ? ctx.moveTo(px, py) : ctx.lineTo(px, py);
+        if (band.lo[i] !== -Infinity) continue;
+        const x0 = x(/** @type {number} */ (band.x0[i]));
+        const x1 = x(/** @type {number} */ (band.x1[i]));
+        ctx.moveTo(x0 - 1, bottom - ctx.lineWidth / 2);
+        ctx.lineTo(Math.max(x1, x0 + 2) + 1, bottom - ctx.lineWidth / 2);
       }
-      for (let i = n - 1; i >= 0; i--) {
-        ctx.lineTo(pos(band.xs, i, "x"), pos(band.lo, i, "y"));
-      }
-      ctx.closePath();
-      ctx.fillStyle = alpha(band.color, 0.18);
-      ctx.fill();
+      ctx.stroke();
     }
     ctx.restore();
   }
 
   /**
-   * Lists every line's value at the cursor, nearest point by x.
+   * Lists the values of the lines at the cursor, nearest point by x: the
+   * {@link TIP_ROWS} values nearest the cursor's, and how many more. A
+   * coarse line's value is its bucket's last, with the bucket's range.
    * @param {UPlot} u
    */
   #hover(u) {
@@ -377,7 +462,7 @@ export class LineChart {
     }
     const x = u.posToVal(left, "x");
     const y = u.posToVal(top, "y");
-    /** @type {{ line: ChartLine, x: number, v: number }[]} */
+    /** @type {{ line: ChartLine, x: number, v: number, range: string }[]} */
     const rows = [];
     for (const line of this.#lines) {
       if (line.hidden) continue;
@@ -385,7 +470,13 @@ export class LineChart {
       if (i < 0) continue;
       const v = line.ys[i];
       if (v === null || v === undefined) continue;
-      rows.push({ line, x: /** @type {number} */ (line.xs[i]), v });
+      const lo = line.coarse ? line.band?.lo[i] : null;
+      const hi = line.coarse ? line.band?.hi[i] : null;
+      const range = typeof lo === "number" && typeof hi === "number" &&
+          lo !== hi
+        ? ` (${lo === -Infinity ? "≤ 0" : fmtNum(lo)} – ${fmtNum(hi)})`
+        : "";
+      rows.push({ line, x: /** @type {number} */ (line.xs[i]), v, range });
     }
     const first = rows[0];
     if (first === undefined) {
@@ -397,7 +488,9 @@ export class LineChart {
     for (const row of rows) {
       if (Math.abs(row.v - y) < Math.abs(nearest.v - y)) nearest = row;
     }
-    const shown = rows.length > 14 ? _around(rows, nearest, 14) : rows;
+    const shown = rows.length > TIP_ROWS
+      ? _around(rows, nearest, TIP_ROWS)
+      : rows;
     const fmtX = this.#options.xKind === "time" ? fmtDuration : fmtNum;
     const label =
       { step: "step", epoch: "epoch", time: "time" }[this.#options.xKind];
@@ -410,7 +503,7 @@ export class LineChart {
           {},
           h("span.swatch", { style: { background: row.line.color } }),
           h("span.tip-label", { text: row.line.label }),
-          h("span.tip-value", { text: fmtNum(row.v) }),
+          h("span.tip-value", { text: `${fmtNum(row.v)}${row.range}` }),
         )
       ),
       rows.length > shown.length
@@ -425,10 +518,37 @@ export class LineChart {
     const tipWidth = this.#tooltip.offsetWidth;
     const px = plotLeft + left + 16;
     this.#tooltip.style.left = `${
-      px + tipWidth > box.width ? px - tipWidth - 32 : px
+      px + tipWidth > box.width ? Math.max(0, px - tipWidth - 32) : px
     }px`;
     this.#tooltip.style.top = `${Math.max(0, top - 20)}px`;
   }
+}
+
+/**
+ * Fills the band between entries `from` and `to` (exclusive).
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {Band} band
+ * @param {number} from
+ * @param {number} to
+ * @param {(v: number) => number} x  Canvas x of an x value.
+ * @param {(v: number) => number} y  Canvas y of a value (-Infinity: the lower edge).
+ */
+function _fillSpan(ctx, band, from, to, x, y) {
+  ctx.beginPath();
+  for (let i = from; i < to; i++) {
+    const hi = y(/** @type {number} */ (band.hi[i]));
+    const x0 = x(/** @type {number} */ (band.x0[i]));
+    const x1 = x(/** @type {number} */ (band.x1[i]));
+    i === from ? ctx.moveTo(x0, hi) : ctx.lineTo(x0, hi);
+    ctx.lineTo(x1, hi);
+  }
+  for (let i = to - 1; i >= from; i--) {
+    const lo = y(/** @type {number} */ (band.lo[i]));
+    ctx.lineTo(x(/** @type {number} */ (band.x1[i])), lo);
+    ctx.lineTo(x(/** @type {number} */ (band.x0[i])), lo);
+  }
+  ctx.closePath();
+  ctx.fill();
 }
 
 /**

@@ -1,10 +1,15 @@
 /// <reference lib="dom" />
 // @ts-check
 // The metrics explorer: one metric (and context) across runs, a line per
-// matching run from POST /api/series/search (fetched in pages, drawn as they
-// arrive), coloured and grouped by a param, EMA smoothing, per-group mean
-// with a min/max or std band, x by step / epoch / relative time, log scale,
-// and zoom that re-reads the range from each run at screen resolution.
+// matching run from POST /api/series/search, coloured and grouped by a
+// param, EMA smoothing, per-group mean with a min/max or std band, x by
+// step / epoch / relative time, log scale, and zoom.
+//
+// Lines are drawn first from their index previews (pages of the search,
+// drawn as they arrive), then read again at the plot's pixel width, by
+// themselves: the whole series, or the zoomed range. Until then a line is
+// drawn as what it is, an envelope marked as a preview (series_draw.js).
+// The newest search or zoom wins: older requests are aborted.
 // This module wires the parts together and owns the state.
 
 import { ApiError, checkQuery, newestRuns, searchRuns } from "./api.js";
@@ -14,6 +19,7 @@ import { every } from "./every.js";
 import {
   buildCatalog,
   chooseContext,
+  closeNames,
   contextsOf,
   defaultMetric,
   emptyCatalog,
@@ -21,23 +27,34 @@ import {
 } from "./metrics_catalog.js";
 import { ExplorerControls } from "./metrics_controls.js";
 import { renderLegend } from "./metrics_legend.js";
-import { linesOf } from "./metrics_lines.js";
+import { lineKey, linesOf } from "./metrics_lines.js";
 import { groupOf, groupTitle, planChart } from "./metrics_plot.js";
-import { readWhole, searchAgain, searchLines } from "./metrics_search.js";
+import { Refiner } from "./metrics_refine.js";
+import { searchAgain, searchLines } from "./metrics_search.js";
 import {
   readSettings,
   seriesQuery,
   settingsSearch,
   statusText,
 } from "./metrics_state.js";
-import { readZoomed, zoomPoints } from "./metrics_zoom.js";
+import { fmtContextKey } from "./format.js";
+import { debounce } from "./tasks.js";
 
-/** @import { SeriesPage } from "./api_types.js" */
-/** @import { Projection } from "./metrics_lines.js" */
+/** @import { BinarySeriesPage } from "./api_types.js" */
+/** @import { Line } from "./metrics_lines.js" */
+/** @import { Plan } from "./metrics_plot.js" */
 /** @import { ExplorerState } from "./metrics_state.js" */
+/** @import { ReadTarget } from "./metrics_search.js" */
+/** @import { Points, Projection } from "./series_draw.js" */
 
 /** Runs sampled for the metric, context and param lists. */
 const CATALOG_RUNS = 1000;
+/**
+ * Milliseconds between redraws while lines are refined: each redraw draws
+ * every line (hundreds of milliseconds for hundreds of lines), which
+ * competes with reading the next ones.
+ */
+const REFINE_REDRAW_MS = 1000;
 
 /**
  * Mounts the explorer in `root`; returns its unmount function.
@@ -54,31 +71,39 @@ export function mount(root) {
     failed: 0,
     gen: 0,
     loading: false,
+    refining: false,
     hidden: new Set(),
     zoom: null,
-    zoomGen: 0,
-    zoomLoading: false,
     fetchMs: 0,
     firstChart: false,
+    allFull: false,
     loadedQuery: null,
+    invalid: false,
+    why: null,
   };
+  /** Runs the catalog was built from. */
+  let sampled = 0;
+  /** The search's requests (previews); aborted by a newer search. */
+  let searching = new AbortController();
 
   const controls = new ExplorerControls(state, {
-    onSearch: () => search(),
+    onSearch: () => searchNow(),
     onMetric: () => {
       fillContexts();
-      search();
+      searchNow();
     },
-    onContext: () => search(),
+    onContext: () => searchNow(),
     onGroup: (group) => {
       state.group = group;
       saveUrl();
       redraw();
+      refiner.pump();
     },
     onAgg: (agg) => {
       state.agg = agg;
       saveUrl();
       redraw();
+      refiner.pump();
     },
     onSmooth: (weight) => {
       state.smooth = weight;
@@ -90,6 +115,7 @@ export function mount(root) {
       state.zoom = null;
       chart.configure({ xKind: x });
       saveUrl();
+      refine();
       redraw();
     },
     onLog: (log) => {
@@ -99,8 +125,9 @@ export function mount(root) {
       redraw();
     },
   });
-  const status = h("div.explorer-status");
+  const status = h("div.explorer-status", { role: "status" });
   const chartBox = h("div.chart-main");
+  const empty = h("p.empty.chart-empty", { hidden: true });
   const legend = h("div.legend.panel");
   root.append(
     h(
@@ -110,7 +137,12 @@ export function mount(root) {
       controls.errorBox,
       controls.options,
       status,
-      h("div.explorer-body", {}, h("div.panel", {}, chartBox), legend),
+      h(
+        "div.explorer-body",
+        {},
+        h("div.panel", {}, chartBox, empty),
+        legend,
+      ),
     ),
   );
   const chart = new LineChart(chartBox, {
@@ -118,6 +150,10 @@ export function mount(root) {
     xKind: state.x,
     logY: state.log,
     onZoom: (range) => zoom(range),
+    onResize: debounce(() => {
+      refine();
+      redraw();
+    }, 200),
   });
 
   function saveUrl() {
@@ -132,7 +168,8 @@ export function mount(root) {
     controls.showCompared(state.hashes.length, () => {
       state.hashes = [];
       showCompared();
-      loadCatalog().then(search);
+      catalogLoaded = loadCatalog();
+      catalogLoaded.then(searchNow).catch(report);
     });
   }
 
@@ -145,6 +182,7 @@ export function mount(root) {
       })
       : await newestRuns({ q: "", limit: CATALOG_RUNS });
     state.catalog = buildCatalog(page.runs);
+    sampled = page.runs.length;
     controls.setMetricNames(metricNames(state.catalog));
     if (!state.metric) {
       const metric = defaultMetric(state.catalog);
@@ -167,24 +205,37 @@ export function mount(root) {
     state.context = null;
   }
 
-  // --- Search ---------------------------------------------------------------
+  // --- Search: index previews first -----------------------------------------
   /** @returns {string} */
   const query = () => seriesQuery(state, controls.context);
+
+  function searchNow() {
+    search().catch(report);
+  }
 
   async function search() {
     state.metric = controls.metric;
     state.runQ = controls.runQuery;
     saveUrl();
+    searching.abort();
+    refiner.stop();
+    searching = new AbortController();
+    const signal = searching.signal;
     const gen = ++state.gen;
-    const isCurrent = () => gen === state.gen;
-    state.zoom = null;
-    state.zoomGen++;
-    state.lines = [];
-    state.failed = 0;
-    state.total = 0;
+    Object.assign(state, {
+      zoom: null,
+      lines: [],
+      failed: 0,
+      total: 0,
+      loading: false,
+      refining: false,
+      allFull: false,
+      invalid: false,
+      why: null,
+      loadedQuery: null,
+    });
     controls.hideProblem();
     if (!state.metric) {
-      status.textContent = "Choose a metric.";
       redraw();
       return;
     }
@@ -192,106 +243,243 @@ export function mount(root) {
     chartBox.dataset.loading = "true";
     status.textContent = "Loading…";
     const q = query();
-    state.loadedQuery = q;
     const started = performance.now();
     try {
-      const problem = await checkQuery(state.runQ, { kind: "metrics" });
-      if (!isCurrent()) return;
+      const problem = await checkQuery(state.runQ, {
+        kind: "metrics",
+        signal,
+      });
       if (problem !== null) {
         state.loading = false;
-        showProblem(problem, state.runQ);
+        state.invalid = true;
+        controls.showProblem(problem, state.runQ);
         redraw();
         return;
       }
+      state.loadedQuery = q;
+      refine();
       await searchLines(q, {
-        isCurrent,
-        onFirst: (page) => {
-          state.total = page.total;
-          take(page);
-          redraw();
-        },
-        onPage: (page) => {
-          take(page);
-          scheduleRedraw();
+        signal,
+        onPage: (page, offset) => {
+          if (offset === 0) state.total = page.total;
+          take(page, offset);
+          // The first page at once: the chart appears while the rest loads.
+          offset === 0 ? redraw() : scheduleRedraw();
+          // Lines are read at pixel resolution as soon as they are known.
+          refiner.pump();
         },
       });
-      if (!isCurrent()) return;
       state.fetchMs = performance.now() - started;
       state.loading = false;
       redraw();
-      performance.mark("aim:all-lines");
+      markDrawn("aim:all-lines");
+      if (state.total === 0) await explain(gen);
+      else {
+        refiner.pump();
+        settled();
+      }
     } catch (error) {
-      if (!isCurrent()) return;
+      if (signal.aborted) return;
       state.loading = false;
       if (!(error instanceof ApiError)) throw error;
-      showProblem(error, query());
+      controls.showProblem(error, q);
       redraw();
     } finally {
-      if (isCurrent()) delete chartBox.dataset.loading;
+      if (gen === state.gen) delete chartBox.dataset.loading;
     }
   }
 
-  /** @param {SeriesPage} page */
-  function take(page) {
-    const { lines, failed } = linesOf(page);
+  /**
+   * @param {BinarySeriesPage} page
+   * @param {number} offset
+   */
+  function take(page, offset) {
+    const { lines, failed } = linesOf(page, offset);
     state.lines.push(...lines);
     state.failed += failed;
+    refiner.found(lines);
   }
 
   /**
-   * @param {{ message: string, column?: number | null }} problem
-   * @param {string} source
+   * Says why no series matches, when it can: no metric of that name (and
+   * the close ones), no such context, or no run passing the filter.
+   * @param {number} gen
    */
-  function showProblem(problem, source) {
-    controls.showProblem(problem, source);
-    status.textContent = "";
+  async function explain(gen) {
+    await catalogLoaded.catch(() => {});
+    const metric = state.catalog.metrics.get(state.metric);
+    const sample = state.hashes.length
+      ? "the selected runs"
+      : sampled < CATALOG_RUNS
+      ? "any run"
+      : `the ${CATALOG_RUNS.toLocaleString("en-US")} newest runs`;
+    /** @type {string | null} */
+    let why = null;
+    if (metric === undefined) {
+      const close = closeNames(state.metric, metricNames(state.catalog));
+      why = `no metric is named ${JSON.stringify(state.metric)} in ${sample}${
+        close.length
+          ? ` (did you mean ${
+            close.map((n) => JSON.stringify(n)).join(" or ")
+          }?)`
+          : ""
+      }`;
+    } else if (controls.context && !metric.contexts.has(controls.context)) {
+      why = `${JSON.stringify(state.metric)} has no context ${
+        fmtContextKey(controls.context)
+      } in ${sample}`;
+    } else if (state.runQ.trim()) {
+      const runs = await searchRuns({ q: state.runQ, limit: 0 });
+      why = runs.total === 0
+        ? "the run filter matches no run"
+        : `none of the ${
+          runs.total.toLocaleString("en-US")
+        } runs the filter matches has this metric`;
+    }
+    if (gen !== state.gen) return;
+    state.why = why;
+    redraw();
+  }
+
+  // --- Refining: every visible line at pixel resolution ---------------------
+  /** The lines the chart shows: a mean of all counts every one. */
+  function visibleLines() {
+    if (state.agg && !state.group) return state.lines;
+    return state.lines.filter((line) => {
+      const key = state.group ? groupOf(line, state.group) : line.key;
+      return key === null || !state.hidden.has(key);
+    });
+  }
+
+  const refiner = new Refiner({
+    query: () => state.loadedQuery,
+    visible: visibleLines,
+    all: () => state.lines,
+    loading: () => state.loading,
+    onRead: (line, points, t) => keep(line, points, t),
+    onBusy: (busy) => {
+      state.refining = busy;
+      if (busy) showStatus();
+      else settled();
+    },
+    onError: report,
+  });
+
+  /**
+   * Once every line found is read for the view (or could not be): the last
+   * redraw, and after a search the mark of every line at pixel resolution.
+   */
+  function settled() {
+    if (state.loading || state.refining) return;
+    const drawn = redraw();
+    if (
+      state.zoom === null && !state.allFull && drawn.lines.length > 0 &&
+      drawn.coarse === 0
+    ) {
+      state.allFull = true;
+      markDrawn("aim:all-lines-full");
+    }
+  }
+
+  /**
+   * The view changed (a search, a zoom, an axis, the plot's width): the
+   * reads for the old one are aborted, the visible lines read for the new.
+   */
+  function refine() {
+    refiner.restart(
+      state.loadedQuery === null
+        ? null
+        : { points: chart.plotWidth, zoom: state.zoom, view: view() },
+    );
+  }
+
+  /**
+   * Keeps points read at pixel resolution for `t` as the line's.
+   * @param {Line} line
+   * @param {Points} points
+   * @param {ReadTarget} t
+   */
+  function keep(line, points, t) {
+    const read = { points, width: t.points, range: t.zoom };
+    if (t.zoom) line.zoomed = read;
+    else {
+      line.full = read;
+      line.stale = false;
+    }
+    planSoon();
+    scheduleRedraw(REFINE_REDRAW_MS);
   }
 
   // --- Drawing --------------------------------------------------------------
   /** @type {ReturnType<typeof setTimeout> | null} */
   let redrawTimer = null;
-  function scheduleRedraw() {
+  /** Redraws in `ms`, unless a redraw is already due. */
+  function scheduleRedraw(ms = 120) {
     if (redrawTimer === null) {
       redrawTimer = setTimeout(() => {
         redrawTimer = null;
         redraw();
-      }, 120);
+      }, ms);
     }
   }
+
+  /** @type {Plan} */
+  let shown = { groups: [], lines: [], coarse: 0, clipped: 0 };
 
   /**
-   * Index previews carry steps and values only: for an epoch or time axis,
-   * read the lines that lack them from their runs (then redraw).
+   * What the chart is to draw now; each line's drawing is kept for the
+   * next plan while its points and the scale stay.
+   * @returns {Plan}
    */
-  let filling = false;
-  async function fillAxes() {
-    const key = state.x === "epoch" ? "epochs" : "times";
-    const lacking = state.lines.filter((line) => !line.data[key]);
-    if (state.x === "step" || lacking.length === 0 || filling) return;
-    filling = true;
-    const gen = state.gen;
-    try {
-      await readWhole(lacking, () => gen === state.gen);
-    } finally {
-      filling = false;
-    }
-    if (gen === state.gen) redraw();
-  }
-
-  function redraw() {
-    fillAxes().catch((error) => toast(errorText(error), "error"));
-    const plan = planChart(state.lines, {
+  function plan() {
+    return planChart(state.lines, {
       group: state.group,
       agg: state.agg,
       hidden: state.hidden,
       contextChosen: controls.context !== "",
       view: view(),
+      zoom: state.zoom,
+      width: chart.plotWidth,
     });
-    chart.setData(plan.lines, plan.bands, { keepZoom: state.zoom !== null });
+  }
+
+  let planning = false;
+  /**
+   * Plans soon, without drawing: lines just read are drawn (in memory)
+   * while the next ones are being read, so the last redraw has only the
+   * last ones to draw.
+   */
+  function planSoon() {
+    if (planning) return;
+    planning = true;
+    setTimeout(() => {
+      planning = false;
+      plan();
+    });
+  }
+
+  /**
+   * Sets the mark `name` once the chart has drawn (uPlot draws in a
+   * microtask queued by setData, which runs before this one).
+   * @param {string} name
+   */
+  function markDrawn(name) {
+    queueMicrotask(() => performance.mark(name));
+  }
+
+  /** @returns {Plan} */
+  function redraw() {
+    if (redrawTimer !== null) {
+      clearTimeout(redrawTimer);
+      redrawTimer = null;
+    }
+    const planned = plan();
+    shown = planned;
+    chart.setData(planned.lines, { keepZoom: state.zoom !== null });
     chartBox.dataset.colors = String(
-      new Set(plan.lines.map((l) => l.color)).size,
+      new Set(planned.lines.map((l) => l.color)).size,
     );
-    renderLegend(legend, plan.groups, {
+    renderLegend(legend, planned.groups, {
       title: state.group ? `Groups by ${groupTitle(state.group)}` : "Runs",
       grouped: state.group !== "",
       hidden: state.hidden,
@@ -299,76 +487,90 @@ export function mount(root) {
         if (state.hidden.has(key)) state.hidden.delete(key);
         else state.hidden.add(key);
         redraw();
+        refiner.pump();
       },
     });
-    status.textContent = statusText(state, plan.lines.length);
-    if (!state.firstChart && plan.lines.length > 0) {
+    showStatus();
+    if (!state.firstChart && planned.lines.length > 0) {
       state.firstChart = true;
-      performance.mark("aim:first-chart");
+      markDrawn("aim:first-chart");
     }
+    return planned;
   }
 
-  // --- Zoom: each line's own points in the range ----------------------------
+  /** The status line; with nothing drawn, the chart's place says why instead. */
+  function showStatus() {
+    const text = statusText(state, {
+      drawn: shown.lines.length,
+      coarse: shown.coarse,
+      clipped: shown.clipped,
+    });
+    const nothing = shown.lines.length === 0 && !state.loading;
+    status.textContent = nothing ? "" : text;
+    empty.hidden = !nothing;
+    empty.textContent = nothing ? text : "";
+  }
+
+  // --- Zoom: the range at pixel resolution ----------------------------------
   /** @param {[number, number] | null} range */
-  async function zoom(range) {
-    const gen = ++state.zoomGen;
+  function zoom(range) {
     state.zoom = range;
-    if (range === null) {
-      for (const line of state.lines) line.zoomed = null;
-      redraw();
-      return;
-    }
-    const lines = state.lines.filter((line) => {
-      const key = state.group ? groupOf(line, state.group) : line.key;
-      return key === null || !state.hidden.has(key);
-    });
-    state.zoomLoading = true;
-    status.textContent = statusText(state, chart.lineCount);
-    const isCurrent = () => gen === state.zoomGen;
-    await readZoomed(lines, {
-      range,
-      view: view(),
-      points: zoomPoints(chartBox.clientWidth, lines.length),
-      query: state.loadedQuery,
-      total: state.total,
-      isCurrent,
-      onProgress: scheduleRedraw,
-    });
-    if (!isCurrent()) return;
-    state.zoomLoading = false;
+    // The reads go out first; meanwhile the points drawn now are drawn at
+    // the new scale: envelopes where too coarse, until the range is read.
+    // A reset draws the whole series kept.
+    refine();
     redraw();
   }
 
   // --- Live -----------------------------------------------------------------
   const stopLive = every(() => Math.max(5000, 3 * state.fetchMs), async () => {
-    if (state.loading || state.zoom !== null) return;
+    if (state.loading || state.refining || state.zoom !== null) return;
     if (!state.lines.some((l) => l.run.live || l.run.status === "running")) {
       return;
     }
     const gen = state.gen;
-    const page = await searchAgain(query(), state.lines.length);
+    const q = state.loadedQuery;
+    if (q === null) return;
+    const page = await searchAgain(q, state.lines.length, searching.signal);
     if (gen !== state.gen || state.zoom !== null) return;
+    // Keep what was read of each line; a run with newer data reads again.
+    const before = new Map(state.lines.map((line) => [line.key, line]));
     state.lines = [];
     state.failed = 0;
     state.total = page.total;
-    take(page);
+    take(page, 0);
+    for (const line of state.lines) {
+      const old = before.get(lineKey(line));
+      if (old === undefined) continue;
+      line.full = old.full;
+      line.stale = old.stale || old.run.data_version !== line.run.data_version;
+    }
     redraw();
+    refine();
   });
+
+  /** @param {unknown} error */
+  function report(error) {
+    if (error instanceof Error && error.name === "AbortError") return;
+    toast(errorText(error), "error");
+  }
 
   showCompared();
   // A metric and context in the address need no catalog: search at once.
   const early = state.metric !== "" && state.context !== null;
   if (early) {
     controls.setContexts([], state.context ?? "");
-    search().catch((error) => toast(errorText(error), "error"));
+    searchNow();
   }
-  loadCatalog()
-    .then(() => early ? undefined : search())
-    .catch((error) => toast(errorText(error), "error"));
+  let catalogLoaded = loadCatalog();
+  catalogLoaded
+    .then(() => early ? undefined : searchNow())
+    .catch(report);
 
   return () => {
     state.gen++;
-    state.zoomGen++;
+    searching.abort();
+    refiner.stop();
     stopLive();
     chart.destroy();
   };

@@ -124,6 +124,57 @@ export function chooseContext(contexts, current, pinned) {
 }
 
 /**
+ * The names among `names` close to `name`, closest first, at most `limit`:
+ * those within a few edits of it (a third of its length, at least one),
+ * or that contain it or that it contains, ignoring case.
+ * @param {string} name
+ * @param {readonly string[]} names
+ * @param {number} [limit]
+ * @returns {string[]}
+ */
+export function closeNames(name, names, limit = 5) {
+  const wanted = name.toLowerCase();
+  const most = Math.max(1, Math.floor(wanted.length / 3));
+  /** @type {[string, number][]} */
+  const close = [];
+  for (const candidate of names) {
+    const other = candidate.toLowerCase();
+    if (candidate === name) continue;
+    const distance = _edits(wanted, other);
+    const contains = wanted !== "" &&
+      (other.includes(wanted) || wanted.includes(other));
+    if (distance <= most || contains) close.push([candidate, distance]);
+  }
+  return close
+    .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+    .slice(0, limit)
+    .map(([candidate]) => candidate);
+}
+
+/**
+ * The Levenshtein distance between two strings (insertions, deletions and
+ * substitutions of UTF-16 code units).
+ * @param {string} a
+ * @param {string} b
+ * @returns {number}
+ */
+function _edits(a, b) {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        /** @type {number} */ (row[j]) + 1,
+        /** @type {number} */ (next[j - 1]) + 1,
+        /** @type {number} */ (row[j - 1]) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return /** @type {number} */ (row[b.length]);
+}
+
+/**
  * Metric names with their entries, most common first (ties in order of
  * first sight).
  * @param {Catalog} catalog

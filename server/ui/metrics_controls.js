@@ -1,16 +1,16 @@
 /// <reference lib="dom" />
 // @ts-check
 // The metrics explorer's controls: the search form (metric, context, run
-// filter, compared runs) and the drawing options (grouping, mean and band,
+// filter checked as it is typed, compared runs) and the drawing options (grouping, mean and band,
 // smoothing, x axis, log scale).
 
 import { h } from "./dom.js";
 import { fmtContext, fmtContextKey } from "./format.js";
 import { groupTitle } from "./metrics_plot.js";
-import { showQueryProblem } from "./query_problem.js";
+import { checkAsYouType, showQueryProblem } from "./query_problem.js";
 
 /** @import { Context, QueryProblem } from "./api_types.js" */
-/** @import { XKind } from "./chart.js" */
+/** @import { XKind } from "./series_draw.js" */
 /** @import { AggKind, ExplorerSettings } from "./metrics_state.js" */
 
 /**
@@ -131,6 +131,7 @@ export class ExplorerControls {
       h("button.primary", { type: "submit", text: "Show" }),
     );
     this.errorBox = h("div.query-error", { hidden: true, role: "alert" });
+    checkAsYouType(this.#runs, this.errorBox, "metrics");
     this.options = h(
       "div.explorer-controls",
       {},

@@ -1,17 +1,24 @@
 // @ts-check
 // What the explorer's chart draws: lines grouped by an attribute or a
 // param, a colour per group, and per group either every line or their
-// mean with a band. Pure: no DOM, so `deno test` imports it.
+// mean with a band, each drawn by the drawing contract (series_draw.js) at
+// the plot's scale. Pure: no DOM, so `deno test` imports it.
 
 import { paletteColor } from "./colors.js";
 import { fmtContext, fmtValue } from "./format.js";
-import { aggregate } from "./series_math.js";
-import { project } from "./metrics_lines.js";
+import { pointsFor } from "./metrics_lines.js";
 import { at, compareValues } from "./params.js";
+import {
+  chartLine,
+  drawGroup,
+  drawSeries,
+  startOf,
+  xExtent,
+} from "./series_draw.js";
 
-/** @import { ChartBand, ChartLine } from "./chart.js" */
-/** @import { Line, Projection } from "./metrics_lines.js" */
+/** @import { Line } from "./metrics_lines.js" */
 /** @import { AggKind } from "./metrics_state.js" */
+/** @import { ChartLine, Drawing, Points, Projection } from "./series_draw.js" */
 
 /**
  * Lines that share a colour and a legend entry: those of one group value,
@@ -32,6 +39,17 @@ import { at, compareValues } from "./params.js";
  * @property {ReadonlySet<string>} hidden  Keys of groups not to draw.
  * @property {boolean} contextChosen  One context is chosen: labels leave it out.
  * @property {Projection} view
+ * @property {[number, number] | null} zoom  The zoomed x range, if any.
+ * @property {number} width  The plot's width in CSS pixels.
+ */
+
+/**
+ * What the chart gets, and what it says about the lines drawn.
+ * @typedef {object} Plan
+ * @property {Group[]} groups
+ * @property {ChartLine[]} lines
+ * @property {number} coarse  Lines (or means) drawn from buckets too wide: a preview.
+ * @property {number} clipped  Values ≤ 0 a log scale cannot show.
  */
 
 /**
@@ -76,13 +94,14 @@ export function lineLabel(line, contextChosen) {
 
 /**
  * The groups of `lines` (in order of group value when grouping, else in the
- * lines' order) with their colours, and the chart's lines and bands.
+ * lines' order) with their colours, and the chart's lines, each drawn at
+ * the scale the plot will have.
  * @param {Line[]} lines
  * @param {PlotOptions} options
- * @returns {{ groups: Group[], lines: ChartLine[], bands: ChartBand[] }}
+ * @returns {Plan}
  */
 export function planChart(lines, options) {
-  const { group, agg, hidden, contextChosen, view } = options;
+  const { group, agg, hidden, contextChosen, view, width } = options;
   /** @type {Map<string, Group>} */
   const byKey = new Map();
   for (const line of lines) {
@@ -104,61 +123,126 @@ export function planChart(lines, options) {
   const groups = [...byKey.values()];
   if (group) groups.sort((a, b) => compareValues(a.label, b.label));
   groups.forEach((g, i) => (g.color = paletteColor(i)));
-  /** @param {Line} line */
-  const projected = (line) => project(line, view);
 
-  /** @type {ChartLine[]} */
-  const chartLines = [];
-  /** @type {ChartBand[]} */
-  const bands = [];
-  if (agg && group) {
-    for (const g of groups) {
-      if (hidden.has(g.key)) continue;
-      const mean = aggregate(g.members.map(projected), agg);
-      if (mean === null) continue;
-      chartLines.push({
-        xs: mean.xs,
-        ys: mean.mean,
+  // A mean without grouping is over every line, whatever the legend hides.
+  const meanOfAll = agg !== "" && !group;
+  const drawn = meanOfAll
+    ? lines
+    : groups.flatMap((g) => hidden.has(g.key) ? [] : g.members);
+  const drawings = _draw(drawn, options);
+  const plan = {
+    groups,
+    lines: /** @type {ChartLine[]} */ ([]),
+    coarse: 0,
+    clipped: 0,
+  };
+  /**
+   * @param {Drawing} drawing
+   * @param {ChartLine} chart
+   */
+  const add = (drawing, chart) => {
+    plan.lines.push(chart);
+    if (chart.coarse) plan.coarse++;
+    plan.clipped += drawing.clipped;
+  };
+  if (agg !== "") {
+    const sets = meanOfAll
+      ? [{
+        members: lines,
+        color: paletteColor(0),
+        label: `mean of ${lines.length}`,
+      }]
+      : groups.filter((g) => !hidden.has(g.key)).map((g) => ({
+        members: g.members,
         color: g.color,
-        width: 2,
         label: `${g.label} (mean of ${g.members.length})`,
+      }));
+    for (const set of sets) {
+      const members = set.members.flatMap((line) => {
+        const d = drawings.get(line);
+        return d ? [d] : [];
       });
-      bands.push({ xs: mean.xs, lo: mean.lo, hi: mean.hi, color: g.color });
+      const mean = drawGroup(members, {
+        kind: agg,
+        cells: Math.max(1, width / 2),
+        log: view.log,
+      });
+      if (mean === null) continue;
+      add(mean, {
+        xs: mean.xs,
+        ys: mean.ys,
+        color: set.color,
+        width: 2,
+        label: set.label,
+        band: mean.band,
+        coarse: !mean.fine,
+      });
     }
-    return { groups, lines: chartLines, bands };
-  }
-  if (agg && lines.length) {
-    // A mean over every line: one group, whatever the legend hides.
-    const mean = aggregate(lines.map(projected), agg);
-    if (mean !== null) {
-      const color = paletteColor(0);
-      return {
-        groups,
-        lines: [{
-          xs: mean.xs,
-          ys: mean.mean,
-          color,
-          width: 2,
-          label: `mean of ${lines.length}`,
-        }],
-        bands: [{ xs: mean.xs, lo: mean.lo, hi: mean.hi, color }],
-      };
-    }
+    if (plan.lines.length > 0) return plan;
   }
   for (const g of groups) {
     if (hidden.has(g.key)) continue;
     for (const line of g.members) {
-      const { xs, ys } = projected(line);
-      chartLines.push({
-        xs,
-        ys,
-        color: g.color,
-        width: 1,
-        label: group
-          ? `${lineLabel(line, contextChosen)} · ${g.label}`
-          : lineLabel(line, contextChosen),
-      });
+      const drawing = drawings.get(line);
+      if (drawing === undefined) continue;
+      add(
+        drawing,
+        chartLine(drawing, {
+          color: g.color,
+          width: 1,
+          label: group
+            ? `${lineLabel(line, contextChosen)} · ${g.label}`
+            : lineLabel(line, contextChosen),
+        }),
+      );
     }
   }
-  return { groups, lines: chartLines, bands };
+  return plan;
 }
+
+/**
+ * Each line's drawing at the scale of the plot: the zoomed range, or the x
+ * range of every line, across `width` pixels. Lines without points on this
+ * axis are left out.
+ * @param {Line[]} lines
+ * @param {PlotOptions} options
+ * @returns {Map<Line, Drawing>}
+ */
+function _draw(lines, { view, zoom, width }) {
+  /** @type {[Line, Points, number][]} */
+  const found = [];
+  let lo = Infinity, hi = -Infinity;
+  for (const line of lines) {
+    const points = pointsFor(line, view, zoom);
+    if (points === null) continue;
+    const start = startOf(line.run.created_at);
+    found.push([line, points, start]);
+    if (zoom) continue;
+    const extent = xExtent(points, view.x, start);
+    if (extent === null) continue;
+    lo = Math.min(lo, extent[0]);
+    hi = Math.max(hi, extent[1]);
+  }
+  if (zoom) [lo, hi] = zoom;
+  const pxPerX = hi > lo ? width / (hi - lo) : 0;
+  /** @type {Map<Line, Drawing>} */
+  const drawings = new Map();
+  for (const [line, points, start] of found) {
+    const key = `${view.x} ${view.log} ${view.smooth} ${start} ${pxPerX}`;
+    let cached = _drawn.get(points);
+    if (cached?.key !== key) {
+      cached = { key, drawing: drawSeries(points, { ...view, start, pxPerX }) };
+      _drawn.set(points, cached);
+    }
+    drawings.set(line, cached.drawing);
+  }
+  return drawings;
+}
+
+/**
+ * The last drawing of each line's points, and how it was drawn: while
+ * hundreds of lines are refined a few at a time, a redraw draws only the
+ * new ones again.
+ * @type {WeakMap<Points, { key: string, drawing: Drawing }>}
+ */
+const _drawn = new WeakMap();

@@ -3,7 +3,7 @@
 // restores it, the series query it searches with, and the status line.
 // Pure: no DOM, so `deno test` imports it.
 
-/** @import { XKind } from "./chart.js" */
+/** @import { XKind } from "./series_draw.js" */
 /** @import { Catalog } from "./metrics_catalog.js" */
 /** @import { Line } from "./metrics_lines.js" */
 
@@ -40,14 +40,17 @@ const AGG_KINDS = /** @type {const} */ (["", "minmax", "std"]);
  * @property {number} total  Matching series, found or not.
  * @property {number} failed  Series whose points could not be read.
  * @property {number} gen  Bumped by every search: late answers of older ones are dropped.
- * @property {boolean} loading
+ * @property {boolean} loading  Index previews are being read.
+ * @property {boolean} refining  Lines are being read at pixel resolution.
  * @property {Set<string>} hidden  Keys of the groups (or lines) hidden from the legend.
  * @property {[number, number] | null} zoom  The zoomed x range.
- * @property {number} zoomGen  Bumped by every zoom, like `gen`.
- * @property {boolean} zoomLoading
- * @property {number} fetchMs  How long the last full search took.
+ * @property {number} fetchMs  How long the last search took.
  * @property {boolean} firstChart  Whether a line has been drawn yet.
+ * @property {boolean} allFull  Whether every line of this search has been
+ *   drawn at pixel resolution yet.
  * @property {string | null} loadedQuery  The query that found `lines`.
+ * @property {boolean} invalid  The run filter is not a valid query.
+ * @property {string | null} why  Why no series matches, when known.
  */
 /** @typedef {ExplorerSettings & ExplorerStateExtra} ExplorerState */
 
@@ -118,21 +121,35 @@ export function seriesQuery(settings, context) {
 }
 
 /**
- * The line under the controls: series found, lines drawn, what is loading,
- * what was left out.
+ * What the chart shows, for the status line.
+ * @typedef {object} Shown
+ * @property {number} drawn  Lines (or means) on the chart.
+ * @property {number} coarse  Of them, drawn from buckets too wide: a preview.
+ * @property {number} clipped  Values ≤ 0 a log scale cannot show.
+ */
+
+/**
+ * The line under the controls: series found, lines drawn, what is loading
+ * or refining, what was left out, and why nothing matches.
  * @param {ExplorerState} state
- * @param {number} drawn  Lines on the chart now.
+ * @param {Shown} shown
  * @returns {string}
  */
-export function statusText(state, drawn) {
-  const parts = [];
-  if (state.metric) {
-    parts.push(
-      `${state.lines.length.toLocaleString("en-US")} of ${
-        state.total.toLocaleString("en-US")
-      } series`,
-    );
-    if (drawn !== state.lines.length) parts.push(`${drawn} lines drawn`);
+export function statusText(state, shown) {
+  if (!state.metric) return "Choose a metric.";
+  if (state.invalid) {
+    return "No series match: the run filter is not a valid query.";
+  }
+  if (!state.loading && state.total === 0) {
+    return `No series match${state.why ? `: ${state.why}` : "."}`;
+  }
+  const parts = [
+    `${state.lines.length.toLocaleString("en-US")} of ${
+      state.total.toLocaleString("en-US")
+    } series`,
+  ];
+  if (shown.drawn !== state.lines.length) {
+    parts.push(`${shown.drawn} lines drawn`);
   }
   if (state.loading) parts.push("loading…");
   if (state.total > MAX_LINES) {
@@ -141,12 +158,21 @@ export function statusText(state, drawn) {
     );
   }
   if (state.failed) parts.push(`${state.failed} could not be read`);
+  if (shown.clipped > 0) {
+    parts.push(
+      `log scale: ${
+        shown.clipped.toLocaleString("en-US")
+      } values ≤ 0 not drawn`,
+    );
+  }
   if (state.zoom) {
     parts.push(
-      state.zoomLoading
-        ? "reading the zoomed range…"
-        : "zoomed: double-click to reset",
+      state.refining
+        ? "zoomed: refining…"
+        : `zoomed${shown.coarse ? " (preview)" : ""}: double-click to reset`,
     );
+  } else if (shown.coarse > 0) {
+    parts.push(state.refining ? "preview — refining…" : "preview");
   }
   return parts.join(" · ");
 }

@@ -1,30 +1,44 @@
 /// <reference lib="dom" />
 // @ts-check
 // The run page's charts: one per series, grouped by context, each read
-// from the run when it scrolls into view; a drag zooms and re-reads the
-// range.
+// from the run at the plot's pixel width when it scrolls into view and
+// drawn by the same contract as the explorer (series_draw.js). A drag
+// zooms: the points drawn now show as an envelope where too coarse for the
+// new scale until the range is read at pixel resolution; a double-click
+// goes back to the whole series, kept.
 
 import { readSeries } from "./api.js";
 import { LineChart } from "./chart.js";
 import { errorText, h, toast } from "./dom.js";
-import { fmtContext, fmtNum, num } from "./format.js";
+import { fmtContext, fmtNum } from "./format.js";
 import { canonical } from "./params.js";
+import { chartLine, drawSeries, toPoints, xExtent } from "./series_draw.js";
+import { debounce } from "./tasks.js";
 
-/** @import { Run, SeriesPoints, SeriesSummary } from "./api_types.js" */
-/** @import { ChartLine } from "./chart.js" */
+/** @import { Run, SeriesSummary } from "./api_types.js" */
+/** @import { Points } from "./series_draw.js" */
 
-/** Buckets per chart. */
-const CHART_POINTS = 500;
-/** Buckets for a zoomed range. */
-const ZOOM_POINTS = 1000;
+/** The line's colour. */
+const COLOR = "#2f6fde";
+
+/**
+ * Points read for a chart at a plot's width.
+ * @typedef {object} ChartRead
+ * @property {Points} points
+ * @property {number} width  Buckets asked for: the plot's width then.
+ * @property {[number, number] | null} range  The zoomed step range, or null.
+ */
 
 /**
  * @typedef {object} ChartCard
  * @property {SeriesSummary} m  The series, as last seen.
  * @property {HTMLElement} box  Holds the chart.
  * @property {HTMLElement} last  Shows the last value.
+ * @property {HTMLElement} note  Says when the chart is a preview.
  * @property {LineChart | null} chart  Made on the first read.
- * @property {boolean} loaded  Read at least once.
+ * @property {ChartRead | null} full  The whole series.
+ * @property {ChartRead | null} zoomed  The zoomed range.
+ * @property {AbortController} reading  Aborted by a newer read.
  */
 
 /** The charts of some series of a run. */
@@ -65,7 +79,8 @@ export class RunCharts {
       for (const entry of entries) {
         if (!entry.isIntersecting) continue;
         observer.unobserve(entry.target);
-        this.#load(this.#cards.get(entry.target));
+        const card = this.#cards.get(entry.target);
+        if (card) this.#load(card);
       }
     }, { rootMargin: "200px" });
     this.#observer = observer;
@@ -76,15 +91,25 @@ export class RunCharts {
       const grid = h("div.chart-grid");
       for (const m of items.sort((a, b) => a.name.localeCompare(b.name))) {
         const last = h("span.last", { text: `last ${fmtNum(m.last)}` });
+        const note = h("span.note");
         const box = h("div.chart-box");
         const card = h(
           "div.chart-card",
           { dataset: { series: m.name } },
-          h("div.title", {}, h("span", { text: m.name }), last),
+          h("div.title", {}, h("span", { text: m.name }), note, last),
           box,
         );
         grid.append(card);
-        this.#cards.set(card, { m, box, last, chart: null, loaded: false });
+        this.#cards.set(card, {
+          m,
+          box,
+          last,
+          note,
+          chart: null,
+          full: null,
+          zoomed: null,
+          reading: new AbortController(),
+        });
         observer.observe(card);
       }
       content.append(
@@ -114,37 +139,97 @@ export class RunCharts {
         card.m = m;
         card.last.textContent = `last ${fmtNum(m.last)}`;
       }
-      if (card.loaded && card.chart?.zoomed === null) await this.#load(card);
+      if (card.full && card.chart?.zoomed === null) await this.#load(card);
     }
   }
 
-  /** Removes the charts; reads under way are dropped. */
+  /** Removes the charts; reads under way are aborted. */
   destroy() {
     this.#stopped = true;
     this.#observer?.disconnect();
-    for (const card of this.#cards.values()) card.chart?.destroy();
+    for (const card of this.#cards.values()) {
+      card.reading.abort();
+      card.chart?.destroy();
+    }
     this.#cards.clear();
   }
 
-  /** @param {ChartCard | undefined} card */
+  /**
+   * Reads the whole series at the plot's width and draws it.
+   * @param {ChartCard} card
+   */
   async #load(card) {
-    if (!card || this.#stopped) return;
+    if (this.#stopped) return;
+    const chart = card.chart ?? this.#makeChart(card);
+    const width = chart.plotWidth;
+    const signal = this.#newRead(card);
     try {
-      const data = await readSeries(this.#hash, card.m.name, card.m.context, {
-        points: CHART_POINTS,
-      });
-      if (this.#stopped) return;
-      if (!card.chart) {
-        card.chart = new LineChart(card.box, {
-          height: 220,
-          onZoom: (range) => this.#zoom(card, range),
-        });
-      }
-      if (card.chart.zoomed === null) card.chart.setData([toLine(data)]);
-      card.loaded = true;
+      const data = await readSeries(
+        this.#hash,
+        card.m.name,
+        card.m.context,
+        { points: width },
+        { signal },
+      );
+      card.full = { points: toPoints(data), width, range: null };
+      if (chart.zoomed === null) this.#draw(card);
     } catch (error) {
+      if (signal.aborted) return;
       card.box.replaceChildren(h("p.empty", { text: errorText(error) }));
     }
+  }
+
+  /**
+   * @param {ChartCard} card
+   * @returns {LineChart}
+   */
+  #makeChart(card) {
+    const chart = new LineChart(card.box, {
+      height: 220,
+      onZoom: (range) => this.#zoom(card, range).catch(_report),
+      onResize: debounce(() => this.#resized(card), 200),
+    });
+    card.chart = chart;
+    return chart;
+  }
+
+  /**
+   * A new read for `card`: the one under way is aborted.
+   * @param {ChartCard} card
+   * @returns {AbortSignal}
+   */
+  #newRead(card) {
+    card.reading.abort();
+    card.reading = new AbortController();
+    return card.reading.signal;
+  }
+
+  /**
+   * Draws the finest points read for the chart's x range at its scale.
+   * @param {ChartCard} card
+   */
+  #draw(card) {
+    const chart = card.chart;
+    if (!chart || !card.full) return;
+    const zoom = chart.zoomed;
+    const zoomed = card.zoomed;
+    const read = zoom && zoomed?.range?.[0] === zoom[0] &&
+        zoomed.range[1] === zoom[1]
+      ? zoomed
+      : card.full;
+    const [lo, hi] = zoom ?? xExtent(read.points, "step", 0) ?? [0, 0];
+    const drawing = drawSeries(read.points, {
+      x: "step",
+      log: false,
+      smooth: 0,
+      start: 0,
+      pxPerX: hi > lo ? chart.plotWidth / (hi - lo) : 0,
+    });
+    chart.setData(
+      [chartLine(drawing, { color: COLOR, label: card.m.name, width: 1.5 })],
+      { keepZoom: zoom !== null },
+    );
+    card.note.textContent = drawing.fine ? "" : "preview — refining…";
   }
 
   /**
@@ -152,36 +237,54 @@ export class RunCharts {
    * @param {[number, number] | null} range
    */
   async #zoom(card, range) {
+    if (range === null) {
+      // Back to the whole series, kept.
+      card.reading.abort();
+      card.zoomed = null;
+      this.#draw(card);
+      return;
+    }
+    this.#draw(card);
+    const chart = /** @type {LineChart} */ (card.chart);
+    if (card.full?.points.complete) return;
+    const width = chart.plotWidth;
+    const signal = this.#newRead(card);
     try {
-      if (range === null) return await this.#load(card);
-      const data = await readSeries(this.#hash, card.m.name, card.m.context, {
-        points: ZOOM_POINTS,
-        from: Math.floor(range[0]),
-        to: Math.ceil(range[1]),
-      });
-      if (!this.#stopped && card.chart?.zoomed) {
-        card.chart.setData([toLine(data)], [], { keepZoom: true });
+      const data = await readSeries(
+        this.#hash,
+        card.m.name,
+        card.m.context,
+        { points: width, from: Math.floor(range[0]), to: Math.ceil(range[1]) },
+        { signal },
+      );
+      card.zoomed = { points: toPoints(data), width, range };
+      const now = chart.zoomed;
+      if (!this.#stopped && now?.[0] === range[0] && now[1] === range[1]) {
+        this.#draw(card);
       }
     } catch (error) {
-      toast(errorText(error), "error");
+      if (!signal.aborted) throw error;
     }
+  }
+
+  /**
+   * The plot's width changed: draw at the new scale, and read again when
+   * the points drawn were read for a narrower plot.
+   * @param {ChartCard} card
+   */
+  #resized(card) {
+    const chart = card.chart;
+    if (!chart || !card.full || this.#stopped) return;
+    this.#draw(card);
+    const zoom = chart.zoomed;
+    const read = zoom ? card.zoomed : card.full;
+    if (read && (read.points.complete || read.width >= chart.plotWidth)) return;
+    if (zoom) this.#zoom(card, zoom).catch(_report);
+    else this.#load(card);
   }
 }
 
-/**
- * A series as the chart's line, by step; non-finite values are gaps.
- * @param {SeriesPoints} data
- * @returns {ChartLine}
- */
-function toLine(data) {
-  return {
-    xs: data.steps,
-    ys: data.values.map((v) => {
-      const n = num(v);
-      return n === null || !Number.isFinite(n) ? null : n;
-    }),
-    color: "#2f6fde",
-    label: data.name,
-    width: 1.5,
-  };
+/** @param {unknown} error */
+function _report(error) {
+  toast(errorText(error), "error");
 }

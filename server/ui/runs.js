@@ -8,7 +8,7 @@
 import { ApiError, checkQuery } from "./api.js";
 import { errorText, h, toast } from "./dom.js";
 import { every } from "./every.js";
-import { showQueryProblem } from "./query_problem.js";
+import { checkAsYouType, showQueryProblem } from "./query_problem.js";
 import { renderChooser } from "./runs_chooser.js";
 import { loadColumns, storeColumns, tableColumns } from "./runs_columns.js";
 import {
@@ -286,6 +286,7 @@ export function mount(root, { navigate }) {
     () => refresh(false),
   );
 
+  checkAsYouType(input, errorBox, "runs");
   input.addEventListener("keydown", (e) => {
     if (e.key === "Escape") {
       input.value = state.q;
