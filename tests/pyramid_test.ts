@@ -67,9 +67,18 @@ function build(
       return out;
     },
     points(lo, hi) {
-      return points.slice(0, flushed).filter((p) =>
+      const kept = points.slice(0, flushed).filter((p) =>
         p.step >= lo && p.step <= hi
       );
+      return {
+        n: kept.length,
+        steps: kept.map((p) => p.step),
+        values: kept.map((p) => p.value),
+        times: kept.map((p) => p.time),
+        epochs: kept.map((p) => p.epoch),
+        seqs: kept.map((p) => p.seq),
+        firstSeq: 0,
+      };
     },
   };
   const maxStep = () =>

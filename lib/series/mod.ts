@@ -28,6 +28,7 @@ export {
   pageOf,
   type PendingBlocks,
   type Point,
+  pointsOf,
   PyramidBuilder,
   readBuckets,
   withLatest,

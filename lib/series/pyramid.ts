@@ -434,10 +434,28 @@ export interface Columns {
   values: ArrayLike<number>;
   /** Time of each point, in seconds since the epoch. */
   times: ArrayLike<number>;
-  /** Null when no point has an epoch. */
+  /** Epoch of each point (NaN for none); null when no point has one. */
   epochs: ArrayLike<number> | null;
   /** Number of the first point in its series. */
   firstSeq: number;
+  /** Number of each point in its series; default `firstSeq + i`. */
+  seqs?: ArrayLike<number>;
+}
+
+/** The points of `columns` as objects, in (step, seq) order. */
+export function pointsOf(columns: Columns): Point[] {
+  const { n, steps, values, times, epochs, firstSeq, seqs } = columns;
+  const out: Point[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = {
+      step: steps[i]!,
+      value: values[i]!,
+      time: times[i]!,
+      epoch: epochs === null ? NaN : epochs[i]!,
+      seq: seqs === undefined ? firstSeq + i : seqs[i]!,
+    };
+  }
+  return out.sort((a, b) => a.step - b.step || a.seq - b.seq);
 }
 
 /** Blocks of `level` spanned by one block of the next stored level. */
@@ -616,11 +634,9 @@ export function latestPages(
     const blocks = new Map<number, Block>();
     if (below === null) {
       const width = 2 ** level;
-      for (const p of source.points(first * width, (last + 1) * width - 1)) {
-        const block = bucketOf(p.step, width);
-        let state = blocks.get(block);
-        if (state === undefined) blocks.set(block, state = new Block());
-        state.add(p);
+      const raw = source.points(first * width, (last + 1) * width - 1);
+      for (const [block, state] of _summarize(raw, width)) {
+        blocks.set(block, state);
       }
     } else {
       const parts = source.blocks(
@@ -669,21 +685,26 @@ export function withLatest(
  * The points of `columns` summarized per finest-level block, with a Point
  * object only for the points a block keeps.
  */
-function _summarize(columns: Columns): Map<number, Block> {
-  const { n, steps, values, times, epochs, firstSeq } = columns;
+function _summarize(
+  columns: Columns,
+  width = BASE_WIDTH,
+): Map<number, Block> {
+  const { n, steps, values, times, epochs, firstSeq, seqs } = columns;
   const blocks = new Map<number, Block>();
+  const seqOf = (i: number) => seqs === undefined ? firstSeq + i : seqs[i]!;
   const point = (i: number): Point => ({
     step: steps[i]!,
     value: values[i]!,
     time: times[i]!,
     epoch: epochs === null ? NaN : epochs[i]!,
-    seq: firstSeq + i,
+    seq: seqOf(i),
   });
   for (let i = 0; i < n;) {
-    const b = Math.floor(steps[i]! / BASE_WIDTH);
-    const low = b * BASE_WIDTH, high = low + BASE_WIDTH;
-    // Roles by index; a later index wins only by a strictly better step or
-    // value (the last point: by a step at least as high).
+    const b = Math.floor(steps[i]! / width);
+    const low = b * width, high = low + width;
+    // Roles by index (points come in seq order); a later index wins only by
+    // a strictly better step or value (the last point: by a step at least
+    // as high).
     let first = i, last = i, min = -1, max = -1, nan = -1;
     let firstStep = steps[i]!, lastStep = firstStep, nanStep = Infinity;
     let minValue = NaN, maxValue = NaN, minStep = 0, maxStep = 0;
@@ -709,7 +730,8 @@ function _summarize(columns: Columns): Map<number, Block> {
     const made: Point[] = [];
     const at = (index: number): Point | null => {
       if (index < 0) return null;
-      for (const p of made) if (p.seq === firstSeq + index) return p;
+      const seq = seqOf(index);
+      for (const p of made) if (p.seq === seq) return p;
       const p = point(index);
       made.push(p);
       return p;
@@ -733,8 +755,8 @@ function _summarize(columns: Columns): Map<number, Block> {
 export interface BucketSource {
   /** The stored blocks of `level` from block `first` to `last`, by block index. */
   blocks(level: number, first: number, last: number): Map<number, Block>;
-  /** The raw points with steps from `lo` to `hi`, in any order. */
-  points(lo: number, hi: number): Point[];
+  /** Every raw point with a step from `lo` to `hi`, in seq order, with its seq. */
+  points(lo: number, hi: number): Columns;
 }
 
 /**
@@ -755,8 +777,14 @@ export function readBuckets(
   const width = bucketWidth(lo, hi, n);
   const level = Math.log2(width);
   if (!pyramid || level < BASE_LEVEL) {
+    // Raw points, summarized per bucket as columns: no object per point.
     const raw = source.points(lo, hi);
-    return { ...downsampleAligned(raw, lo, hi, n), total: raw.length };
+    const buckets = _summarize(raw, width);
+    const out: Point[] = [];
+    for (const k of [...buckets.keys()].sort((a, b) => a - b)) {
+      out.push(...buckets.get(k)!.kept());
+    }
+    return { points: out, width, total: raw.n };
   }
   const stored = LEVELS.findLast((l) => l <= level)!;
   const per = width / 2 ** stored;
@@ -778,10 +806,11 @@ export function readBuckets(
         Math.max(lo, k * width),
         Math.min(hi, (k + 1) * width - 1),
       );
-      const cut = new Block();
-      for (const p of raw) cut.add(p);
-      total += cut.count;
-      if (cut.count > 0) out.push(...cut.kept());
+      const cut = _summarize(raw, width).get(k);
+      if (cut !== undefined) {
+        total += cut.count;
+        out.push(...cut.kept());
+      }
       continue;
     }
     total += bucket.count;

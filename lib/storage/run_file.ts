@@ -33,6 +33,7 @@ import {
   latestPages,
   pageOf,
   type Point,
+  pointsOf,
   PyramidBuilder,
   readBuckets,
   withLatest,
@@ -316,17 +317,32 @@ function _source(db: DatabaseSync, seriesId: number): BucketSource {
       readBlocks(db, seriesId, level, first, last),
     points(lo, hi) {
       const read = _readChunks(db, seriesId, { from: lo, to: hi });
-      const out: Point[] = [];
+      // Chunks at the ends of the range hold points outside it.
+      let n = 0;
       for (let i = 0; i < read.steps.length; i++) {
         const step = read.steps[i]!;
+        if (step >= lo && step <= hi) n++;
+      }
+      if (n === read.steps.length) {
+        return { ...read, n, firstSeq: 0 };
+      }
+      const out = {
+        n,
+        steps: new Float64Array(n),
+        values: new Float64Array(n),
+        times: new Float64Array(n),
+        epochs: new Float64Array(n),
+        seqs: new Float64Array(n),
+        firstSeq: 0,
+      };
+      for (let i = 0, j = 0; i < read.steps.length; i++) {
+        const step = read.steps[i]!;
         if (step < lo || step > hi) continue;
-        out.push({
-          step,
-          value: read.values[i]!,
-          time: read.times[i]!,
-          epoch: read.epochs[i]!,
-          seq: read.seqs[i]!,
-        });
+        out.steps[j] = step;
+        out.values[j] = read.values[i]!;
+        out.times[j] = read.times[i]!;
+        out.epochs[j] = read.epochs[i]!;
+        out.seqs[j++] = read.seqs[i]!;
       }
       return out;
     },
@@ -670,20 +686,23 @@ export function readSeriesBuckets(
       "SELECT min(min_step) AS lo, max(max_step) AS hi FROM chunks WHERE series_id = ?",
     ).get(series.id) as { lo: number | null; hi: number | null };
   const source = _source(db, series.id);
-  const points = source.points;
   let low = bounds.lo, high = bounds.hi;
   // Older chunks without step bounds: the extent comes from the points.
   if (low === null || high === null) {
-    const all = points(-Infinity, Infinity);
-    if (all.length === 0) return empty;
-    low = Math.min(...all.map((p) => p.step));
-    high = Math.max(...all.map((p) => p.step));
+    const all = source.points(-Infinity, Infinity);
+    if (all.n === 0) return empty;
+    low = Infinity;
+    high = -Infinity;
+    for (let i = 0; i < all.n; i++) {
+      low = Math.min(low, all.steps[i]!);
+      high = Math.max(high, all.steps[i]!);
+    }
   }
   const lo = Math.max(options.from, low);
   const hi = Math.min(options.to, high);
   if (!(lo <= hi)) return empty;
   if (options.buckets === 0) {
-    const all = points(lo, hi).sort((a, b) => a.step - b.step || a.seq - b.seq);
+    const all = pointsOf(source.points(lo, hi));
     return { points: all, total: all.length, width: 0, pyramid: false };
   }
   const pyramid = features.pyramid && series.pyramid === 1;
