@@ -48,7 +48,21 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     const { up } = await import("./cli/up.ts");
     return (args) => up(args, VERSION);
   },
-  version: () => Promise.resolve(() => (console.log(`aim ${VERSION}`), 0)),
+  version: () =>
+    Promise.resolve((args) => {
+      if (args.length === 1 && (args[0] === "--help" || args[0] === "-h")) {
+        console.log("Usage: aim version\n\nPrints the version of aim.");
+        return 0;
+      }
+      if (args.length > 0) {
+        throw new UsageError(
+          `aim version takes no arguments, got ${JSON.stringify(args[0])}`,
+          "aim version",
+        );
+      }
+      console.log(`aim ${VERSION}`);
+      return 0;
+    }),
 };
 
 /** Runs the CLI with `args`; returns the exit code. */

@@ -124,7 +124,8 @@ export function intOption(
 ): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) {
+  // Number("") and Number(" ") are 0: a blank value is no number.
+  if (text.trim() === "" || !Number.isSafeInteger(value) || value < 0) {
     throw new UsageError(
       `--${name} must be a non-negative integer, got ${JSON.stringify(text)}`,
       command,
@@ -186,6 +187,11 @@ export async function startRunFromFlags(
   options: Pick<StartRunOptions, "handleSignals"> = {},
 ): Promise<{ repo: Repo; run: Run }> {
   const params = parseParams(values.param ?? [], command);
+  for (const tag of values.tag ?? []) {
+    if (tag.trim() === "") {
+      throw new UsageError("--tag must not be empty", command);
+    }
+  }
   const repo = Repo.openSync(values.repo);
   try {
     const run = await repo.startRun({

@@ -49,6 +49,9 @@ export function reindexCommand(args: string[]): number {
         `error: run ${failure.hash} skipped: ${failure.reason} (nothing was deleted; remove it with: aim runs rm --force ${failure.hash})`,
       );
     }
+    for (const item of summary.sweptItems) {
+      console.error(`note: removed ${item.path}: ${item.reason}`);
+    }
     for (const item of summary.junk) {
       console.error(
         `warning: skipped ${item.path}: ${item.reason}${

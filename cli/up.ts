@@ -137,6 +137,20 @@ export async function up(args: string[], version: string): Promise<number> {
         { cause: error },
       );
     }
+    // A host that does not resolve, or is not an address of this machine.
+    if (
+      error instanceof Deno.errors.AddrNotAvailable ||
+      (error instanceof Error &&
+        /failed to lookup address|Name or service not known/i.test(
+          error.message,
+        ))
+    ) {
+      throw new AimError(
+        "bad_request",
+        `Cannot listen on --host ${host}: ${error.message} (give an address of this machine, e.g. 127.0.0.1 or 0.0.0.0)`,
+        { cause: error },
+      );
+    }
     throw error;
   }
   indexer?.start();

@@ -61,6 +61,17 @@ Deno.test("usage errors name the problem and exit 2", async () => {
       [["runs", "rm"], /no run hash given/],
       [["runs", "frob"], /unknown subcommand "frob"/],
       [["reindex", "--repo"], /--repo/],
+      [
+        ["runs", "ls", "--limit", " "],
+        /--limit must be a non-negative integer, got " "/,
+      ],
+      [
+        ["runs", "ls", "--offset", ""],
+        /--offset must be a non-negative integer, got ""/,
+      ],
+      [["track", "--tag", ""], /--tag must not be empty/],
+      [["run", "--tag", " ", "--", "true"], /--tag must not be empty/],
+      [["version", "extra"], /aim version takes no arguments, got "extra"/],
     ] as const
   ) {
     const list: readonly string[] = args;
@@ -71,6 +82,26 @@ Deno.test("usage errors name the problem and exit 2", async () => {
     assert.equal(out.code, 2, `${args.join(" ")}: ${out.stderr}`);
     assert.match(out.stderr, pattern);
     assert.equal(out.stdout, "");
+  }
+  // A --host that does not resolve or is not this machine's: an error, no stack.
+  for (const host of ["bogus.invalid", "192.0.2.1"]) {
+    const out = await aim([
+      "up",
+      "--port",
+      "0",
+      "--host",
+      host,
+      "--repo",
+      repo.path,
+    ]);
+    assert.equal(out.code, 1, out.stderr);
+    assert.match(
+      out.stderr,
+      new RegExp(
+        `^error: Cannot listen on --host ${host.replaceAll(".", "\\.")}: `,
+      ),
+    );
+    assert.doesNotMatch(out.stderr, /Uncaught|    at /);
   }
   const traversal = await aim([
     "runs",

@@ -4,7 +4,7 @@ import { DatabaseSync } from "node:sqlite";
 import { reindex } from "../lib/mod.ts";
 import { searchRuns } from "../lib/mod.ts";
 import { Repo } from "../lib/mod.ts";
-import { tempRepo } from "./_helpers.ts";
+import { aim, tempRepo } from "./_helpers.ts";
 
 Deno.test("an index of an older schema is rebuilt, and the very first search still sees every run", async () => {
   await using repo = await tempRepo();
@@ -43,5 +43,40 @@ Deno.test("an index of an older schema is rebuilt, and the very first search sti
     );
   } finally {
     reopened.close();
+  }
+});
+
+Deno.test("an index.db of garbage or a damaged one is moved aside, named, and built anew by aim reindex", async () => {
+  for (const damage of ["garbage", "truncated"] as const) {
+    await using repo = await tempRepo();
+    for (let i = 0; i < 3; i++) {
+      const run = await repo.startRun({ name: `run-${i}` });
+      await run.close();
+    }
+    repo.close();
+    const path = join(repo.path, "index.db");
+    if (damage === "garbage") {
+      Deno.writeFileSync(path, crypto.getRandomValues(new Uint8Array(65_536)));
+    } else {
+      // A real index cut short: its header is fine, its pages are not.
+      const bytes = Deno.readFileSync(path);
+      Deno.writeFileSync(path, bytes.subarray(0, 4096 + 100));
+    }
+    const out = await aim(["reindex", "--repo", repo.path]);
+    assert.equal(out.code, 0, `${damage}: ${out.stderr}`);
+    assert.match(
+      out.stderr,
+      /index\.db was not a readable index: moved to .*index\.db\.corrupt-/,
+      damage,
+    );
+    assert.match(out.stdout, /indexed 3 of 3 runs/, damage);
+    const aside = [...Deno.readDirSync(repo.path)].filter((e) =>
+      e.name.startsWith("index.db.corrupt-")
+    );
+    assert.equal(aside.length, 1, `${damage}: the damaged file is kept aside`);
+    const listed = await aim(["runs", "ls", "--json", "--repo", repo.path]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(JSON.parse(listed.stdout).length, 3);
+    assert.equal(listed.stderr, "", `${damage}: the new index is good`);
   }
 });

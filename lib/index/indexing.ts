@@ -223,6 +223,8 @@ export interface ReindexSummary {
   hidden: number;
   /** Leftovers of interrupted run creations and deletions, removed. */
   swept: number;
+  /** Those leftovers, each with what it was. */
+  sweptItems: Junk[];
   /** What in the repository is not a run or a marker: reported, never deleted. */
   junk: Junk[];
   /** Longest index write transaction, in milliseconds: the longest a reader waited. */
@@ -288,6 +290,7 @@ export function reindex(
     removed: 0,
     hidden: hidden.length,
     swept: removed.length,
+    sweptItems: removed,
     junk: kept.filter((item) => !item.leftover),
     longestWriteMs: 0,
     seconds: 0,

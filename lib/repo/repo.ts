@@ -11,7 +11,12 @@ import { join } from "node:path";
 import { AimError } from "../errors.ts";
 import type { ParamValue } from "../types.ts";
 import { decodeJson } from "../util/json.ts";
-import { isSqliteError, openDatabase, transaction } from "../util/sqlite.ts";
+import {
+  isCorruptionError,
+  isSqliteError,
+  openDatabase,
+  transaction,
+} from "../util/sqlite.ts";
 import { detectFsMode } from "../util/fs_mode.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { IndexDb } from "../index/index_db.ts";
@@ -133,7 +138,7 @@ export class Repo extends RunSpaces implements RunHost, Disposable {
 
   #openIndex(): IndexDb {
     const path = join(this.path, INDEX_DB);
-    let failure: Error & { errcode?: number };
+    let failure: Error;
     try {
       return this.#writableIndex(path);
     } catch (error) {
@@ -141,9 +146,7 @@ export class Repo extends RunSpaces implements RunHost, Disposable {
       failure = error;
     }
     // A file that is not an index at all is only in the way: rebuild it.
-    if (
-      (failure.errcode === 26 || failure.errcode === 11) && _moveAside(path)
-    ) {
+    if (isCorruptionError(failure) && _moveAside(path)) {
       try {
         return this.#writableIndex(path);
       } catch (error) {

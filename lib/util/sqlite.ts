@@ -91,6 +91,19 @@ export function fromSqlReal(value: unknown): number {
   return value === null || value === undefined ? NaN : Number(value);
 }
 
+/**
+ * Whether a SQLite error says the file is not a database or is damaged
+ * (SQLITE_NOTADB, SQLITE_CORRUPT). Deno's node:sqlite gives only the
+ * message, not the result code, so both are looked at.
+ */
+export function isCorruptionError(error: unknown): boolean {
+  if (!isSqliteError(error)) return false;
+  if (error.errcode === 26 || error.errcode === 11) return true;
+  return /file is not a database|database disk image is malformed/i.test(
+    error.message,
+  );
+}
+
 /** An error raised by SQLite (node:sqlite's `ERR_SQLITE_ERROR`), with SQLite's result code when known. */
 export function isSqliteError(
   error: unknown,
