@@ -101,7 +101,7 @@ Deno.test("usage errors name the problem and exit 2", async () => {
         `^error: Cannot listen on --host ${host.replaceAll(".", "\\.")}: `,
       ),
     );
-    assert.doesNotMatch(out.stderr, /Uncaught|    at /);
+    assert.doesNotMatch(out.stderr, /Uncaught|^ {4}at /m);
   }
   const traversal = await aim([
     "runs",
