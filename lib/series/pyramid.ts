@@ -184,7 +184,7 @@ export class Block {
     let at = 8;
     const slots: (Point | null)[] = [];
     // The same point stands in several roles: share it, as `kept` dedupes by identity.
-    const bySeq = new Map<number, Point>();
+    const made: Point[] = [];
     for (let i = 0; i < 5; i++) {
       if ((mask & (1 << i)) === 0) {
         slots.push(null);
@@ -196,14 +196,17 @@ export class Block {
         );
       }
       const seq = view.getUint32(at + 4, true);
-      const p = bySeq.get(seq) ?? {
-        step: start + view.getUint32(at, true),
-        seq,
-        value: view.getFloat64(at + 8, true),
-        time: view.getFloat64(at + 16, true),
-        epoch: view.getFloat64(at + 24, true),
-      };
-      bySeq.set(seq, p);
+      let p = made.find((q) => q.seq === seq);
+      if (p === undefined) {
+        p = {
+          step: start + view.getUint32(at, true),
+          seq,
+          value: view.getFloat64(at + 8, true),
+          time: view.getFloat64(at + 16, true),
+          epoch: view.getFloat64(at + 24, true),
+        };
+        made.push(p);
+      }
       slots.push(p);
       at += 32;
     }
@@ -794,10 +797,14 @@ export function readBuckets(
   const out: Point[] = [];
   let total = 0;
   for (let k = k0; k <= k1; k++) {
-    const bucket = new Block();
-    for (let b = k * per; b < (k + 1) * per; b++) {
-      const row = rows.get(b);
-      if (row !== undefined) bucket.merge(row);
+    // A bucket one stored block wide is that block (read fresh, never shared).
+    let bucket = per === 1 ? rows.get(k) : undefined;
+    if (bucket === undefined) {
+      bucket = new Block();
+      for (let b = k * per; b < (k + 1) * per; b++) {
+        const row = rows.get(b);
+        if (row !== undefined) bucket.merge(row);
+      }
     }
     if (bucket.count === 0) continue;
     // A bucket the range cuts holds points outside it: those are read raw.
