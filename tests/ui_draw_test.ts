@@ -361,6 +361,70 @@ Deno.test("drawSeries(): every bucket's envelope holds all its raw values, its l
   );
 });
 
+Deno.test("drawSeries() for a zoomed range draws whole buckets, as the whole drawing does there, from the last point before it to the first after it", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), {
+        minLength: 1,
+        maxLength: 300,
+      }),
+      fc.integer({ min: 0, max: 6 }),
+      fc.boolean(),
+      fc.double({ min: -50, max: 950, noNaN: true }),
+      fc.double({ min: 0, max: 400, noNaN: true }),
+      (values, power, isPreview, lo, span) => {
+        const steps = values.map((_, i) => i * 3);
+        const points = isPreview
+          ? preview(steps, values, 2 ** power)
+          : m4(steps, values, 2 ** power);
+        const hi = lo + span;
+        const view = { ...LINEAR, pxPerX: 1000 / Math.max(1, span) };
+        const whole = drawSeries(points, view);
+        const part = drawSeries(points, { ...view, range: [lo, hi] });
+        // The same buckets, a run of them.
+        const at = whole.band.x0.indexOf(part.band.x0[0]!);
+        assert.ok(at >= 0);
+        const n = part.band.x0.length;
+        assert.ok(n > 0);
+        for (const key of ["x0", "x1", "lo", "hi"] as const) {
+          assert.deepEqual(
+            part.band[key],
+            whole.band[key].slice(at, at + n),
+          );
+        }
+        assert.deepEqual(part.repXs, whole.repXs.slice(at, at + n));
+        assert.deepEqual(part.repYs, whole.repYs.slice(at, at + n));
+        assert.equal(part.fine, whole.fine);
+        // The line: a run of the whole one's points, every one in the
+        // range and the nearest each side.
+        const from = whole.xs.indexOf(part.xs[0]!);
+        assert.deepEqual(
+          part.xs,
+          whole.xs.slice(from, from + part.xs.length),
+        );
+        assert.deepEqual(
+          part.ys,
+          whole.ys.slice(from, from + part.ys.length),
+        );
+        const inside = whole.xs.filter((x) => x >= lo && x <= hi);
+        for (const x of inside) assert.ok(part.xs.includes(x));
+        const before = whole.xs.filter((x) => x < lo).at(-1);
+        const after = whole.xs.find((x) => x > hi);
+        if (before !== undefined) assert.ok(part.xs.includes(before));
+        if (after !== undefined) assert.ok(part.xs.includes(after));
+      },
+    ),
+  );
+  // A smoothed line depends on every point before: it is drawn whole.
+  const { steps, values } = spiky();
+  const points = m4(steps, values, 64);
+  const view = { ...LINEAR, smooth: 0.9, pxPerX: 0.25 };
+  assert.deepEqual(
+    drawSeries(points, { ...view, range: [8000, 12000] }),
+    drawSeries(points, view),
+  );
+});
+
 // --- drawGroup() ---------------------------------------------------------
 
 const MINMAX = { kind: "minmax" as const, cells: 11, log: false };

@@ -202,8 +202,10 @@ export function planChart(lines, options) {
 
 /**
  * Each line's drawing at the scale of the plot: the zoomed range, or the x
- * range of every line, across `width` pixels. Lines without points on this
- * axis are left out.
+ * range of every line, across `width` pixels. Zoomed, only the buckets
+ * around the range are drawn: until the range is read, the whole series
+ * kept is drawn at the new scale, and most of it is off the plot. Lines
+ * without points on this axis are left out.
  * @param {Line[]} lines
  * @param {PlotOptions} options
  * @returns {Map<Line, Drawing>}
@@ -218,7 +220,7 @@ function _draw(lines, { view, zoom, width }) {
     const start = startOf(line.run.created_at);
     found.push([line, points, start]);
     if (zoom) continue;
-    const extent = xExtent(points, view.x, start);
+    const extent = _extentOf(points, view.x, start);
     if (extent === null) continue;
     lo = Math.min(lo, extent[0]);
     hi = Math.max(hi, extent[1]);
@@ -228,16 +230,41 @@ function _draw(lines, { view, zoom, width }) {
   /** @type {Map<Line, Drawing>} */
   const drawings = new Map();
   for (const [line, points, start] of found) {
-    const key = `${view.x} ${view.log} ${view.smooth} ${start} ${pxPerX}`;
+    const key =
+      `${view.x} ${view.log} ${view.smooth} ${start} ${pxPerX} ${zoom}`;
     let cached = _drawn.get(points);
     if (cached?.key !== key) {
-      cached = { key, drawing: drawSeries(points, { ...view, start, pxPerX }) };
+      cached = {
+        key,
+        drawing: drawSeries(points, { ...view, start, pxPerX, range: zoom }),
+      };
       _drawn.set(points, cached);
     }
     drawings.set(line, cached.drawing);
   }
   return drawings;
 }
+
+/**
+ * The x range of points on an axis, kept with the points: every plan of
+ * the whole series needs every line's, and a line's points are thousands.
+ * @param {Points} points
+ * @param {Projection["x"]} x
+ * @param {number} start
+ * @returns {[number, number] | null}
+ */
+function _extentOf(points, x, start) {
+  const key = `${x} ${start}`;
+  let cached = _extents.get(points);
+  if (cached?.key !== key) {
+    cached = { key, extent: xExtent(points, x, start) };
+    _extents.set(points, cached);
+  }
+  return cached.extent;
+}
+
+/** @type {WeakMap<Points, { key: string, extent: [number, number] | null }>} */
+const _extents = new WeakMap();
 
 /**
  * The last drawing of each line's points, and how it was drawn: while

@@ -187,9 +187,16 @@ export function startOf(createdAt) {
  * are left out; NaN and ±Infinity are gaps, as are values ≤ 0 on a log
  * scale (counted in `clipped`, and clipped at the lower edge in the
  * envelope). Smoothing applies to the lines, not to the envelope.
+ *
+ * With `range` (the x range a zoomed plot shows) only whole buckets are
+ * drawn, from that of the last point before the range to that of the first
+ * point after it: the same lines and envelopes the whole drawing has there,
+ * without drawing the rest of a long series that the plot cuts off. A
+ * smoothed line is drawn whole, as its average depends on every point
+ * before.
  * @param {Points} points
- * @param {Projection & { start: number, pxPerX: number }} view  `start`:
- *   seconds since the epoch that a time axis counts from.
+ * @param {Projection & { start: number, pxPerX: number, range?: [number, number] | null }} view
+ *   `start`: seconds since the epoch that a time axis counts from.
  * @returns {Drawing}
  */
 export function drawSeries(points, view) {
@@ -197,6 +204,9 @@ export function drawSeries(points, view) {
   const { steps, values } = points;
   const { width, origin } = points.resolution;
   const bucketWidth = Math.max(1, width);
+  const [from, to] = view.range && !(view.smooth > 0)
+    ? _window(allXs, steps, origin, bucketWidth, view.range)
+    : [0, allXs.length];
   const log = view.log;
   /** @param {number} v */
   const drawable = (v) => Number.isFinite(v) && (!log || v > 0);
@@ -243,7 +253,7 @@ export function drawSeries(points, view) {
     repXs.push(lastBx);
     repYs.push(drawable(lastV) ? lastV : null);
   };
-  for (let i = 0; i < allXs.length; i++) {
+  for (let i = from; i < to; i++) {
     const x = /** @type {number} */ (allXs[i]);
     if (Number.isNaN(x)) continue;
     const step = /** @type {number} */ (steps[i]);
@@ -292,6 +302,46 @@ export function drawSeries(points, view) {
     band,
     clipped,
   };
+}
+
+/**
+ * The points (by index, `from` inclusive, `to` exclusive) that draw the x
+ * range `[lo, hi]`: every point inside it, the nearest one each side (the
+ * line enters and leaves the plot through its edges), and the rest of
+ * their buckets, so that each envelope drawn holds its whole bucket. The
+ * points are in step order, so a bucket's points are next to each other;
+ * their x need not be (epochs, times).
+ * @param {ArrayLike<number>} xs
+ * @param {ArrayLike<number>} steps
+ * @param {number} origin
+ * @param {number} width  Of a bucket, in steps.
+ * @param {[number, number]} range
+ * @returns {[number, number]}
+ */
+function _window(xs, steps, origin, width, [lo, hi]) {
+  const n = xs.length;
+  let first = n, last = -1;
+  for (let i = 0; i < n; i++) {
+    if (/** @type {number} */ (xs[i]) >= lo) {
+      first = i;
+      break;
+    }
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    if (/** @type {number} */ (xs[i]) <= hi) {
+      last = i;
+      break;
+    }
+  }
+  let from = Math.max(0, first - 1), to = Math.min(n - 1, last + 1);
+  if (from > to) return [0, 0];
+  /** @param {number} i */
+  const bucket = (i) =>
+    Math.floor((/** @type {number} */ (steps[i]) - origin) / width);
+  const b0 = bucket(from), b1 = bucket(to);
+  while (from > 0 && bucket(from - 1) === b0) from--;
+  while (to < n - 1 && bucket(to + 1) === b1) to++;
+  return [from, to + 1];
 }
 
 /**
