@@ -21,14 +21,38 @@ const MAX_ENTRIES = 500;
  */
 
 /**
- * Fills `container` with the legend of `groups`.
+ * What each container's legend shows, as text: a redraw with the same
+ * legend (each answer while lines are refined) leaves its hundreds of
+ * elements alone rather than building and laying them out again.
+ * @type {WeakMap<HTMLElement, string>}
+ */
+const _shown = new WeakMap();
+
+/**
+ * Fills `container` with the legend of `groups`, unless it shows that
+ * legend already.
  * @param {HTMLElement} container
  * @param {Group[]} groups
  * @param {LegendOptions} options
  */
 export function renderLegend(container, groups, options) {
   const { grouped, hidden } = options;
-  const entries = groups.slice(0, MAX_ENTRIES).map((g) => {
+  const shown = groups.slice(0, MAX_ENTRIES);
+  const text = JSON.stringify([
+    options.title,
+    grouped,
+    groups.length,
+    shown.map((g) => [
+      g.key,
+      g.label,
+      g.color,
+      hidden.has(g.key),
+      grouped ? g.members.length : g.line.run.hash,
+    ]),
+  ]);
+  if (_shown.get(container) === text) return;
+  _shown.set(container, text);
+  const entries = shown.map((g) => {
     const entry = h(
       `div.entry${hidden.has(g.key) ? ".off" : ""}`,
       { title: "click to hide or show", dataset: { color: g.color } },
