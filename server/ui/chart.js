@@ -19,6 +19,7 @@ import { nearestIndex } from "./series_math.js";
 /** @typedef {import("uplot/dist/uPlot.d.ts")} UPlot */
 /** @typedef {import("uplot/dist/uPlot.d.ts").Options} UPlotOptions */
 /** @typedef {import("uplot/dist/uPlot.d.ts").AlignedData} UPlotData */
+/** @typedef {import("uplot/dist/uPlot.d.ts").Series.Paths} UPlotPaths */
 /** @import { Band, ChartLine, XKind } from "./series_draw.js" */
 
 /**
@@ -72,6 +73,11 @@ export class LineChart {
   /** @type {ResizeObserver} */
   #resize;
   #settingY = false;
+  /**
+   * The y extent last scanned, and of what: lines, visible x range, scale.
+   * @type {{ lines: ChartLine[], lo: number, hi: number, logY: boolean, min: number, max: number }}
+   */
+  #extent = { lines: [], lo: 0, hi: 0, logY: false, min: 0, max: 0 };
 
   /**
    * @param {HTMLElement} container  Gets the plot and its tooltip.
@@ -259,7 +265,8 @@ export class LineChart {
           width: line.width ?? 1,
           dash: line.coarse ? COARSE_DASH : undefined,
           points: { show: false },
-          paths: uPlot.paths.linear?.(),
+          paths: (/** @type {UPlot} */ u, /** @type {number} */ i) =>
+            this.#linePath(u, i),
           facets: [{ scale: "x", auto: true }, { scale: "y", auto: true }],
         })),
       ],
@@ -286,6 +293,58 @@ export class LineChart {
       this.#options.onZoom?.(null);
     });
     this.#container.append(this.#tooltip);
+  }
+
+  /**
+   * The path of line `seriesIdx` (uPlot's series index, 1 for the first
+   * line): through its points in order at whole device pixels, broken at
+   * gaps (null, or ≤ 0 on a log scale). It is what uPlot's linear paths draw for lines of a few
+   * points per pixel column, made with one affine map per axis rather than
+   * a scale lookup per point, and a point on the same pixel as the one
+   * before is left out: hundreds of lines at pixel resolution are more
+   * than a million points.
+   * @param {UPlot} u
+   * @param {number} seriesIdx
+   * @returns {UPlotPaths}
+   */
+  #linePath(u, seriesIdx) {
+    const stroke = new Path2D();
+    const line = this.#lines[seriesIdx - 1];
+    const x = u.scales.x, y = u.scales.y;
+    /** @type {UPlotPaths} */
+    const paths = { stroke, fill: null, clip: null, flags: 0 };
+    if (
+      line === undefined || x?.min == null || x.max == null ||
+      y?.min == null || y.max == null
+    ) return paths;
+    const logY = this.#options.logY;
+    /** @param {number} v */
+    const fy = (v) => logY ? Math.log10(v) : v;
+    // Canvas pixels are affine in x, and in y (or its log on a log scale).
+    const x0 = u.valToPos(x.min, "x", true), x1 = u.valToPos(x.max, "x", true);
+    const ax = x.max > x.min ? (x1 - x0) / (x.max - x.min) : 0;
+    const bx = x0 - ax * x.min;
+    const y0 = u.valToPos(y.min, "y", true), y1 = u.valToPos(y.max, "y", true);
+    const ay = y.max > y.min ? (y1 - y0) / (fy(y.max) - fy(y.min)) : 0;
+    const by = y0 - ay * fy(y.min);
+    const { xs, ys } = line;
+    let lastX = NaN, lastY = NaN, gap = true;
+    for (let i = 0; i < xs.length; i++) {
+      const v = ys[i];
+      if (v === null || v === undefined || (logY && !(v > 0))) {
+        gap = true;
+        continue;
+      }
+      const px = Math.round(ax * /** @type {number} */ (xs[i]) + bx);
+      const py = Math.round(ay * (logY ? Math.log10(v) : v) + by);
+      if (gap) stroke.moveTo(px, py);
+      else if (px !== lastX || py !== lastY) stroke.lineTo(px, py);
+      else continue;
+      gap = false;
+      lastX = px;
+      lastY = py;
+    }
+    return paths;
   }
 
   /**
@@ -319,36 +378,25 @@ export class LineChart {
    */
   #yRange(u, dataMin, dataMax) {
     const x = u.scales.x;
-    let min = Infinity, max = -Infinity;
     const lo = this.#zoomed ? x?.min ?? -Infinity : -Infinity,
       hi = this.#zoomed ? x?.max ?? Infinity : Infinity;
     const logY = this.#options.logY;
-    /** @param {number | null | undefined} v */
-    const take = (v) => {
-      if (
-        v === null || v === undefined || !Number.isFinite(v) ||
-        (logY && v <= 0)
-      ) return;
-      if (v < min) min = v;
-      if (v > max) max = v;
-    };
-    for (const line of this.#lines) {
-      const xs = line.xs, ys = line.ys;
-      for (let i = 0; i < xs.length; i++) {
-        const xi = /** @type {number} */ (xs[i]);
-        if (xi >= lo && xi <= hi) take(ys[i]);
-      }
-      const band = line.band;
-      if (!band) continue;
-      for (let i = 0; i < band.x0.length; i++) {
-        const x0 = /** @type {number} */ (band.x0[i]);
-        const x1 = /** @type {number} */ (band.x1[i]);
-        if (x1 >= lo && x0 <= hi) {
-          take(band.lo[i]);
-          take(band.hi[i]);
-        }
-      }
+    // uPlot asks again for each scale set; the lines are hundreds of
+    // thousands of points.
+    const seen = this.#extent;
+    if (
+      seen.lines !== this.#lines || seen.lo !== lo || seen.hi !== hi ||
+      seen.logY !== logY
+    ) {
+      this.#extent = {
+        lines: this.#lines,
+        lo,
+        hi,
+        logY,
+        ..._extentY(this.#lines, lo, hi, logY),
+      };
     }
+    let { min, max } = this.#extent;
     if (min === Infinity) {
       if (dataMin === null || !Number.isFinite(dataMin)) {
         return logY ? [1, 10] : [0, 1];
@@ -522,6 +570,47 @@ export class LineChart {
     }px`;
     this.#tooltip.style.top = `${Math.max(0, top - 20)}px`;
   }
+}
+
+/**
+ * The lowest and highest value of the lines and bands between the x values
+ * `lo` and `hi` that the y scale can show (no value ≤ 0 on a log scale);
+ * Infinity and -Infinity when there is none.
+ * @param {ChartLine[]} lines
+ * @param {number} lo
+ * @param {number} hi
+ * @param {boolean} logY
+ * @returns {{ min: number, max: number }}
+ */
+function _extentY(lines, lo, hi, logY) {
+  let min = Infinity, max = -Infinity;
+  /** @param {number | null | undefined} v */
+  const take = (v) => {
+    if (
+      v === null || v === undefined || !Number.isFinite(v) ||
+      (logY && v <= 0)
+    ) return;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  };
+  for (const line of lines) {
+    const xs = line.xs, ys = line.ys;
+    for (let i = 0; i < xs.length; i++) {
+      const xi = /** @type {number} */ (xs[i]);
+      if (xi >= lo && xi <= hi) take(ys[i]);
+    }
+    const band = line.band;
+    if (!band) continue;
+    for (let i = 0; i < band.x0.length; i++) {
+      const x0 = /** @type {number} */ (band.x0[i]);
+      const x1 = /** @type {number} */ (band.x1[i]);
+      if (x1 >= lo && x0 <= hi) {
+        take(band.lo[i]);
+        take(band.hi[i]);
+      }
+    }
+  }
+  return { min, max };
 }
 
 /**
