@@ -367,15 +367,15 @@ export function mount(root) {
 
   /**
    * Once every line found is read for the view (or could not be): the last
-   * redraw, and after a search the mark of every line at pixel resolution.
+   * redraw, and the mark of every line at pixel resolution, after a search
+   * (once) or for a zoom.
    */
   function settled() {
     if (state.loading || state.refining) return;
     const drawn = redraw();
-    if (
-      state.zoom === null && !state.allFull && drawn.lines.length > 0 &&
-      drawn.coarse === 0
-    ) {
+    if (drawn.lines.length === 0 || drawn.coarse > 0) return;
+    if (state.zoom !== null) markDrawn("aim:zoom-full");
+    else if (!state.allFull) {
       state.allFull = true;
       markDrawn("aim:all-lines-full");
     }
