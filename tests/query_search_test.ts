@@ -131,3 +131,28 @@ Deno.test("run.metrics[name, context] finds a context by its exact JSON: True is
     1,
   );
 });
+
+Deno.test("with recentMs set, searches reuse what they read of an unindexed run for that long, then read it again", async () => {
+  await using repo = await tempRepo();
+  const run = await repo.startRun({ name: "before", handleSignals: false });
+  await run.close();
+  repo.touchMarker(run.hash);
+  const name = () => searchRuns(repo, "").runs[0]!.record.name;
+  // Renamed behind the search's back, as another process would.
+  const rename = async (to: string) => {
+    const again = await repo.resumeRun(run.hash, { handleSignals: false });
+    again.name = to;
+    await again.close();
+    repo.touchMarker(run.hash);
+  };
+  assert.equal(name(), "before");
+  await rename("after");
+  assert.equal(name(), "after", "without recentMs every search reads afresh");
+  repo.recentMs = 60_000;
+  assert.equal(name(), "after");
+  await rename("later");
+  assert.equal(name(), "after", "within recentMs the last answer stands");
+  repo.recentMs = 1;
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(name(), "later", "past recentMs the run is read again");
+});

@@ -131,7 +131,7 @@ export function searchRuns(
   }
   const candidates: _Candidate[] = [];
   // Sorting by a record field, or finishing an inexact query, needs every record.
-  const rows = repo.index().db.prepare(
+  const rows = repo.index().statement(
     `SELECT r.hash, r.created_at, c.record FROM runs r JOIN records c ON c.hash = r.hash WHERE ${compiled.where}`,
   ).all(...compiled.args);
   for (const row of rows) {
@@ -168,7 +168,7 @@ function _searchRunsByCreation(search: _Search): RunPage {
   const candidates = runs.map(_candidate);
   // The first offset+limit of the merge come from the first offset+limit of
   // each side. One pass counts and pages (at least one row, to carry the count).
-  const rows = repo.index().db.prepare(
+  const rows = repo.index().statement(
     `SELECT r.hash, r.created_at, count(*) OVER () AS total FROM runs r WHERE (${compiled.where}) AND r.hash NOT IN (SELECT value FROM json_each(?)) ORDER BY r.created_at, r.hash LIMIT ?`,
   ).all(
     ...compiled.args,
@@ -219,7 +219,7 @@ function _indexedRecords(
   repo: Repo,
   hashes: string[],
 ): Map<string, RunRecord> {
-  const rows = repo.index().db.prepare(
+  const rows = repo.index().statement(
     "SELECT hash, record FROM records WHERE hash IN (SELECT value FROM json_each(?))",
   ).all(JSON.stringify([...new Set(hashes)]));
   return new Map(
@@ -311,7 +311,7 @@ export function searchMetrics(
     return _searchMetricsByCreation(search);
   }
   const matches: MetricMatch[] = [];
-  const rows = repo.index().db.prepare(
+  const rows = repo.index().statement(
     `SELECT r.hash, c.record, s.name, s.context FROM runs r JOIN series s ON s.hash = r.hash JOIN records c ON c.hash = r.hash WHERE ${compiled.where}`,
   ).all(...compiled.args);
   const decoded = new Map<string, RunRecord>();
@@ -360,7 +360,7 @@ function _searchMetricsByCreation(search: _Search): MetricPage {
     match: MetricMatch | null;
   }
   const pending: Pending[] = [];
-  const rows = repo.index().db.prepare(
+  const rows = repo.index().statement(
     `SELECT r.hash, r.created_at, s.name, s.context FROM runs r JOIN series s ON s.hash = r.hash WHERE ${compiled.where}`,
   ).all(...compiled.args);
   for (const row of rows) {
@@ -492,7 +492,7 @@ function _scanUnindexed(
     check?.();
     let loaded;
     try {
-      loaded = repo.loadRun(hash);
+      loaded = repo.loadRunRecent(hash);
     } catch (error) {
       if (!(error instanceof AimError)) throw error;
       // A marker left behind by a removed run: nothing to show.

@@ -178,6 +178,12 @@ export class RunSpaces {
    * ({@linkcode RunSpaces.loadRun} reads a file again only once it changes).
    */
   readonly records: RecordCache = new RecordCache();
+  /**
+   * How long, in milliseconds, {@linkcode RunSpaces.loadRunRecent} reuses
+   * what it read of a run; 0 (the default) reads afresh every time.
+   */
+  recentMs = 0;
+  #recent = new Map<string, { at: number; run: LoadedRun }>();
 
   /** The spaces of the repository at `path` (already validated). */
   constructor(path: string, mode: FsMode = detectFsMode(path)) {
@@ -509,6 +515,31 @@ export class RunSpaces {
       "IMMEDIATE",
     );
     return true;
+  }
+
+  /**
+   * {@linkcode RunSpaces.loadRun}, or what it answered less than
+   * {@linkcode RunSpaces.recentMs} ago. Searches go over every unindexed
+   * run on every request; a server answering many sets this so that each
+   * run's heartbeat, lock and files are probed a few times a second at
+   * most, however many requests come (their answers may be that old).
+   */
+  loadRunRecent(hash: string): LoadedRun {
+    if (this.recentMs <= 0) return this.loadRun(hash);
+    const now = performance.now();
+    const recent = this.#recent.get(hash);
+    if (recent !== undefined && now - recent.at < this.recentMs) {
+      return recent.run;
+    }
+    const run = this.loadRun(hash);
+    // Forget what is stale once in a while, so that the map stays small.
+    if (this.#recent.size > 4096) {
+      for (const [key, entry] of this.#recent) {
+        if (now - entry.at >= this.recentMs) this.#recent.delete(key);
+      }
+    }
+    this.#recent.set(hash, { at: now, run });
+    return run;
   }
 
   /**
