@@ -150,7 +150,7 @@ export function createApp(options: AppOptions): Hono {
       toJson(
         runToJson({
           record,
-          live: false,
+          live: options.repo.isLive(hash),
           indexed: !options.repo.hasMarker(hash),
         }),
       ),

@@ -332,7 +332,7 @@ Deno.test("a series search names what is wrong with its detail, encoding or colu
   }
 });
 
-Deno.test("PATCH edits a finished run and re-indexes it; PATCH and DELETE refuse a live run", async () => {
+Deno.test("PATCH edits a finished run and re-indexes it, and edits a live run too; DELETE refuses a live run", async () => {
   await using repo = await tempRepo();
   const [first, second] = await seed(repo);
   const app = appFor(repo);
@@ -374,18 +374,29 @@ Deno.test("PATCH edits a finished run and re-indexes it; PATCH and DELETE refuse
     "10",
   ]);
   const live = (await writer.waitForLine(/^started /)).split(" ")[1]!;
-  for (
-    const init of [{ method: "PATCH", body: '{"name":"x"}' }, {
-      method: "DELETE",
-    }]
-  ) {
-    const refused = await app.request(`/api/runs/${live}`, {
-      ...init,
-      headers: AUTH,
-    });
-    assert.equal(refused.status, 409, init.method);
-    assert.equal((await refused.json()).error.code, "run_live");
-  }
+  // Issue 12: people tag runs while they train; the edit lies beside the run.
+  const edited = await app.request(`/api/runs/${live}`, {
+    method: "PATCH",
+    headers: AUTH,
+    body: '{"name":"x","tags":["watch"]}',
+  });
+  assert.equal(edited.status, 200);
+  const answer = await edited.json();
+  assert.deepEqual([answer.name, answer.tags, answer.live], [
+    "x",
+    ["watch"],
+    true,
+  ]);
+  const shown =
+    await (await app.request(`/api/runs/${live}`, { headers: AUTH }))
+      .json();
+  assert.deepEqual([shown.name, shown.tags], ["x", ["watch"]]);
+  const refused = await app.request(`/api/runs/${live}`, {
+    method: "DELETE",
+    headers: AUTH,
+  });
+  assert.equal(refused.status, 409);
+  assert.equal((await refused.json()).error.code, "run_live");
   const deleted = await app.request(`/api/runs/${second}`, {
     method: "DELETE",
     headers: AUTH,
