@@ -7,11 +7,13 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import {
+  AimError,
   type ParamValue,
   Repo,
   type Run,
   type StartRunOptions,
 } from "../lib/mod.ts";
+import { initRepo } from "../lib/storage/mod.ts";
 
 /** How many malformed protocol lines are echoed to stderr before going quiet. */
 export const ECHOED_ERRORS = 5;
@@ -184,7 +186,10 @@ export async function startRunFromFlags(
     tag?: string[];
     param?: string[];
   },
-  options: Pick<StartRunOptions, "handleSignals"> = {},
+  options: Pick<StartRunOptions, "handleSignals"> & {
+    /** Create the repository when there is none (see {@linkcode openOrCreateRepo}). */
+    create?: boolean;
+  } = {},
 ): Promise<{ repo: Repo; run: Run }> {
   const params = parseParams(values.param ?? [], command);
   for (const tag of values.tag ?? []) {
@@ -192,7 +197,10 @@ export async function startRunFromFlags(
       throw new UsageError("--tag must not be empty", command);
     }
   }
-  const repo = Repo.openSync(values.repo);
+  const { create = false, ...startOptions } = options;
+  const repo = create
+    ? openOrCreateRepo(values.repo)
+    : Repo.openSync(values.repo);
   try {
     const run = await repo.startRun({
       ...(values.experiment !== undefined
@@ -203,7 +211,7 @@ export async function startRunFromFlags(
         ? { description: values.description }
         : {}),
       tags: values.tag ?? [],
-      ...options,
+      ...startOptions,
     });
     for (const [key, value] of params) run.set(key, value);
     return { repo, run };
@@ -211,6 +219,28 @@ export async function startRunFromFlags(
     repo.close();
     throw error;
   }
+}
+
+/**
+ * Opens the repository, creating it when there is none, as Aim's SDK does
+ * for a new run: `given` (`--repo`) or `$AIM_REPO` is created when missing;
+ * without either, the nearest `.aim` upward is used, and `./.aim` is
+ * created when there is none. Says on stderr when it creates one.
+ */
+export function openOrCreateRepo(given: string | undefined): Repo {
+  const explicit = given ?? (Deno.env.get("AIM_REPO") || undefined);
+  if (explicit === undefined) {
+    try {
+      return Repo.openSync();
+    } catch (error) {
+      if (!(error instanceof AimError) || error.code !== "repo_not_found") {
+        throw error;
+      }
+    }
+  }
+  const { path, created } = initRepo(explicit ?? ".");
+  if (created) console.error(`aim: created a repository in ${path}`);
+  return Repo.openSync(path);
 }
 
 /** Tells on stderr when the index could not be opened, so searches read every run file. */

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Browser, Page, Request } from "playwright-core";
+import type { Browser, Page, Request } from "./_dev_deps.ts";
 import { launchChromium } from "../scripts/_chromium.ts";
 import type { Repo } from "../lib/mod.ts";
 import { createApp } from "../server/app.ts";
