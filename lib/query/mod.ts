@@ -64,3 +64,17 @@ export {
   searchRuns,
 } from "./search.ts";
 export { isoTime, runToJson } from "./run_json.ts";
+export {
+  closestNames,
+  editDistance,
+  formatParamPath,
+  type NameWarning,
+  orList,
+  paramNameWarnings,
+  paramsNamed,
+} from "./names.ts";
+export {
+  checkNames,
+  knownParamPaths,
+  type QueryNameWarning,
+} from "./name_check.ts";
