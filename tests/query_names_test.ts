@@ -163,7 +163,7 @@ Deno.test("paramNameWarnings() is quiet about params that exist, dicts above the
 Deno.test("checkNames() knows the params of indexed runs and of runs the index does not cover, and never changes the answer", async () => {
   await using repo = await tempRepo();
   assert.deepEqual(
-    checkNames(repo, "run.hparams.lr > 0"),
+    checkNames(repo, { q: "run.hparams.lr > 0" }),
     [],
     "no run: nothing to compare with",
   );
@@ -184,18 +184,23 @@ Deno.test("checkNames() knows the params of indexed runs and of runs the index d
     ],
   );
   assert.deepEqual(
-    checkNames(repo, "run.hparams.seed > 0 and run.seed > 0"),
+    checkNames(repo, { q: "run.hparams.seed > 0 and run.seed > 0" }),
     [],
   );
-  const warnings = checkNames(repo, "run.hparms.lr < 0.1", "-run.sede");
+  const warnings = checkNames(repo, {
+    q: "run.hparms.lr < 0.1",
+    sort: "-run.sede",
+    columns: ["run.hparams.lr", "run.hparams.flg"],
+  });
   assert.deepEqual(
     warnings.map((w) => [w.field, w.name, w.suggestions]),
     [
       ["q", "run.hparms.lr", ["run.hparams.lr"]],
       ["sort", "run.sede", ["run.seed"]],
+      ["columns", "run.hparams.flg", ["run.hparams.flag"]],
     ],
   );
   assert.equal(searchRuns(repo, "run.hparms.lr < 0.1").total, 0);
-  assert.deepEqual(checkNames(repo, 'run.status == "failed"'), []);
-  assert.throws(() => checkNames(repo, "run.hparams.lr <"), /column/);
+  assert.deepEqual(checkNames(repo, { q: 'run.status == "failed"' }), []);
+  assert.throws(() => checkNames(repo, { q: "run.hparams.lr <" }), /column/);
 });

@@ -67,6 +67,7 @@ export { isoTime, runToJson } from "./run_json.ts";
 export {
   closestNames,
   editDistance,
+  forEachExpr,
   formatParamPath,
   type NameWarning,
   orList,
@@ -76,5 +77,6 @@ export {
 export {
   checkNames,
   knownParamPaths,
+  type NamedTexts,
   type QueryNameWarning,
 } from "./name_check.ts";

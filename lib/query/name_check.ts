@@ -54,18 +54,27 @@ export function knownParamPaths(
   return [...paths].map((path) => JSON.parse(path) as string[]);
 }
 
-/** A {@linkcode NameWarning} and whether it is about the query or the sort. */
+/** A {@linkcode NameWarning} and where the name is. */
 export interface QueryNameWarning extends NameWarning {
-  /** `q` for the query, `sort` for the sort expression. */
-  field: "q" | "sort";
+  /** `q` for the query, `sort` for the sort, `columns` for a column expression. */
+  field: "q" | "sort" | "columns";
+}
+
+/** What {@linkcode checkNames} looks at; every text is optional. */
+export interface NamedTexts {
+  /** A run or metric query. */
+  q?: string;
+  /** A sort expression, with or without its leading `-`. */
+  sort?: string;
+  /** Run expressions, e.g. the columns of a listing. */
+  columns?: readonly string[];
 }
 
 /**
- * Warnings for the params that `q` (a run or metric query) and `sort` (a
- * sort expression, with or without its leading `-`) name but no run of
- * `repo` has; none when they name no param or the repository has no run.
- * Reads the repository only when they name a param. Throws
- * `QuerySyntaxError` as searching would.
+ * Warnings for the params that `texts` name but no run of `repo` has; none
+ * when they name no param or the repository has no run. Reads the
+ * repository only when they name a param. Throws `QuerySyntaxError` as
+ * searching would.
  *
  * @example A typo warned about, the answer unchanged
  * ```ts
@@ -80,25 +89,29 @@ export interface QueryNameWarning extends NameWarning {
  * await run.close();
  * const q = "run.hparms.lr < 0.1";
  * console.log(searchRuns(repo, q).total); // 0
- * console.log(checkNames(repo, q).map((w) => w.suggestions)); // [["run.hparams.lr"]]
+ * console.log(checkNames(repo, { q }).map((w) => w.suggestions)); // [["run.hparams.lr"]]
  * repo.close();
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function checkNames(
   repo: Repo,
-  q: string,
-  sort = "",
+  texts: NamedTexts,
   check?: () => void,
 ): QueryNameWarning[] {
-  const queries: [Query, "q" | "sort"][] = [[parseQuery(q), "q"]];
-  const sortText = sort.trim().replace(/^-/, "");
-  if (sortText.trim() !== "") queries.push([parseQuery(sortText), "sort"]);
+  const queries: [Query, QueryNameWarning["field"]][] = [];
+  if (texts.q !== undefined) queries.push([parseQuery(texts.q), "q"]);
+  const sort = (texts.sort ?? "").trim().replace(/^-/, "");
+  if (sort.trim() !== "") queries.push([parseQuery(sort), "sort"]);
+  for (const text of texts.columns ?? []) {
+    queries.push([parseQuery(text), "columns"]);
+  }
   if (queries.every(([query]) => paramsNamed(query).length === 0)) return [];
   const index = repo.index();
   const anyRun = repo.listMarkers().length > 0 ||
-    (!index.empty && index.statement("SELECT 1 FROM runs LIMIT 1").get()) ||
-    (index.empty && repo.listRuns().length > 0);
+    (index.empty
+      ? repo.listRuns().length > 0
+      : index.statement("SELECT 1 FROM runs LIMIT 1").get() !== undefined);
   if (!anyRun) return [];
   const known = knownParamPaths(repo, check);
   return queries.flatMap(([query, field]) =>

@@ -266,39 +266,47 @@ export function paramsNamed(
   query: Query,
 ): { path: PathKey[]; column: number }[] {
   const found = new Map<string, { path: PathKey[]; column: number }>();
-  const visit = (expr: Expr): void => {
-    switch (expr.type) {
-      case "param": {
-        const key = JSON.stringify(expr.path);
-        if (!found.has(key)) {
-          found.set(key, { path: expr.path, column: expr.column });
-        }
-        return;
-      }
-      case "list":
-        return expr.items.forEach(visit);
-      case "dict":
-        return expr.entries.forEach((entry) => visit(entry.value));
-      case "member":
-        return visit(expr.object);
-      case "call":
-        visit(expr.object);
-        return visit(expr.arg);
-      case "unary":
-        return visit(expr.operand);
-      case "binary":
-        visit(expr.left);
-        return visit(expr.right);
-      case "logical":
-      case "compare":
-        return expr.operands.forEach(visit);
-      case "literal":
-      case "run_attr":
-      case "metric":
-      case "run_metric":
-        return;
+  forEachExpr(query.expr, (expr) => {
+    if (expr.type !== "param") return;
+    const key = JSON.stringify(expr.path);
+    if (!found.has(key)) {
+      found.set(key, { path: expr.path, column: expr.column });
     }
-  };
-  if (query.expr !== null) visit(query.expr);
+  });
   return [...found.values()].sort((a, b) => a.column - b.column);
+}
+
+/** Calls `visit` on `expr` and every node below it, parents first. */
+export function forEachExpr(
+  expr: Expr | null,
+  visit: (expr: Expr) => void,
+): void {
+  if (expr === null) return;
+  visit(expr);
+  const below = (e: Expr) => forEachExpr(e, visit);
+  switch (expr.type) {
+    case "list":
+      return expr.items.forEach(below);
+    case "dict":
+      return expr.entries.forEach((entry) => below(entry.value));
+    case "member":
+      return below(expr.object);
+    case "call":
+      below(expr.object);
+      return below(expr.arg);
+    case "unary":
+      return below(expr.operand);
+    case "binary":
+      below(expr.left);
+      return below(expr.right);
+    case "logical":
+    case "compare":
+      return expr.operands.forEach(below);
+    case "literal":
+    case "run_attr":
+    case "param":
+    case "metric":
+    case "run_metric":
+      return;
+  }
 }
