@@ -27,7 +27,7 @@ Deno.test("deno.lock pins only the packages the program imports; the test-only o
     program,
     ["hono", "uplot"],
     "Deno fetches every package of deno.lock when aim first starts: something ran with the default lock " +
-      "(a plain `deno test` or `deno check`?). Restore it with `git checkout deno.lock`; tests use --lock=dev.lock",
+      "(with --frozen=false?). Restore it with `git checkout deno.lock`; tests use --lock=dev.lock",
   );
   for (const name of ["fast-check", "playwright-core"]) {
     assert.ok(lockedPackages("dev.lock").includes(name), `${name} in dev.lock`);
