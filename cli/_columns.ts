@@ -23,8 +23,10 @@ import { printable } from "./_table.ts";
 
 /** A value column: the expression as written, its header, and its parse. */
 export interface ValueColumn {
-  /** The run expression, e.g. `run.hparams.lr`. */
+  /** The column as given, e.g. `hparams.lr` (the key of `--json`'s `columns`). */
   text: string;
+  /** The run expression it is, e.g. `run.hparams.lr`. */
+  expression: string;
   /** The header: the expression without `run.`, series as `loss{subset=train}.last`. */
   header: string;
   query: Query;
@@ -63,12 +65,46 @@ export function splitExpressions(text: string): string[] {
 }
 
 /**
+ * A column as the query language reads it: run expressions as they are;
+ * a param path alone (`hparams.lr`) and a series alone
+ * (`metric["loss", {"subset": "train"}].last`, `metrics[…]`) from `run`.
+ */
+export function columnExpression(text: string): string {
+  const series = /^metrics?\s*\[/.exec(text);
+  if (series !== null) return `run.metrics${text.slice(series[0].length - 1)}`;
+  const first = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text)?.[0];
+  if (first === undefined || _NOT_PARAMS.has(first)) return text;
+  return `run.${text}`;
+}
+
+// Names an expression may start with that are not a param.
+const _NOT_PARAMS = new Set([
+  "run",
+  "metric",
+  "not",
+  "True",
+  "False",
+  "None",
+  "true",
+  "false",
+  "null",
+  "NaN",
+  "nan",
+  "inf",
+  "Infinity",
+]);
+
+/**
  * The columns of `--columns` values (each a comma-separated list of run
- * expressions); a bad one is `bad_request` naming it.
+ * expressions, see {@linkcode columnExpression}); a bad one is
+ * `bad_request` naming it.
  */
 export function parseColumns(values: readonly string[]): ValueColumn[] {
   const columns: ValueColumn[] = [];
-  for (const text of values.flatMap(splitExpressions)) {
+  for (const given of values.flatMap(splitExpressions)) {
+    const text = columnExpression(given);
+    const shown = JSON.stringify(given) +
+      (text === given ? "" : ` (read as ${text})`);
     let query: Query;
     try {
       query = parseQuery(text);
@@ -76,19 +112,17 @@ export function parseColumns(values: readonly string[]): ValueColumn[] {
       if (!(error instanceof QuerySyntaxError)) throw error;
       throw new AimError(
         "bad_request",
-        `--columns ${JSON.stringify(text)}: ${error.message}`,
+        `--columns ${shown}: ${error.message}`,
         { cause: error },
       );
     }
     if (query.usesMetric) {
       throw new AimError(
         "bad_request",
-        `--columns ${
-          JSON.stringify(text)
-        } mentions metric: a column is a run expression, such as run.hparams.lr or run.metrics["loss"].last`,
+        `--columns ${shown} mentions metric: a column is a run expression, such as run.hparams.lr or run.metrics["loss"].last`,
       );
     }
-    columns.push(_column(text, query));
+    columns.push({ ..._column(text, query), text: given });
   }
   return _unique(columns);
 }
@@ -241,7 +275,7 @@ export function formatContext(context: Context): string {
 }
 
 function _column(text: string, query: Query): ValueColumn {
-  return { text, header: _header(text, query.expr), query };
+  return { text, expression: text, header: _header(text, query.expr), query };
 }
 
 function _header(text: string, expr: Expr | null): string {

@@ -44,8 +44,9 @@ const HELP = `Usage: aim runs <ls|rm> [options]
       leading - for descending, written joined: --sort=-run.hparams.lr
       (--sort run.created_at lists oldest first).
       After hash, status, experiment, name and creation time come value
-      columns: --columns takes run expressions, comma-separated or repeated
-      (--columns 'run.hparams.lr,run.metrics["loss", {"subset": "train"}].last');
+      columns: --columns takes run expressions, comma-separated or repeated;
+      a param path or a series may leave out run.
+      (--columns 'hparams.lr,metric["loss", {"subset": "train"}].last');
       by default, what --sort and --query name, then params that differ
       between the runs and the last value of their commonest series, up to
       ${DEFAULT_VALUE_COLUMNS}. Values are rounded for reading. --json prints one JSON
@@ -91,7 +92,7 @@ function _ls(args: string[]): number {
     for (const failure of unreadable) {
       console.error(`warning: ${failure.reason}`);
     }
-    warnUnknownNames(repo, q, sort, explicit?.map((c) => c.text) ?? []);
+    warnUnknownNames(repo, q, sort, explicit?.map((c) => c.expression) ?? []);
     if (values.json) {
       printJson(runs.map((run) => {
         const json = runToJson(run, now);

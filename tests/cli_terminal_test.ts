@@ -154,6 +154,21 @@ Deno.test("runs ls shows what --sort and --query name; --columns takes run expre
       "30",
     ],
   ]);
+  // A param path or a series may leave out run.
+  const short = await aim([
+    "runs",
+    "ls",
+    "--repo",
+    repo.path,
+    "--columns",
+    'hparams.lr, metric["loss", {"subset": "train"}].max',
+    "--limit",
+    "1",
+  ]);
+  assert.deepEqual(cells(short.stdout).map((row) => row.slice(6)), [
+    ["hparams.lr", "loss{subset=train}.max"],
+    ["0.03", "1.494"],
+  ]);
   const json = JSON.parse(
     (await aim([
       "runs",
@@ -162,19 +177,24 @@ Deno.test("runs ls shows what --sort and --query name; --columns takes run expre
       repo.path,
       "--json",
       "--columns",
-      'run.metrics["loss", {"subset": "train"}].last',
+      'run.metrics["loss", {"subset": "train"}].last,hparams.lr',
       "--limit",
       "1",
     ])).stdout,
   );
   assert.deepEqual(json[0].columns, {
     'run.metrics["loss", {"subset": "train"}].last': 0.123456789 * 4 + 0.1,
+    "hparams.lr": 0.03,
   });
   for (
     const [columns, pattern] of [
       [
         "run.hparams.lr <",
         /--columns "run\.hparams\.lr <": expected an operand/,
+      ],
+      [
+        "hparams.lr <",
+        /--columns "hparams\.lr <" \(read as run\.hparams\.lr <\): expected an operand/,
       ],
       ["metric.last", /--columns "metric\.last" mentions metric/],
     ] as const
