@@ -163,24 +163,25 @@ export function defaultColumns(
   max: number,
 ): ValueColumn[] {
   if (max <= 0 || runs.length === 0) return [];
-  const params = new Map<string, { path: string[]; values: Set<string> }>();
+  // Per leaf path: in how many runs it is, and its distinct values.
+  const params = new Map<
+    string,
+    { path: string[]; values: Set<string>; runs: number }
+  >();
   for (const run of runs) {
     _leaves(run.params, [], (path, value) => {
       if (path[0]!.startsWith("__")) return;
       const key = JSON.stringify(path);
       let entry = params.get(key);
       if (entry === undefined) {
-        params.set(key, entry = { path, values: new Set() });
+        params.set(key, entry = { path, values: new Set(), runs: 0 });
       }
+      entry.runs++;
       entry.values.add(canonicalJson(value));
     });
   }
-  // Count runs, not values: how common a param is.
-  const count = (path: string[]) =>
-    runs.filter((run) => _leafAt(run.params, path) !== undefined).length;
   const varying = [...params.values()]
     .filter((p) => runs.length === 1 || p.values.size > 1)
-    .map((p) => ({ ...p, runs: count(p.path) }))
     .sort((a, b) => b.runs - a.runs);
   const series = new Map<
     string,
@@ -329,15 +330,4 @@ function _leaves(
       _leaves(item, [...path, key], visit);
     }
   } else if (path.length > 0) visit(path, value);
-}
-
-function _leafAt(value: unknown, path: string[]): unknown {
-  let at = value;
-  for (const key of path) {
-    if (at === null || typeof at !== "object" || Array.isArray(at)) {
-      return undefined;
-    }
-    at = (at as Record<string, unknown>)[key];
-  }
-  return at;
 }
