@@ -420,6 +420,17 @@ Deno.test("a query naming a param no run has is warned about under the box as it
     "the rows of the fixed query",
   );
   await waitFor(() => warning.isHidden(), "the warning to go");
+
+  // The metrics explorer's run filter says the same.
+  await page.goto(`${server.url}metrics?metric=loss`);
+  const filter = page.locator("input.runq");
+  await filter.fill('run.hparams.optimizer.nme == "sgd"');
+  await filter.press("Enter");
+  await page.locator(".chart-empty", { hasText: "matches no run" }).waitFor();
+  assert.equal(
+    await page.locator(".query-warning").textContent(),
+    "No run has a param run.hparams.optimizer.nme, so it is None in every run: did you mean run.hparams.optimizer.name?",
+  );
 });
 
 Deno.test("a browser without the token gets a sign-in page: the printed URL or the token pasted there signs in, and a stale cookie asks again", async () => {
