@@ -43,14 +43,14 @@ const HELP = `Usage: aim runs <ls|rm> [options]
       expression such as run.hparams.lr or run.metrics["loss"].last, with a
       leading - for descending, written joined: --sort=-run.hparams.lr
       (--sort run.created_at lists oldest first).
-      After hash, status, experiment, name and creation time come value
-      columns: --columns takes run expressions, comma-separated or repeated;
-      a param path or a series may leave out run.
-      (--columns 'hparams.lr,metric["loss", {"subset": "train"}].last');
-      by default, what --sort and --query name, then params that differ
-      between the runs and the last value of their commonest series, up to
-      ${DEFAULT_VALUE_COLUMNS}. Values are rounded for reading. --json prints one JSON
-      array, values whole (with "columns" when --columns is given).
+      After hash, status, indexed, experiment, name and creation time
+      come value columns. --columns takes run expressions, comma-separated
+      or repeated, where a param or a series may leave out "run."
+      (--columns 'hparams.lr,metric["loss", {"subset": "train"}].last').
+      By default: what --sort and --query name, then params that differ
+      between the listed runs and the last value of their commonest series,
+      up to ${DEFAULT_VALUE_COLUMNS} columns. Numbers are rounded for reading; --json prints
+      one JSON array with every digit (and "columns" with --columns).
       A param that no run has (a typo such as run.hparms.lr) is warned
       about on stderr, with the closest names.
   aim runs rm <hash...> [--repo PATH] [--force]

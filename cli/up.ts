@@ -28,8 +28,9 @@ one and keeps it for the next start in ${
 (readable by you only, mode 0600), so bookmarks survive restarts;
 --rotate-token replaces it (the old one is refused from then on). A token
 shorter than 16 characters is refused. --no-auth is refused on a
-non-loopback --host. Requests must name a host this server
-answers to: the bound address (every name of loopback for 127.0.0.1, this
+non-loopback --host.
+
+Requests must name a host this server answers to: the bound address (every name of loopback for 127.0.0.1, this
 machine's names and addresses for 0.0.0.0), or one given with
 --allowed-host (a reverse proxy's public name). A search that runs
 longer than --query-timeout (default 10 s) is stopped and answered 503.
