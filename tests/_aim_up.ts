@@ -48,8 +48,6 @@ export interface AimUp extends AsyncDisposable {
   listeningAt: number;
   /** What it wrote to stderr so far (its start and its end when long). */
   stderr(): string;
-  /** What it wrote to stdout up to and including its URL line. */
-  stdout: string;
   /** Fetches `path` (relative to {@linkcode AimUp.url}) with the token as a bearer. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** GETs `path` with the token; the status and the parsed JSON body. */
@@ -158,7 +156,6 @@ export async function startAimUp(
     spawnedAt,
     listeningAt,
     stderr: () => errors,
-    stdout: out,
     fetch(path, init = {}) {
       const headers = new Headers(init.headers);
       if (token !== null && !headers.has("authorization")) {
