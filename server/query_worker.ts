@@ -8,6 +8,7 @@
 
 import {
   AimError,
+  checkNames,
   type Context,
   type ListedRun,
   readLogs,
@@ -74,6 +75,10 @@ export function answer(
     }
     case "status":
       return toJson(repoStatus(repo));
+    case "names":
+      return toJson(
+        checkNames(repo, { q: request.q, sort: request.sort ?? "" }, check),
+      );
     case "logs":
       validateHash(request.hash);
       return toJson(
@@ -165,6 +170,9 @@ function _paging(request: { sort?: string; limit?: number; offset?: number }) {
   };
 }
 
+/** How long a query Worker reuses what it read of an unindexed run. */
+export const RECENT_MS = 250;
+
 /** Runs the query loop in this Worker. */
 export function runQueryWorker(): void {
   let repo: Repo | null = null;
@@ -173,6 +181,9 @@ export function runQueryWorker(): void {
     const message = event.data;
     if (message.type === "open") {
       repo = Repo.openSync(message.repo);
+      // Searches come many a second: each unindexed run is probed a few
+      // times a second at most.
+      repo.recentMs = RECENT_MS;
       cancel = new Int32Array(message.cancel);
       return;
     }

@@ -21,6 +21,9 @@ import type { RunRecord } from "../types.ts";
 import { AimError } from "../errors.ts";
 import { flattenParams } from "./params.ts";
 
+/** Prepared statements an index connection keeps (see {@linkcode IndexDb.statement}). */
+const STATEMENT_CACHE = 64;
+
 /** Bumped whenever SCHEMA changes: an index of another version is rebuilt. */
 const SCHEMA_VERSION = 7;
 
@@ -232,7 +235,7 @@ export class IndexDb implements Disposable {
     const start = performance.now();
     transaction(db, () => {
       this.#deleteRows(record.hash);
-      this.#statement(
+      this.statement(
         "INSERT INTO runs(hash, name, experiment, description, status, signal, exit_code, created_at, ended_at, archived, data_version, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
       ).run(
         record.hash,
@@ -248,24 +251,24 @@ export class IndexDb implements Disposable {
         record.data_version,
         Date.now() / 1000,
       );
-      this.#statement("INSERT INTO records(hash, record) VALUES (?, ?)").run(
+      this.statement("INSERT INTO records(hash, record) VALUES (?, ?)").run(
         record.hash,
         recordText,
       );
-      const putParam = this.#statement(
+      const putParam = this.statement(
         "INSERT INTO params(hash, path, type, num, str) VALUES (?,?,?,?,?)",
       );
       for (const row of params) {
         putParam.run(record.hash, row.path, row.type, row.num, row.str);
       }
-      const putTag = this.#statement(
+      const putTag = this.statement(
         "INSERT INTO tags(hash, tag) VALUES (?, ?)",
       );
       for (const tag of tags) putTag.run(record.hash, tag);
-      const putSeries = this.#statement(
+      const putSeries = this.statement(
         "INSERT INTO series(hash, name, context, count, first_step, last_step, last, min, max, last_time) VALUES (?,?,?,?,?,?,?,?,?,?)",
       );
-      const putPreview = this.#statement(
+      const putPreview = this.statement(
         "INSERT INTO previews(hash, name, context, preview) VALUES (?,?,?,?)",
       );
       for (const s of record.metrics) {
@@ -296,7 +299,7 @@ export class IndexDb implements Disposable {
 
   /** The stored preview of one series (see `preview.ts`), or `null`. */
   preview(hash: string, name: string, contextKey: string): Uint8Array | null {
-    const row = this.#db.prepare(
+    const row = this.statement(
       "SELECT preview FROM previews WHERE hash = ? AND name = ? AND context = ?",
     )
       .get(hash, name, contextKey) as
@@ -325,7 +328,7 @@ export class IndexDb implements Disposable {
 
   /** The indexed record of a run, or `null`. */
   get(hash: string): RunRecord | null {
-    const row = this.#db.prepare("SELECT record FROM records WHERE hash = ?")
+    const row = this.statement("SELECT record FROM records WHERE hash = ?")
       .get(
         hash,
       ) as
@@ -336,7 +339,7 @@ export class IndexDb implements Disposable {
 
   /** Every indexed record, oldest first. */
   all(): RunRecord[] {
-    return this.#db.prepare(
+    return this.statement(
       "SELECT c.record FROM runs r JOIN records c ON c.hash = r.hash ORDER BY r.created_at, r.hash",
     )
       .all()
@@ -345,7 +348,7 @@ export class IndexDb implements Disposable {
 
   /** Whether the run has rows in the index. */
   has(hash: string): boolean {
-    return this.#statement("SELECT 1 FROM runs WHERE hash = ?").get(hash) !==
+    return this.statement("SELECT 1 FROM runs WHERE hash = ?").get(hash) !==
       undefined;
   }
 
@@ -353,7 +356,7 @@ export class IndexDb implements Disposable {
   versions(): Map<string, number> {
     const out = new Map<string, number>();
     for (
-      const row of this.#db.prepare("SELECT hash, data_version FROM runs").all()
+      const row of this.statement("SELECT hash, data_version FROM runs").all()
     ) {
       out.set(String(row.hash), Number(row.data_version));
     }
@@ -372,12 +375,23 @@ export class IndexDb implements Disposable {
     this.close();
   }
 
-  #statement(sql: string): StatementSync {
+  /**
+   * The prepared statement for `sql`, kept for the next call (the 64 used
+   * last). node:sqlite frees a statement only when it is garbage collected,
+   * which a long-lived connection serving many requests does rarely: one
+   * prepared per request grows the process by kilobytes each time.
+   */
+  statement(sql: string): StatementSync {
     let statement = this.#statements.get(sql);
     if (statement === undefined) {
       statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
+      if (this.#statements.size >= STATEMENT_CACHE) {
+        this.#statements.delete(this.#statements.keys().next().value!);
+      }
+    } else {
+      this.#statements.delete(sql);
     }
+    this.#statements.set(sql, statement);
     return statement;
   }
 
@@ -385,7 +399,7 @@ export class IndexDb implements Disposable {
     for (
       const table of ["runs", "records", "params", "tags", "series", "previews"]
     ) {
-      this.#statement(`DELETE FROM ${table} WHERE hash = ?`).run(hash);
+      this.statement(`DELETE FROM ${table} WHERE hash = ?`).run(hash);
     }
   }
 }

@@ -34,12 +34,12 @@ import {
 } from "./liveness.ts";
 import {
   readDataVersion,
-  readRecord,
   RunFileError,
   runFileFeatures,
   upgradeRunFile,
 } from "./run_file.ts";
 import { RecordCache } from "./record_cache.ts";
+import { EDITS_FILE, readEditedRecord } from "./run_edits.ts";
 
 /**
  * Prefix of the hidden folder a new run is built in before it is renamed
@@ -178,6 +178,12 @@ export class RunSpaces {
    * ({@linkcode RunSpaces.loadRun} reads a file again only once it changes).
    */
   readonly records: RecordCache = new RecordCache();
+  /**
+   * How long, in milliseconds, {@linkcode RunSpaces.loadRunRecent} reuses
+   * what it read of a run; 0 (the default) reads afresh every time.
+   */
+  recentMs = 0;
+  #recent = new Map<string, { at: number; run: LoadedRun }>();
 
   /** The spaces of the repository at `path` (already validated). */
   constructor(path: string, mode: FsMode = detectFsMode(path)) {
@@ -512,6 +518,31 @@ export class RunSpaces {
   }
 
   /**
+   * {@linkcode RunSpaces.loadRun}, or what it answered less than
+   * {@linkcode RunSpaces.recentMs} ago. Searches go over every unindexed
+   * run on every request; a server answering many sets this so that each
+   * run's heartbeat, lock and files are probed a few times a second at
+   * most, however many requests come (their answers may be that old).
+   */
+  loadRunRecent(hash: string): LoadedRun {
+    if (this.recentMs <= 0) return this.loadRun(hash);
+    const now = performance.now();
+    const recent = this.#recent.get(hash);
+    if (recent !== undefined && now - recent.at < this.recentMs) {
+      return recent.run;
+    }
+    const run = this.loadRun(hash);
+    // Forget what is stale once in a while, so that the map stays small.
+    if (this.#recent.size > 4096) {
+      for (const [key, entry] of this.#recent) {
+        if (now - entry.at >= this.recentMs) this.#recent.delete(key);
+      }
+    }
+    this.#recent.set(hash, { at: now, run });
+    return run;
+  }
+
+  /**
    * Reads a run's record from its own space (the slow path, for unindexed
    * runs); a run whose writer is gone but that still says `running` reads
    * as `crashed`, ended at its last sign of life.
@@ -527,7 +558,10 @@ export class RunSpaces {
     // Reading may itself add a log file beside the run's: the record is kept
     // under the signature its files have once read, twice alike.
     for (let attempt = 0; record === undefined; attempt++) {
-      const read = this.readRun(hash, (db) => readRecord(db, hash));
+      const read = this.readRun(
+        hash,
+        (db) => readEditedRecord(db, hash, this.runDir(hash)),
+      );
       const after = live ? null : this.#signature(hash);
       if (after === null) this.records.delete(hash);
       else if (after === signature || attempt > 0) {
@@ -546,12 +580,13 @@ export class RunSpaces {
     return { record, live };
   }
 
-  /** Size, modification time and inode of the run's file and its log: change when its data does. */
+  /** Size, modification time and inode of the run's file, its log and its edits: change when its data does. */
   #signature(hash: string): string | null {
     const parts: string[] = [];
-    for (const suffix of ["", "-wal"]) {
+    const dir = this.runDir(hash);
+    for (const file of [RUN_DB, `${RUN_DB}-wal`, EDITS_FILE]) {
       try {
-        const stat = Deno.statSync(this.runFile(hash) + suffix);
+        const stat = Deno.statSync(join(dir, file));
         parts.push(`${stat.ino}:${stat.size}:${stat.mtime?.getTime()}`);
       } catch (error) {
         if (!(error instanceof Deno.errors.NotFound)) return null;
