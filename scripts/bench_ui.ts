@@ -45,6 +45,7 @@ import {
 } from "./_bench_util.ts";
 
 const SELF = fileURLToPath(import.meta.url);
+const DEV_LOCK = fileURLToPath(new URL("../dev.lock", import.meta.url));
 const TOKEN = "bench-token-0123456789";
 
 const TABLE_RUNS = 50_000;
@@ -583,6 +584,8 @@ async function _generate(
         args: [
           "run",
           "--allow-all",
+          // This module imports playwright-core, locked in dev.lock only.
+          `--lock=${DEV_LOCK}`,
           SELF,
           "write",
           path,
