@@ -70,11 +70,27 @@ await aim("status", "--repo", repo);
 const query = 'run.status in ["failed", "crashed"]';
 console.log(`\n$ aim runs ls --query '${query}'`);
 await aim("runs", "ls", "--repo", repo, "--query", query);
+/** How to run aim here: `aim` once `deno task install` put it on the PATH. */
+const AIM = onPath("aim") ? "aim" : "deno task aim";
 console.log(
   [
     "\nExplore it:",
-    `  deno task aim runs ls --repo ${repo} --query 'run.hparams.lr < 0.01' --sort=-run.hparams.lr`,
-    `  deno task aim metrics ls --repo ${repo} --query 'metric.name == "loss" and metric.last < 0.5'`,
-    `  deno task aim up --repo ${repo}     # the web UI; open the printed URL`,
+    `  ${AIM} runs ls --repo ${repo} --query 'run.hparams.lr < 0.01' --sort=-run.hparams.lr`,
+    `  ${AIM} metrics ls --repo ${repo} --query 'metric.name == "loss" and metric.last < 0.5'`,
+    `  ${AIM} up --repo ${repo}     # the web UI; open the printed URL`,
+    ...(AIM === "aim"
+      ? []
+      : ["(`deno task install` puts `aim` on your PATH.)"]),
   ].join("\n"),
 );
+
+/** Whether a command `name` is found on the PATH. */
+function onPath(name: string): boolean {
+  return (Deno.env.get("PATH") ?? "").split(":").some((dir) => {
+    try {
+      return dir !== "" && Deno.statSync(`${dir}/${name}`).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
