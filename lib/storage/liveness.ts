@@ -128,16 +128,20 @@ export function isLive(runDir: string, mode: FsMode): boolean {
   const writerGone = beat !== null &&
     (beat.ended === true ||
       (local && processStart(beat.pid) !== beat.pid_start));
-  if (mode === "local" && !writerGone && _lockHeld(runDir)) return true;
+  if (mode === "local" && !writerGone && lockHeldIn(runDir)) return true;
   if (beat === null || writerGone) return false;
   if (local) return true;
   return Date.now() / 1000 - beat.time < heartbeatTimeout();
 }
 
-function _lockHeld(runDir: string): boolean {
+/**
+ * Whether someone holds the lock file in `dir` (a run's writer, or a run
+ * being created or deleted). Needs a filesystem whose locks work (local).
+ */
+export function lockHeldIn(dir: string): boolean {
   let file: Deno.FsFile;
   try {
-    file = Deno.openSync(join(runDir, LOCK_FILE), { read: true });
+    file = Deno.openSync(join(dir, LOCK_FILE), { read: true });
   } catch {
     return false;
   }

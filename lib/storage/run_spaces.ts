@@ -29,6 +29,7 @@ import {
 import {
   crashEndTime,
   isLive,
+  lockHeldIn,
   readHeartbeat,
   writeHeartbeat,
 } from "./liveness.ts";
@@ -273,7 +274,7 @@ export class RunSpaces {
             ? "a run creation that was interrupted"
             : "a run deletion that was interrupted",
           // A folder whose lock is held is still being created or deleted.
-          leftover: !_lockHeldIn(path),
+          leftover: !lockHeldIn(path),
           hash: HASH_PATTERN.test(hash) ? hash : null,
         });
       } else if (!HASH_PATTERN.test(entry.name)) {
@@ -724,23 +725,6 @@ function _entries(dir: string): Deno.DirEntry[] {
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return [];
     throw error;
-  }
-}
-
-/** Whether someone holds the lock file in `dir` (a run being created or deleted). */
-function _lockHeldIn(dir: string): boolean {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(join(dir, LOCK_FILE), { read: true });
-  } catch {
-    return false;
-  }
-  try {
-    const acquired = file.tryLockSync(true);
-    if (acquired) file.unlockSync();
-    return !acquired;
-  } finally {
-    file.close();
   }
 }
 
