@@ -361,6 +361,13 @@ export function mount(root, app) {
       }
     }
     canvas.dataset.points = String(drawn.length);
+    // The benchmark's mark: the first points are on the canvas.
+    if (
+      drawn.length > 0 &&
+      performance.getEntriesByName("aim:scatter-painted").length === 0
+    ) {
+      performance.mark("aim:scatter-painted");
+    }
     canvas.dataset.trends = String(trends);
     canvas.dataset.drawMs = (performance.now() - started).toFixed(1);
     summary.textContent = `${drawn.length.toLocaleString("en-US")} runs drawn${
