@@ -41,6 +41,7 @@ export interface FieldOptions {
 
 /** One matching run and the value of each field, in the order asked. */
 export interface FieldRow {
+  /** The run's hash. */
   hash: string;
   /** The index covers the run (no marker). */
   indexed: boolean;
@@ -434,7 +435,9 @@ function _checkNamesExist(
 
 /** A series name and context that some run has. */
 export interface SeriesName {
+  /** The series' name. */
   name: string;
+  /** Its context, `{}` when none. */
   context: { [key: string]: ParamValue };
 }
 
