@@ -121,6 +121,15 @@ export {
   searchRuns,
   type UnaryExpr,
 } from "./query/mod.ts";
+export {
+  type FieldCatalog,
+  type FieldOptions,
+  type FieldRow,
+  type FieldTable,
+  listFields,
+  runFields,
+  type SeriesName,
+} from "./query/mod.ts";
 export { downsample, type StepValues } from "./series/mod.ts";
 export { type Clock, systemClock } from "./util/mod.ts";
 export type { FsMode } from "./util/mod.ts";

@@ -133,6 +133,38 @@ export function createApp(options: AppOptions): Hono {
     return json(c, await options.query(request, c.req.raw.signal));
   });
 
+  app.post("/api/runs/fields", async (c) => {
+    const body = await _body(c);
+    if (typeof body.q !== "string" && body.q !== undefined) {
+      throw badRequest('"q" must be a run query string');
+    }
+    if (!Array.isArray(body.fields) || body.fields.length === 0) {
+      throw badRequest(
+        'fields needs a JSON body {"q": "…", "fields": ["run.hparams.lr", …]} with at least one field',
+      );
+    }
+    const request: QueryRequest = {
+      kind: "fields",
+      q: body.q ?? "",
+      fields: body.fields,
+    };
+    if (body.limit !== undefined) {
+      if (typeof body.limit !== "number") {
+        throw badRequest(
+          `"limit" must be a number, got ${JSON.stringify(body.limit)}`,
+        );
+      }
+      request.limit = body.limit;
+    }
+    return json(c, await options.query(request, c.req.raw.signal));
+  });
+
+  app.get(
+    "/api/fields",
+    async (c) =>
+      json(c, await options.query({ kind: "catalog" }, c.req.raw.signal)),
+  );
+
   app.get("/api/runs/:hash/logs", async (c) => {
     const request: QueryRequest = { kind: "logs", hash: _hash(c) };
     const offset = _int(c, "offset");

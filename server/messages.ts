@@ -108,6 +108,10 @@ export type QueryRequest =
   }
   | { kind: "logs"; hash: string; offset?: number; limit?: number }
   | { kind: "status" }
+  /** One row per run matching `q` with the value of each field. */
+  | { kind: "fields"; q: string; fields: string[]; limit?: number }
+  /** The fields the explorers offer: attributes, param paths, series. */
+  | { kind: "catalog" }
   /** Warnings for the params a query and a sort name that no run has. */
   | { kind: "names"; q: string; sort?: string };
 

@@ -11,11 +11,13 @@ import {
   checkNames,
   type Context,
   type ListedRun,
+  listFields,
   readLogs,
   readSeries,
   readSeriesPreview,
   Repo,
   repoStatus,
+  runFields,
   runToJson,
   searchMetrics,
   type SearchOptions,
@@ -75,6 +77,15 @@ export function answer(
     }
     case "status":
       return toJson(repoStatus(repo));
+    case "fields":
+      return toJson(
+        runFields(repo, request.q, request.fields, {
+          ...(request.limit !== undefined ? { limit: request.limit } : {}),
+          ...(check !== undefined ? { check } : {}),
+        }),
+      );
+    case "catalog":
+      return toJson(listFields(repo, check));
     case "names":
       return toJson(
         checkNames(repo, { q: request.q, sort: request.sort ?? "" }, check),

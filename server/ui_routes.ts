@@ -24,6 +24,10 @@ import chartJs from "./ui/chart.js" with { type: "text" };
 import colorsJs from "./ui/colors.js" with { type: "text" };
 import domJs from "./ui/dom.js" with { type: "text" };
 import everyJs from "./ui/every.js" with { type: "text" };
+import exploreAxesJs from "./ui/explore_axes.js" with { type: "text" };
+import exploreCommonJs from "./ui/explore_common.js" with { type: "text" };
+import exploreParamsJs from "./ui/explore_params.js" with { type: "text" };
+import exploreScattersJs from "./ui/explore_scatters.js" with { type: "text" };
 import formatJs from "./ui/format.js" with { type: "text" };
 import metricsJs from "./ui/metrics.js" with { type: "text" };
 import metricsCatalogJs from "./ui/metrics_catalog.js" with { type: "text" };
@@ -94,6 +98,10 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
     ["colors.js", colorsJs, JS],
     ["dom.js", domJs, JS],
     ["every.js", everyJs, JS],
+    ["explore_axes.js", exploreAxesJs, JS],
+    ["explore_common.js", exploreCommonJs, JS],
+    ["explore_params.js", exploreParamsJs, JS],
+    ["explore_scatters.js", exploreScattersJs, JS],
     ["format.js", formatJs, JS],
     ["metrics.js", metricsJs, JS],
     ["metrics_catalog.js", metricsCatalogJs, JS],
@@ -134,7 +142,8 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
 );
 
 /** Client-side routes, relative to the base path; each gets the HTML shell. */
-const PAGE = /^\/?$|^\/(runs|metrics|status)\/?$|^\/run\/[0-9a-f]{8,64}\/?$/;
+const PAGE =
+  /^\/?$|^\/(runs|metrics|params|scatters|status)\/?$|^\/run\/[0-9a-f]{8,64}\/?$/;
 
 // The pages run only their own scripts, talk only to this server, and are
 // never framed; the token in the first URL is never sent on as a referrer.

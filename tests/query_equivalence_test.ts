@@ -11,6 +11,7 @@ import {
   type ParamValue,
   reindex,
   Repo,
+  runFields,
   searchMetrics,
   searchRuns,
 } from "../lib/mod.ts";
@@ -255,6 +256,39 @@ function randomQuery(r: Random, metric: boolean, depth = 0): string {
   }
 }
 
+/** Fields of every kind the index answers (and some it leaves to records). */
+const FIELDS = [
+  "run.hparams.lr",
+  "run.hparams.opt",
+  "run.hparams.seed",
+  "run.hparams.note",
+  "run.hparams.flag",
+  "run.hparams.layers",
+  "run.hparams.opt.lr",
+  'run["hparams", "batch size"]',
+  'run["hparams", "__proto__"]',
+  "run.seed",
+  'run["name"]',
+  "run.name",
+  "run.experiment",
+  "run.status",
+  "run.signal",
+  "run.exit_code",
+  "run.archived",
+  "run.created_at",
+  "run.ended_at",
+  "run.duration",
+  "run.tags",
+  'run.metrics["loss"].last',
+  'run.metrics["loss", {"subset": "train"}].min',
+  'run.metrics["accuracy", {"subset": "val"}].max',
+  'run.metrics["lr", {"subset": "train"}].count',
+  'run.metrics["loss", {"subset": "val"}].last_step',
+  'run.metrics["accuracy"].first_step',
+  'run.metrics["loss"].last_time',
+  "run.hparams.lr * 2",
+];
+
 /** Sort keys: params of every kind (numbers, strings, None, NaN), attributes and summaries. */
 const SORTS = [
   "run.hparams.lr",
@@ -400,6 +434,55 @@ Deno.test("a query gives the same answer over indexed, unindexed and half-indexe
       `only ${partial} of ${queries} queries split the runs`,
     );
     assert.ok(sorted > queries / 10, `only ${sorted} sorted run queries`);
+    // Fields of the matching runs: the index's tables on one copy, the
+    // evaluator on run spaces on another, and both equal to evaluating
+    // each field on the runs' records.
+    let answered = 0;
+    let valued = 0;
+    for (let i = 0; i < 150; i++) {
+      const text = r.chance(0.3) ? "" : randomQuery(r, false);
+      const fields = Array.from(
+        { length: 1 + r.int(4) },
+        () => r.chance(0.2) ? randomOperand(r) : r.pick(FIELDS),
+      );
+      const answers = repos.map((repo) => {
+        try {
+          const table = runFields(repo, text, fields, { now });
+          return { rows: table.rows.map((row) => [row.hash, ...row.values]) };
+        } catch (error) {
+          return { error: (error as Error).message };
+        }
+      });
+      const context = `seed ${seed}, fields ${i}: ${text} → ${
+        JSON.stringify(fields)
+      }`;
+      assert.deepEqual(answers[1], answers[0], `unindexed fields (${context})`);
+      assert.deepEqual(
+        answers[2],
+        answers[0],
+        `half-indexed fields (${context})`,
+      );
+      const rows = answers[0]!.rows;
+      if (rows === undefined) continue;
+      answered++;
+      const queries = fields.map((f) => parseQuery(f));
+      const expected = searchRuns(repos[0]!, text, { now, limit: 100_000 })
+        .runs.map((run) => [
+          run.record.hash,
+          ...queries.map((q) => evalValue(q, run.record, now)),
+        ]);
+      assert.deepEqual(
+        rows,
+        expected,
+        `fields against the evaluator (${context})`,
+      );
+      if (rows.some((row) => row.slice(1).some((v) => v !== null))) valued++;
+    }
+    assert.ok(
+      answered > 100,
+      `only ${answered} of 150 field requests answered`,
+    );
+    assert.ok(valued > 75, `only ${valued} of 150 field requests had a value`);
     for (const repo of repos) repo.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -579,3 +579,61 @@ Deno.test("/ui/check warns about params no run has, with the closest names, in t
   });
   assert.equal((await check({ q: "run.hparms.lr <" })).ok, false);
 });
+
+Deno.test("POST /api/runs/fields answers one row per run; GET /api/fields lists what can be asked; a bad field is a 400 naming it", async () => {
+  await using repo = await tempRepo();
+  const [first, second] = await seed(repo);
+  const app = appFor(repo);
+  const post = (body: unknown) =>
+    app.request("/api/runs/fields", {
+      method: "POST",
+      headers: { ...AUTH, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const table = await (await post({
+    q: "run.hparams.lr > 0",
+    fields: [
+      "run.name",
+      "run.hparams.lr",
+      "run.hparams.optimizer.name",
+      'run.metrics["loss", {"subset": "train"}].max',
+    ],
+  })).json();
+  assert.equal(table.total, 2);
+  assert.deepEqual(table.rows, [
+    {
+      hash: first,
+      indexed: true,
+      live: false,
+      values: ["first", 0.01, "adam", 100],
+    },
+    {
+      hash: second,
+      indexed: true,
+      live: false,
+      values: ["second", 0.1, null, 1],
+    },
+  ]);
+  const catalog = await (await app.request("/api/fields", { headers: AUTH }))
+    .json();
+  assert.deepEqual(catalog.params, [
+    "run.hparams.lr",
+    "run.hparams.optimizer.name",
+  ]);
+  assert.deepEqual(catalog.series, [{
+    name: "loss",
+    context: { subset: "train" },
+  }]);
+  const typo = await post({ fields: ["run.name", "run.hparams.lrr"] });
+  assert.equal(typo.status, 400);
+  assert.match(
+    (await typo.json()).error.message,
+    /^fields\[1\]: No run has a param run\.hparams\.lrr/,
+  );
+  const none = await post({ q: "" });
+  assert.equal(none.status, 400);
+  assert.match((await none.json()).error.message, /needs a JSON body/);
+  const badQuery = await post({ q: "run.name ==", fields: ["run.name"] });
+  assert.equal(badQuery.status, 400);
+  assert.equal((await badQuery.json()).error.code, "query_syntax");
+});

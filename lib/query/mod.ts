@@ -65,6 +65,18 @@ export {
 } from "./search.ts";
 export { isoTime, runToJson } from "./run_json.ts";
 export {
+  FIELD_ATTRIBUTES,
+  type FieldCatalog,
+  type FieldOptions,
+  type FieldRow,
+  type FieldTable,
+  listFields,
+  listSeries,
+  MAX_FIELDS,
+  runFields,
+  type SeriesName,
+} from "./fields.ts";
+export {
   closestNames,
   editDistance,
   forEachExpr,

@@ -411,6 +411,65 @@ function _searchMetricsByCreation(search: _Search): MetricPage {
   return { matches, total: pending.length, unreadable };
 }
 
+/** The runs matching a run query, split by where their answer comes from. */
+export interface MatchedRuns {
+  /** Indexed matches, with their records when the query needed them decoded. */
+  indexed: { hash: string; created_at: number; record: RunRecord | null }[];
+  /** Matches read from their own spaces (a marker, or no usable index). */
+  unindexed: ListedRun[];
+  /** Unindexed runs that could not be read (skipped, never fatal). */
+  unreadable: RunFailure[];
+  /** "Now" the query was evaluated at. */
+  now: number;
+}
+
+/**
+ * Every run matching `query` (a parsed run query), unsorted and unpaged:
+ * for callers that read other values of the matches than their records
+ * (`fields.ts`). An exact query decodes no indexed record.
+ */
+export function matchRuns(
+  repo: Repo,
+  query: Query,
+  options: Pick<SearchOptions, "now" | "check"> = {},
+): MatchedRuns {
+  if (query.usesMetric) {
+    throw badRequest(
+      "This query mentions metric: it selects series, not runs (use run.metrics[...] here)",
+    );
+  }
+  const search = _begin(repo, query, { ...options, limit: 0 }, compileRunQuery);
+  const { compiled, markers, now, check } = search;
+  const tick = _every(256, check);
+  const indexed: MatchedRuns["indexed"] = [];
+  const rows = repo.index().statement(
+    compiled.exact
+      ? `SELECT r.hash, r.created_at FROM runs r WHERE ${compiled.where}`
+      : `SELECT r.hash, r.created_at, c.record FROM runs r JOIN records c ON c.hash = r.hash WHERE ${compiled.where}`,
+  ).all(...compiled.args);
+  for (const row of rows) {
+    tick();
+    const hash = String(row.hash);
+    if (markers.has(hash)) continue;
+    let record: RunRecord | null = null;
+    if (!compiled.exact) {
+      record = decodeJson(String(row.record)) as RunRecord;
+      if (!evalRunQuery(query, record, now, check)) continue;
+    }
+    indexed.push({ hash, created_at: Number(row.created_at), record });
+  }
+  const { runs, unreadable } = _unindexedRuns(search);
+  return { indexed, unindexed: runs, unreadable, now };
+}
+
+/** The indexed records of `hashes`, decoded, read in one statement. */
+export function indexedRecords(
+  repo: Repo,
+  hashes: string[],
+): Map<string, RunRecord> {
+  return _indexedRecords(repo, hashes);
+}
+
 /** One search's inputs, as its steps share them. */
 interface _Search {
   repo: Repo;

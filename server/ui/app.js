@@ -43,6 +43,16 @@ const ROUTES = [
     page: "metrics",
     load: () => import("./metrics.js"),
   },
+  {
+    pattern: /^params\/?$/,
+    page: "params",
+    load: () => import("./explore_params.js"),
+  },
+  {
+    pattern: /^scatters\/?$/,
+    page: "scatters",
+    load: () => import("./explore_scatters.js"),
+  },
   { pattern: /^status\/?$/, page: "status", load: () => import("./status.js") },
 ];
 

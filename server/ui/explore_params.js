@@ -1,0 +1,647 @@
+/// <reference lib="dom" />
+// @ts-check
+// The params explorer (/params): parallel coordinates, one axis per chosen
+// field and one line per run matching the query, drawn on a canvas (10,000
+// runs). Drag along an axis to brush it; brushes on several axes combine.
+// Everything it shows lives in the URL: q, axis (repeated), color, brush.
+
+import { getRun, patchRun } from "./api.js";
+import { errorText, h, toast } from "./dom.js";
+import { pool } from "./tasks.js";
+import { fmtValue } from "./format.js";
+import { link } from "./urls.js";
+import {
+  brushBetween,
+  buildAxis,
+  colouring,
+  position,
+  selectRows,
+  toCsv,
+} from "./explore_axes.js";
+import {
+  download,
+  fetchFields,
+  fieldPicker,
+  fieldsOffered,
+  shortLabel,
+} from "./explore_common.js";
+
+/** @import { Axis, Brush, Colouring } from "./explore_axes.js" */
+/** @import { FieldTable } from "./explore_common.js" */
+
+const PAD_X = 70;
+const PAD_TOP = 34;
+const PAD_BOTTOM = 26;
+/** Selected runs listed, at most. */
+const LISTED = 500;
+const DEFAULT_AXES = ["run.name"];
+/** The performance mark set when the first lines are drawn. */
+const PAINTED = "aim:params-painted";
+
+/**
+ * The explorer's state, as the URL holds it.
+ * @typedef {object} ParamsState
+ * @property {string} q
+ * @property {string[]} axes
+ * @property {string} color  A field, or "" for none.
+ * @property {Record<string, Brush>} brushes  By field.
+ */
+
+/**
+ * @param {string} search  `location.search`.
+ * @returns {ParamsState}
+ */
+export function readState(search) {
+  const params = new URLSearchParams(search);
+  const axes = params.getAll("axis");
+  /** @type {Record<string, Brush>} */
+  let brushes = {};
+  try {
+    brushes = JSON.parse(params.get("brush") ?? "{}") ?? {};
+  } catch {
+    // A hand-edited URL: no brushes rather than no page.
+  }
+  return {
+    q: params.get("q") ?? "",
+    axes: axes.length > 0 ? axes : DEFAULT_AXES,
+    color: params.get("color") ?? "",
+    brushes,
+  };
+}
+
+/**
+ * @param {ParamsState} state
+ * @returns {string}  The query string, with its "?".
+ */
+export function writeState(state) {
+  const params = new URLSearchParams();
+  if (state.q) params.set("q", state.q);
+  for (const axis of state.axes) params.append("axis", axis);
+  if (state.color) params.set("color", state.color);
+  const brushes = Object.entries(state.brushes).filter(([field]) =>
+    state.axes.includes(field)
+  );
+  if (brushes.length > 0) {
+    params.set("brush", JSON.stringify(Object.fromEntries(brushes)));
+  }
+  return `?${params}`;
+}
+
+/**
+ * @param {HTMLElement} root
+ * @param {import("./app.js").PageContext} app
+ */
+export function mount(root, app) {
+  const state = readState(location.search);
+  /** @type {FieldTable | null} */
+  let table = null;
+  /** @type {Axis[]} */
+  let axes = [];
+  /** @type {Colouring | null} */
+  let colours = null;
+  /** @type {string[]} Each row's colour. */
+  let rowColours = [];
+  /** @type {boolean[]} */
+  let selected = [];
+  /** @type {AbortController | null} */
+  let loading = null;
+
+  const query = h("input.query", {
+    value: state.q,
+    placeholder:
+      'run query, e.g. run.hparams.lr < 0.1 and run.experiment == "sweep"',
+    spellcheck: "false",
+  });
+  const problem = h("div.query-problem", { hidden: true, role: "alert" });
+  const axisPicker = fieldPicker("Add axis", (field) => {
+    if (!state.axes.includes(field)) state.axes = [...state.axes, field];
+    update(true);
+  });
+  const colorPicker = fieldPicker("Colour by", (field) => {
+    state.color = field;
+    update(true);
+  });
+  const axisBar = h("div.axis-bar");
+  const canvas = h("canvas.parallel", { dataset: { lines: "0" } });
+  const legend = h("div.legend");
+  const summary = h("div.selection-summary");
+  const list = h("table.selection");
+  const tagInput = h("input.tag-input", { placeholder: "tag" });
+  const actions = h(
+    "div.selection-actions",
+    {},
+    h("button", {
+      type: "button",
+      text: "Open in metrics explorer",
+      onclick: () => {
+        const hashes = selectedRows().map((r) => r.hash);
+        if (hashes.length === 0) return toast("Brush some runs first");
+        app.navigate(`metrics?runs=${hashes.join(",")}`);
+      },
+    }),
+    tagInput,
+    h("button", { type: "button", text: "Tag", onclick: () => tagSelected() }),
+    h("button", {
+      type: "button",
+      text: "Export CSV",
+      onclick: () => exportCsv(),
+    }),
+  );
+  root.append(
+    h(
+      "section.explorer.params-explorer",
+      {},
+      h("div.controls", {}, query, problem),
+      h(
+        "div.controls",
+        {},
+        axisPicker.element,
+        colorPicker.element,
+        h("button", {
+          type: "button",
+          text: "Clear brushes",
+          onclick: () => {
+            state.brushes = {};
+            update(false);
+          },
+        }),
+      ),
+      axisBar,
+      h("div.plot-box", {}, canvas),
+      legend,
+      summary,
+      actions,
+      list,
+    ),
+  );
+  query.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      state.q = query.value;
+      update(true);
+    }
+  });
+
+  fieldsOffered().then((fields) => {
+    axisPicker.offer(fields);
+    colorPicker.offer(fields);
+  }).catch((error) => toast(errorText(error), "error"));
+
+  /** @param {boolean} refetch */
+  function update(refetch) {
+    const search = writeState(state);
+    if (search !== location.search) {
+      history.replaceState(null, "", location.pathname + search);
+    }
+    if (refetch) load();
+    else {
+      recompute();
+      draw();
+      showSelection();
+    }
+  }
+
+  async function load() {
+    loading?.abort();
+    const controller = new AbortController();
+    loading = controller;
+    const fields = ["run.name", "run.tags", ...state.axes];
+    if (state.color) fields.push(state.color);
+    try {
+      table = await fetchFields(state.q, fields, controller.signal);
+      problem.hidden = true;
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      problem.replaceChildren(h("div.msg", { text: errorText(error) }));
+      problem.hidden = false;
+      table = null;
+    }
+    if (controller.signal.aborted) return;
+    const rows = table?.rows ?? [];
+    axes = state.axes.map((_, i) =>
+      buildAxis(rows.map((r) => r.values[i + 2]))
+    );
+    const colourColumn = state.color ? fields.length - 1 : -1;
+    colours = colourColumn < 0
+      ? null
+      : colouring(rows.map((r) => r.values[colourColumn]));
+    rowColours = rows.map((r) =>
+      colours === null ? "#2f6fde" : colours.colour(r.values[colourColumn])
+    );
+    showAxes();
+    showLegend();
+    recompute();
+    draw();
+    showSelection();
+    // The benchmark's mark: the first lines are on the canvas.
+    if (rows.length > 0 && performance.getEntriesByName(PAINTED).length === 0) {
+      performance.mark(PAINTED);
+    }
+  }
+
+  function recompute() {
+    const rows = table?.rows ?? [];
+    /** @type {Map<number, Brush>} */
+    const brushes = new Map();
+    state.axes.forEach((field, i) => {
+      const brush = state.brushes[field];
+      if (brush) brushes.set(i + 2, brush);
+    });
+    selected = selectRows(rows.map((r) => r.values), brushes);
+  }
+
+  function selectedRows() {
+    return (table?.rows ?? []).filter((_, i) => selected[i]);
+  }
+
+  function showAxes() {
+    axisBar.replaceChildren(
+      ...state.axes.map((field, i) =>
+        h(
+          "span.axis-chip",
+          { dataset: { field } },
+          h("button", {
+            type: "button",
+            title: "move left",
+            text: "◀",
+            disabled: i === 0,
+            onclick: () => move(i, -1),
+          }),
+          h("span.axis-name", { text: shortLabel(field), title: field }),
+          h("button", {
+            type: "button",
+            title: "move right",
+            text: "▶",
+            disabled: i === state.axes.length - 1,
+            onclick: () => move(i, 1),
+          }),
+          h("button", {
+            type: "button",
+            title: "remove",
+            text: "✕",
+            onclick: () => {
+              state.axes = state.axes.filter((_, j) => j !== i);
+              delete state.brushes[field];
+              update(true);
+            },
+          }),
+        )
+      ),
+    );
+  }
+
+  /** @param {number} i @param {number} by */
+  function move(i, by) {
+    const next = [...state.axes];
+    const [field] = next.splice(i, 1);
+    next.splice(i + by, 0, /** @type {string} */ (field));
+    state.axes = next;
+    update(true);
+  }
+
+  function showLegend() {
+    legend.replaceChildren();
+    if (colours === null) return;
+    legend.append(
+      h("span.legend-title", { text: `colour: ${shortLabel(state.color)}` }),
+      ...colours.legend.map((item) =>
+        h(
+          "span.legend-item",
+          { dataset: { label: item.label } },
+          h("span.swatch", { style: { background: item.colour } }),
+          item.label,
+        )
+      ),
+    );
+  }
+
+  /** The x of axis `i` in CSS pixels. */
+  function axisX(/** @type {number} */ i, /** @type {number} */ width) {
+    const n = axes.length;
+    return n === 1 ? width / 2 : PAD_X + i * (width - 2 * PAD_X) / (n - 1);
+  }
+
+  function size() {
+    const width = Math.max(300, canvas.parentElement?.clientWidth ?? 800);
+    const height = 420;
+    return { width, height };
+  }
+
+  /** y in CSS pixels of position t (0 bottom, 1 top). */
+  function yOf(/** @type {number} */ t, /** @type {number} */ height) {
+    return PAD_TOP + (1 - t) * (height - PAD_TOP - PAD_BOTTOM);
+  }
+
+  function draw() {
+    const started = performance.now();
+    const { width, height } = size();
+    const ratio = devicePixelRatio || 1;
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    canvas.style.width = `${width}px`;
+    canvas.style.height = `${height}px`;
+    const ctx =
+      /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    const rows = table?.rows ?? [];
+    const brushing = Object.keys(state.brushes).some((f) =>
+      state.axes.includes(f)
+    );
+    const xs = axes.map((_, i) => axisX(i, width));
+    // Each run's y on each axis, computed once per draw.
+    const ys = rows.map((r) =>
+      axes.map((axis, i) => yOf(position(axis, r.values[i + 2]), height))
+    );
+    /** @param {number[]} indices */
+    const path = (indices) => {
+      ctx.beginPath();
+      for (const k of indices) {
+        const y = /** @type {number[]} */ (ys[k]);
+        ctx.moveTo(/** @type {number} */ (xs[0]), /** @type {number} */ (y[0]));
+        for (let i = 1; i < xs.length; i++) {
+          ctx.lineTo(
+            /** @type {number} */ (xs[i]),
+            /** @type {number} */ (y[i]),
+          );
+        }
+      }
+      ctx.stroke();
+    };
+    ctx.lineWidth = 1;
+    if (brushing) {
+      ctx.strokeStyle = "rgba(160, 160, 160, 0.18)";
+      path(rows.map((_, k) => k).filter((k) => !selected[k]));
+    }
+    /** @type {Map<string, number[]>} */
+    const byColour = new Map();
+    rows.forEach((_, k) => {
+      if (brushing && !selected[k]) return;
+      const c = /** @type {string} */ (rowColours[k]);
+      let group = byColour.get(c);
+      if (!group) byColour.set(c, group = []);
+      group.push(k);
+    });
+    ctx.globalAlpha = rows.length > 2000 ? 0.35 : 0.75;
+    for (const [colour, indices] of byColour) {
+      ctx.strokeStyle = colour;
+      path(indices);
+    }
+    ctx.globalAlpha = 1;
+    axes.forEach((axis, i) =>
+      drawAxis(ctx, axis, i, /** @type {number} */ (xs[i]), height)
+    );
+    canvas.dataset.lines = String(rows.length);
+    canvas.dataset.selected = String(selected.filter(Boolean).length);
+    canvas.dataset.drawMs = (performance.now() - started).toFixed(1);
+  }
+
+  /**
+   * @param {CanvasRenderingContext2D} ctx
+   * @param {Axis} axis
+   * @param {number} i
+   * @param {number} x
+   * @param {number} height
+   */
+  function drawAxis(ctx, axis, i, x, height) {
+    ctx.strokeStyle = "#333";
+    ctx.fillStyle = "#222";
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.beginPath();
+    ctx.moveTo(x, yOf(0, height));
+    ctx.lineTo(x, yOf(1, height));
+    ctx.stroke();
+    ctx.textAlign = "center";
+    ctx.fillText(
+      shortLabel(/** @type {string} */ (state.axes[i])).slice(0, 28),
+      x,
+      14,
+    );
+    ctx.textAlign = "right";
+    /** @type {[number, string][]} */
+    const ticks = [];
+    for (const place of axis.special) {
+      const value = place === "None"
+        ? null
+        : place === "NaN"
+        ? NaN
+        : place === "inf"
+        ? Infinity
+        : -Infinity;
+      ticks.push([position(axis, value), place]);
+    }
+    if (axis.kind === "numeric") {
+      for (let t = 0; t <= 4; t++) {
+        const value = axis.log
+          ? 10 **
+            (Math.log10(axis.min) +
+              t / 4 * (Math.log10(axis.max) - Math.log10(axis.min)))
+          : axis.min + t / 4 * (axis.max - axis.min);
+        ticks.push([position(axis, value), fmtValue(value)]);
+        if (axis.min === axis.max) break;
+      }
+    } else {
+      const step = Math.ceil(axis.categories.length / 20);
+      axis.categories.forEach((label, k) => {
+        if (k % step === 0) {
+          ticks.push([
+            position(
+              axis,
+              label === "True" ? true : label === "False" ? false : label,
+            ),
+            label,
+          ]);
+        }
+      });
+    }
+    for (const [t, label] of ticks) {
+      const y = yOf(t, height);
+      ctx.beginPath();
+      ctx.moveTo(x - 3, y);
+      ctx.lineTo(x, y);
+      ctx.stroke();
+      ctx.fillText(label.slice(0, 14), x - 5, y + 3);
+    }
+    const brush = state.brushes[/** @type {string} */ (state.axes[i])];
+    if (brush) {
+      const span = brushSpan(axis, brush);
+      if (span !== null) {
+        ctx.fillStyle = "rgba(47, 111, 222, 0.22)";
+        ctx.strokeStyle = "#2f6fde";
+        const top = yOf(span[1], height), bottom = yOf(span[0], height);
+        ctx.fillRect(x - 8, top, 16, Math.max(2, bottom - top));
+        ctx.strokeRect(x - 8, top, 16, Math.max(2, bottom - top));
+      }
+    }
+  }
+
+  /**
+   * Where a brush was drawn, 0 to 1, from the positions of what it holds.
+   * @param {Axis} axis
+   * @param {Brush} brush
+   * @returns {[number, number] | null}
+   */
+  function brushSpan(axis, brush) {
+    const ts = [];
+    if (brush.min !== null && brush.max !== null) {
+      ts.push(position(axis, brush.min), position(axis, brush.max));
+    }
+    for (const label of brush.labels) {
+      const value = label === "None"
+        ? null
+        : label === "NaN"
+        ? NaN
+        : label === "inf"
+        ? Infinity
+        : label === "-inf"
+        ? -Infinity
+        : label === "True"
+        ? true
+        : label === "False"
+        ? false
+        : label;
+      ts.push(position(axis, value));
+    }
+    return ts.length === 0 ? null : [Math.min(...ts), Math.max(...ts)];
+  }
+
+  // Brushing: drag vertically near an axis; a click without a drag clears it.
+  /** @type {{ axis: number, from: number } | null} */
+  let drag = null;
+  canvas.addEventListener("pointerdown", (event) => {
+    const { width, height } = size();
+    const rect = canvas.getBoundingClientRect();
+    const x = event.clientX - rect.left;
+    const i = axes.findIndex((_, k) => Math.abs(axisX(k, width) - x) < 18);
+    if (i < 0) return;
+    drag = { axis: i, from: toT(event.clientY - rect.top, height) };
+    canvas.setPointerCapture(event.pointerId);
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (drag === null) return;
+    applyBrush(event, false);
+  });
+  canvas.addEventListener("pointerup", (event) => {
+    if (drag === null) return;
+    applyBrush(event, true);
+    drag = null;
+  });
+
+  /** @param {number} y @param {number} height */
+  function toT(y, height) {
+    return Math.max(
+      0,
+      Math.min(1, 1 - (y - PAD_TOP) / (height - PAD_TOP - PAD_BOTTOM)),
+    );
+  }
+
+  /** @param {PointerEvent} event @param {boolean} done */
+  function applyBrush(event, done) {
+    if (drag === null) return;
+    const { height } = size();
+    const rect = canvas.getBoundingClientRect();
+    const to = toT(event.clientY - rect.top, height);
+    const field = /** @type {string} */ (state.axes[drag.axis]);
+    const axis = /** @type {Axis} */ (axes[drag.axis]);
+    if (Math.abs(to - drag.from) < 0.01) {
+      if (done) delete state.brushes[field];
+    } else {
+      state.brushes[field] = brushBetween(
+        axis,
+        Math.min(drag.from, to),
+        Math.max(drag.from, to),
+      );
+    }
+    // While dragging, only the drawing follows; the URL and the list on release.
+    const started = performance.now();
+    if (done) update(false);
+    else {
+      recompute();
+      draw();
+    }
+    canvas.dataset.brushMs = (performance.now() - started).toFixed(1);
+  }
+
+  function showSelection() {
+    const rows = selectedRows();
+    const all = table?.rows.length ?? 0;
+    summary.textContent = `${rows.length.toLocaleString("en-US")} of ${
+      all.toLocaleString("en-US")
+    } runs selected${
+      table && table.total > all
+        ? ` (first ${all} of ${table.total} drawn)`
+        : ""
+    }`;
+    summary.dataset.count = String(rows.length);
+    list.replaceChildren(
+      h(
+        "tr",
+        {},
+        h("th", { text: "run" }),
+        ...state.axes.map((f) => h("th", { text: shortLabel(f), title: f })),
+      ),
+      ...rows.slice(0, LISTED).map((row) =>
+        h(
+          "tr",
+          { dataset: { hash: row.hash } },
+          h(
+            "td",
+            {},
+            link(
+              `run/${row.hash}`,
+              String(row.values[0] || row.hash.slice(0, 8)),
+            ),
+          ),
+          ...state.axes.map((_, i) =>
+            h("td", { text: fmtValue(row.values[i + 2]) })
+          ),
+        )
+      ),
+    );
+  }
+
+  async function tagSelected() {
+    const tag = tagInput.value.trim();
+    if (!tag) return toast("Type a tag first");
+    const rows = selectedRows();
+    if (rows.length === 0) return toast("Brush some runs first");
+    try {
+      await pool(
+        rows.map((row) => async () => {
+          const fresh = await getRun(row.hash);
+          await patchRun(row.hash, {
+            tags: [...new Set([...fresh.tags, tag])],
+          });
+        }),
+        4,
+      );
+      toast(`Tagged ${rows.length} runs "${tag}"`);
+    } catch (error) {
+      toast(errorText(error), "error");
+    }
+  }
+
+  function exportCsv() {
+    const rows = selectedRows();
+    const fields = ["run.hash", ...state.axes];
+    download(
+      "params-selection.csv",
+      new Blob([
+        toCsv(
+          fields,
+          rows.map((r) => [
+            r.hash,
+            ...state.axes.map((_, i) => r.values[i + 2]),
+          ]),
+        ),
+      ], { type: "text/csv" }),
+    );
+  }
+
+  const onResize = () => draw();
+  addEventListener("resize", onResize);
+  load();
+  return () => {
+    loading?.abort();
+    removeEventListener("resize", onResize);
+  };
+}
