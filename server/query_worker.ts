@@ -74,16 +74,11 @@ export function answer(
     }
     case "status":
       return toJson(repoStatus(repo));
-    case "logs":
+    case "logs": {
       validateHash(request.hash);
-      return toJson(
-        readLogs(
-          repo,
-          request.hash,
-          request.offset ?? 0,
-          request.limit ?? 1000,
-        ),
-      );
+      const { kind: _, hash, ...query } = request;
+      return toJson(readLogs(repo, hash, query));
+    }
   }
 }
 
