@@ -40,7 +40,9 @@ const HELP =
 Starts a run and COMMAND as its child. The child gets AIM_REPO, AIM_RUN_HASH
 and AIM_TRACK_FD=3, a pipe on which it may write the tracking protocol (the
 Python client does so by itself). Its stdout and stderr are passed through
-unchanged and kept as the run's log (--no-capture: passed through only).
+unchanged and kept as the run's log, each line timed when it arrives
+(--no-capture: passed through only). PYTHONUNBUFFERED=1 is set unless the
+environment sets it, so that Python's output arrives as it is written.
 The run's parameter __aim records the command, cwd, host, user, pid, the git
 commit and dirty flag, and SLURM_* and CUDA_VISIBLE_DEVICES.
 
@@ -140,6 +142,10 @@ async function _supervise(
     // process it started; signals for it come from aim run.
     detached: true,
     env: {
+      // Python writes to a pipe in 8 KiB blocks: its output would reach the
+      // log late, timed when the block arrives, out of order with the
+      // client's lines. Unbuffered, as on a terminal, unless the user chose.
+      ...(options.capture ? { PYTHONUNBUFFERED: "1" } : {}),
       ...Deno.env.toObject(),
       AIM_REPO: repoPath,
       AIM_RUN_HASH: run.hash,
