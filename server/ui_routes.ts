@@ -20,6 +20,7 @@ import colorsJs from "./ui/colors.js" with { type: "text" };
 import domJs from "./ui/dom.js" with { type: "text" };
 import everyJs from "./ui/every.js" with { type: "text" };
 import formatJs from "./ui/format.js" with { type: "text" };
+import logWindowJs from "./ui/log_window.js" with { type: "text" };
 import metricsJs from "./ui/metrics.js" with { type: "text" };
 import metricsCatalogJs from "./ui/metrics_catalog.js" with { type: "text" };
 import metricsControlsJs from "./ui/metrics_controls.js" with { type: "text" };
@@ -81,6 +82,7 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
     ["dom.js", domJs, JS],
     ["every.js", everyJs, JS],
     ["format.js", formatJs, JS],
+    ["log_window.js", logWindowJs, JS],
     ["metrics.js", metricsJs, JS],
     ["metrics_catalog.js", metricsCatalogJs, JS],
     ["metrics_controls.js", metricsControlsJs, JS],

@@ -205,12 +205,13 @@ export function mount(root, { params, navigate }) {
     if (state.run === null) return;
     const wasActive = state.run.live || !state.run.indexed ||
       state.run.status === "running";
-    if (state.log?.following) await state.log.tail();
     if (!wasActive) return;
     const before = shape(state.run);
     const run = await getRun(hash);
     state.run = run;
     if (state.stopped) return;
+    // After the run was read: the tick that sees it ended reads its last lines.
+    await state.log?.refresh();
     showHead();
     if (before !== shape(run)) renderTabs();
     // Charts every other tick: each chart is one more request.

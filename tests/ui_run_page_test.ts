@@ -1,0 +1,191 @@
+/**
+ * The run page's log and system metrics in a real browser: headless
+ * Chromium against a real `aim up` over runs written by real writers.
+ */
+
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { tempRepo, waitFor } from "./_helpers.ts";
+import { startAimUp } from "./_aim_up.ts";
+import { browserPage } from "./_browser.ts";
+
+const TOKEN = "ui-t0ken-for-the-tests";
+const T0 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+/** The log lines on the page: number, stream or level, text. */
+async function shownLines(page: Page, box = ".log"): Promise<string[]> {
+  return await page.locator(`${box} .line`).evaluateAll((lines) =>
+    lines.map((line) => {
+      const n = line.querySelector(".n")?.getAttribute("data-n");
+      const lv = line.querySelector(".lv")?.getAttribute("data-lv");
+      const x = line.querySelector(".x")?.textContent;
+      return `${n} ${lv || "-"} ${x}`;
+    })
+  );
+}
+
+Deno.test("the run page's log shows a client's line between the output written around it, marks stderr, and finds a line in a long log without loading it", async () => {
+  await using repo = await tempRepo();
+  const run = await repo.startRun({ name: "ordered", handleSignals: false });
+  // Stored as aim run stores them: the client's line arrives after output
+  // written later, with the time it was written.
+  run.log("epoch 1 starting", "stdout", T0 + 1);
+  run.log("epoch 1 finished", "stdout", T0 + 3);
+  run.log("checkpoint saved", "info", T0 + 2);
+  run.log("Traceback (most recent call last):", "stderr", T0 + 4);
+  await run.close();
+  const long = await repo.startRun({ name: "long", handleSignals: false });
+  for (let i = 1; i <= 30_000; i++) {
+    long.log(
+      i === 21_337 ? "step 21337: loss is NaN" : `step ${i}: loss 0.5`,
+      "stdout",
+      T0 + i,
+    );
+  }
+  await long.close();
+
+  await using server = await startAimUp(repo.path, { token: TOKEN });
+  await using ui = await browserPage("log-order");
+  const { page } = ui;
+  await page.goto(`${server.url}run/${run.hash}?tab=logs&token=${TOKEN}`);
+  await page.locator(".log .line").nth(3).waitFor();
+  assert.deepEqual(await shownLines(page), [
+    "1 - epoch 1 starting",
+    "2 info checkpoint saved",
+    "3 - epoch 1 finished",
+    "4 stderr Traceback (most recent call last):",
+  ]);
+  // stderr is marked apart from stdout: a label and a red bar.
+  const stderr = page.locator(".log .line.stderr");
+  assert.equal(await stderr.count(), 1);
+  const style = (selector: string) =>
+    page.locator(selector).first().evaluate((line) => {
+      // The page's own function; the tests are not type-checked with the DOM.
+      const { getComputedStyle } = globalThis as unknown as {
+        getComputedStyle(element: unknown, pseudo?: string): {
+          content: string;
+          borderLeftColor: string;
+        };
+      };
+      return {
+        label: getComputedStyle(line.querySelector(".lv"), "::before").content,
+        bar: getComputedStyle(line).borderLeftColor,
+      };
+    });
+  const marked = await style(".log .line.stderr");
+  const plain = await style(".log .line.stdout");
+  assert.equal(marked.label, '"stderr"');
+  assert.equal(plain.label, '""');
+  assert.notEqual(marked.bar, plain.bar);
+  await ui.shot("ordered");
+
+  // A long log: the page holds its last lines only; a search asks the
+  // server, and a match opens the log where it is.
+  const logReads: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().includes("/logs")) logReads.push(new URL(r.url()).search);
+  });
+  await page.goto(`${server.url}run/${long.hash}?tab=logs`);
+  await page.locator(".log .line").first().waitFor();
+  assert.equal(await page.locator(".log .line").count(), 2000);
+  assert.equal(
+    await page.locator(".log-info").textContent(),
+    "lines 28,001–30,000 of 30,000",
+  );
+  assert.equal(
+    await page.locator(".log .line", { hasText: "loss is NaN" }).count(),
+    0,
+    "not loaded",
+  );
+  await page.locator("input.log-search").fill("LOSS IS nan");
+  const match = page.locator(".log-results .line.match");
+  await match.first().waitFor();
+  assert.deepEqual(await shownLines(page, ".log-results"), [
+    "21337 - step 21337: loss is NaN",
+  ]);
+  assert.equal(await match.locator("mark").textContent(), "loss is NaN");
+  assert.match(
+    await page.locator(".log-matches").textContent() ?? "",
+    /^1 line contains/,
+  );
+  assert.ok(
+    logReads.some((q) => q.includes("contains=LOSS+IS+nan")),
+    `the server searched: ${logReads.join(" ")}`,
+  );
+  assert.equal(await page.locator(".log").isVisible(), false);
+  await ui.shot("search");
+
+  await match.first().click();
+  const hit = page.locator(".log .line.hit");
+  await hit.waitFor();
+  assert.equal(await hit.locator(".n").getAttribute("data-n"), "21337");
+  assert.equal(
+    await hit.locator(".x").textContent(),
+    "step 21337: loss is NaN",
+  );
+  assert.equal(await page.locator(".log-search").inputValue(), "");
+  assert.equal(
+    await page.locator(".log-bar input[type=checkbox]").isChecked(),
+    false,
+  );
+  // Numbered in order around it, with earlier and later lines to load.
+  const around = await shownLines(page);
+  assert.equal(around[0], "20337 - step 20337: loss 0.5");
+  assert.equal(around.length, 2000);
+  assert.ok(
+    await page.locator("button", { hasText: "Load later" }).isVisible(),
+  );
+  const inView = async () => {
+    const box = (await page.locator(".log").boundingBox())!;
+    const line = (await hit.boundingBox())!;
+    return line.y >= box.y && line.y + line.height <= box.y + box.height;
+  };
+  assert.ok(await inView(), "scrolled to the match");
+  await page.locator("button", { hasText: "Load earlier" }).click();
+  await waitFor(
+    async () => (await shownLines(page))[0] === "18337 - step 18337: loss 0.5",
+    "the earlier lines",
+  );
+  assert.ok(await inView(), "the view stays on the match");
+  await ui.shot("search-hit");
+});
+
+Deno.test("a live run's log places a line that arrives late where it belongs, and numbers the lines after it again", async () => {
+  await using repo = await tempRepo();
+  const live = await repo.startRun({ name: "live", handleSignals: false });
+  try {
+    const now = Date.now() / 1000;
+    live.log("first", "stdout", now - 10);
+    live.log("third", "stdout", now - 5);
+    live.flush();
+    await using server = await startAimUp(repo.path, { token: TOKEN });
+    await using ui = await browserPage("log-live");
+    const { page } = ui;
+    await page.goto(`${server.url}run/${live.hash}?tab=logs&token=${TOKEN}`);
+    await page.locator(".log .line").nth(1).waitFor();
+    assert.equal(
+      await page.locator(".log-bar input[type=checkbox]").isChecked(),
+      true,
+    );
+    live.log("second, from the client", "info", now - 7);
+    live.log("fourth", "stderr", now - 1);
+    live.flush();
+    await waitFor(
+      async () => (await shownLines(page)).length === 4,
+      "the new lines",
+    );
+    assert.deepEqual(await shownLines(page), [
+      "1 - first",
+      "2 info second, from the client",
+      "3 - third",
+      "4 stderr fourth",
+    ]);
+    assert.equal(
+      await page.locator(".log-info").textContent(),
+      "lines 1–4 of 4",
+    );
+    await ui.shot();
+  } finally {
+    await live.close();
+  }
+});
