@@ -189,3 +189,94 @@ Deno.test("a live run's log places a line that arrives late where it belongs, an
     await live.close();
   }
 });
+
+/** What the chart in `selector` draws: its lines' x values and its tick labels. */
+function chartState(page: Page, selector: string) {
+  return page.locator(selector).evaluate((element) => {
+    const chart = (element as unknown as {
+      aimChart: {
+        drawn(): { xs: number[] }[];
+        ticks?(): { x: string[]; y: string[] };
+      };
+    }).aimChart;
+    return {
+      xs: chart.drawn()[0]?.xs ?? [],
+      ticks: chart.ticks?.() ?? { x: [], y: [] },
+    };
+  });
+}
+
+Deno.test("system metrics are drawn against the time since the run started, with their units on the axis and in the hover; steps tick at whole numbers", async () => {
+  await using repo = await tempRepo();
+  // The run's creation time is a few milliseconds later.
+  const start = Date.now() / 1000;
+  const run = await repo.startRun({ name: "sampled", handleSignals: false });
+  const system = { system: true };
+  // Sampled every 10 s, as aim run does (the step is the sample's number).
+  for (let i = 0; i < 30; i++) {
+    const time = start + 10 * (i + 1);
+    run.track(40 + 20 * Math.sin(i / 3), {
+      name: "cpu_percent",
+      context: system,
+      time,
+    });
+    run.track(1500 + 30 * i, { name: "rss_mb", context: system, time });
+    run.track(1 + (i % 3), { name: "processes", context: system, time });
+  }
+  for (let step = 0; step < 3; step++) {
+    run.track(1 / (step + 1), { name: "loss", step });
+  }
+  await run.close();
+
+  await using server = await startAimUp(repo.path, { token: TOKEN });
+  await using ui = await browserPage("system-metrics");
+  const { page } = ui;
+  await page.goto(`${server.url}run/${run.hash}?tab=system&token=${TOKEN}`);
+  const card = (name: string) => `.chart-card[data-series='${name}'] .chart`;
+  for (const name of ["cpu_percent", "rss_mb", "processes"]) {
+    await page.locator(`${card(name)}[data-lines='1']`).waitFor();
+  }
+  const cpu = await chartState(page, card("cpu_percent"));
+  assert.deepEqual(
+    cpu.xs.map((x) => Math.round(x)),
+    Array.from({ length: 30 }, (_, i) => 10 * (i + 1)),
+    "x is seconds since the run started",
+  );
+  const duration = /^(\d+s|\d+m|\d+m \d\ds)$/;
+  assert.ok(cpu.ticks.x.length > 2);
+  for (const tick of cpu.ticks.x) assert.match(tick, duration);
+  for (const tick of cpu.ticks.y) assert.match(tick, /^\d+%$/);
+  for (const tick of (await chartState(page, card("rss_mb"))).ticks.y) {
+    assert.match(tick, /^\d\.\d+ GB$/, "1,500 MB and more read as GB");
+  }
+  const processes = await chartState(page, card("processes"));
+  assert.deepEqual(processes.ticks.y, ["1", "2", "3"]);
+  assert.match(
+    await page.locator(".chart-card[data-series='rss_mb'] .last")
+      .textContent() ??
+      "",
+    /^last 2\.\d+ GB$/,
+  );
+
+  const plot = await page.locator(`${card("cpu_percent")} .u-over`)
+    .boundingBox();
+  assert.ok(plot);
+  await page.mouse.move(plot.x + plot.width / 2, plot.y + plot.height / 2);
+  const tip = page.locator(`${card("cpu_percent")} .chart-tip`);
+  await tip.locator(".tip-row").waitFor();
+  assert.match(
+    await tip.locator(".tip-head").textContent() ?? "",
+    /^time 2m \d\ds · \d\d:\d\d:\d\d$/,
+  );
+  assert.match(
+    await tip.locator(".tip-value").textContent() ?? "",
+    /^\d+(\.\d+)?%$/,
+  );
+  await ui.shot();
+
+  await page.locator(".tabs a", { hasText: "Metrics" }).click();
+  await page.locator(`${card("loss")}[data-lines='1']`).waitFor();
+  const loss = await chartState(page, card("loss"));
+  assert.deepEqual(loss.xs, [0, 1, 2]);
+  assert.deepEqual(loss.ticks.x, ["0", "1", "2"], "no step 0.5");
+});

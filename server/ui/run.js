@@ -12,6 +12,7 @@ import { RunCharts } from "./run_charts.js";
 import { renderHead } from "./run_head.js";
 import { RunLog } from "./run_logs.js";
 import { renderOverview } from "./run_overview.js";
+import { startOf } from "./series_draw.js";
 import { link } from "./urls.js";
 
 /** @import { Run } from "./api_types.js" */
@@ -190,6 +191,8 @@ export function mount(root, { params, navigate }) {
         hash,
         system(run),
         'No system metrics: `aim run` records them (CPU, memory, GPU) with the context {"system": true}.',
+        // Samples are taken every few seconds: time says more than their count.
+        { x: "time", start: startOf(run.created_at), units: true },
       );
     } else if (state.tab === "logs") {
       state.log = new RunLog(content, hash, run.live);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { before, LogWindow } from "../server/ui/log_window.js";
+import { INTEGER_INCRS, SECOND_INCRS, unitOf } from "../server/ui/units.js";
 import type { LogLine, LogPage } from "../server/ui/api_types.js";
 
 /** The server's side, as lib/storage/run_logs.ts answers: a log that grows. */
@@ -143,4 +144,38 @@ Deno.test("LogWindow.merge() says where the lines it added went, and counts thos
   log.add(7);
   assert.deepEqual(window.merge(log.since(window.lastSeq), false), []);
   assert.equal(window.atEnd, false, "a line after it, not added");
+});
+
+Deno.test("unitOf() reads the unit in a series' name, and formats values and ticks on one scale", () => {
+  const percent = unitOf("cpu_percent")!;
+  assert.equal(percent.label, "%");
+  assert.equal(percent.format(4.987), "4.99%");
+  assert.equal(percent.format(55.56), "55.6%");
+  assert.deepEqual(percent.axis([0, 25, 50], 25), ["0%", "25%", "50%"]);
+  assert.deepEqual(percent.axis([3.25, 3.3], 0.05), ["3.25%", "3.30%"]);
+  const memory = unitOf("rss_mb")!;
+  assert.equal(memory.format(812.4), "812.4 MB");
+  assert.equal(memory.format(1536), "1.5 GB");
+  assert.equal(memory.format(3 * 1024 * 1024), "3 TB");
+  // One scale for the whole axis, by its largest tick.
+  assert.deepEqual(memory.axis([512, 1024, 1536], 512), [
+    "0.5 GB",
+    "1.0 GB",
+    "1.5 GB",
+  ]);
+  assert.equal(unitOf("gpu_memory_mb")?.label, "MB");
+  assert.equal(unitOf("host_memory_percent")?.label, "%");
+  assert.equal(unitOf("disk_bytes")?.format(2048), "2 KB");
+  const count = unitOf("processes")!;
+  assert.equal(count.integer, true);
+  assert.deepEqual(count.axis([1, 1.5, 2], 0.5), ["1", "", "2"]);
+  assert.equal(unitOf("host_load"), null);
+  assert.equal(unitOf("loss"), null);
+});
+
+Deno.test("INTEGER_INCRS are whole numbers, and SECOND_INCRS reach a year", () => {
+  assert.ok(INTEGER_INCRS.every(Number.isInteger));
+  assert.deepEqual(INTEGER_INCRS.slice(0, 4), [1, 2, 5, 10]);
+  assert.ok(SECOND_INCRS.includes(60) && SECOND_INCRS.includes(3600));
+  assert.equal(SECOND_INCRS.at(-1), 365 * 86400);
 });
