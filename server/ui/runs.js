@@ -13,6 +13,7 @@ import { renderChooser } from "./runs_chooser.js";
 import { loadColumns, storeColumns, tableColumns } from "./runs_columns.js";
 import {
   defaultColumns,
+  effectiveQuery,
   emptyKnown,
   learn,
   readSettings,
@@ -79,6 +80,8 @@ export function mount(root, { navigate }) {
     cleared: () => table.render(true),
     navigate,
     refresh: () => refresh(true),
+    query: () => effectiveQuery(state),
+    total: () => pages.total,
   });
   const chooser = h("div.chooser", { hidden: true });
   const table = new RunTable({
@@ -126,13 +129,13 @@ export function mount(root, { navigate }) {
         count,
         warn,
         h("label.check", {}, archived, " hide archived"),
-        h("span.spacer"),
-        selection.toolbar,
         h("button", {
           text: "Columns",
           onclick: () => toggleChooser(),
           "aria-expanded": "false",
         }),
+        h("span.spacer"),
+        selection.toolbar,
       ),
       chooser,
       table.element,
@@ -147,7 +150,11 @@ export function mount(root, { navigate }) {
   // --- Columns --------------------------------------------------------------
   function layout() {
     table.setColumns(
-      tableColumns(state.columns, (hash) => selection.has(hash)),
+      tableColumns(
+        state.columns,
+        (hash) => selection.has(hash),
+        selection.allBox,
+      ),
       state.sort,
       (sort) => {
         state.sort = sort;
@@ -224,7 +231,15 @@ export function mount(root, { navigate }) {
       const problem = await checkQuery(state.q, { sort: state.sort });
       if (!pages.isCurrent(gen)) return;
       if (problem !== null) return showProblem(problem);
-      if (await pages.loadFirst(gen)) table.render(true);
+      if (await pages.loadFirst(gen)) {
+        table.render(true);
+        // Runs selected under another query may be hidden by this one.
+        if (pages.isCurrent(gen)) {
+          selection.queryChanged().catch((error) =>
+            toast(errorText(error), "error")
+          );
+        }
+      }
     } catch (error) {
       if (!pages.isCurrent(gen)) return;
       if (!(error instanceof ApiError)) throw error;
@@ -261,7 +276,10 @@ export function mount(root, { navigate }) {
     table.render(true);
   }
 
-  const onResize = debounce(() => table.render(false), 50);
+  const onResize = debounce(() => {
+    table.refit();
+    table.render(false);
+  }, 50);
   addEventListener("resize", onResize);
 
   // --- Live refresh ---------------------------------------------------------
