@@ -22,6 +22,17 @@ const SINCE_LINES = 5000;
 const MAX_LINES = 20_000;
 /** Matches read by each search page. */
 const MATCH_PAGE = 200;
+/** Levels styled apart (style.css); stdout, the program's output, unmarked. */
+const LEVELS = new Set([
+  "stdout",
+  "stderr",
+  "debug",
+  "info",
+  "warning",
+  "warn",
+  "error",
+  "critical",
+]);
 
 /** A run's log, with its bar: follow, position, search. */
 export class RunLog {
@@ -206,7 +217,8 @@ export class RunLog {
   async #loadLater() {
     const window = this.#window;
     const last = window.lines[window.lines.length - 1];
-    if (last === undefined) return;
+    // Nothing shown yet: the lines that came are the log's last ones.
+    if (last === undefined) return await this.#loadTail();
     const page = await readLogs(this.#hash, {
       after: last.seq,
       limit: LOG_PAGE,
@@ -364,9 +376,10 @@ export class RunLog {
  * @returns {HTMLElement}
  */
 function lineElement(line, mark) {
-  const level = line.level.replace(/[^a-z]/gi, "").toLowerCase() || "info";
+  const level = line.level.toLowerCase();
   return h(
-    `div.line.${level}`,
+    // A client may name any level: only known ones become classes.
+    `div.line.${LEVELS.has(level) ? level : "other"}`,
     { dataset: { seq: String(line.seq) } },
     h("span.n", { dataset: { n: String(line.line ?? "") } }),
     h("span.t", { text: fmtClock(line.time) }),

@@ -106,7 +106,7 @@ export class RunSelection {
     });
     this.allBox.addEventListener("change", () => {
       if (this.allBox.checked) this.#selectAll().catch(_report);
-      else this.clear();
+      else this.#unselectShown();
     });
   }
 
@@ -145,6 +145,16 @@ export class RunSelection {
     // Rows are clicked among the query's runs: none of them is hidden.
     this.#hidden?.delete(hash);
     this.update();
+  }
+
+  /** Unselects the runs the query matches; those it hides stay selected. */
+  #unselectShown() {
+    const hidden = this.#hidden ?? new Set();
+    for (const hash of [...this.#selected.keys()]) {
+      if (!hidden.has(hash)) this.#selected.delete(hash);
+    }
+    this.update();
+    this.#hooks.cleared();
   }
 
   /** Unselects every run. */
