@@ -85,104 +85,132 @@ export function readLogPage(db: DatabaseSync, query: LogQuery): LogPage {
   const lastSeq = Number(
     (db.prepare("SELECT max(seq) AS s FROM logs").get() as Row).s ?? 0,
   );
-  const page = (lines: LogLine[], matches?: number): LogPage => ({
-    lines,
-    total,
-    last_seq: lastSeq,
-    ...(matches !== undefined ? { matches } : {}),
-  });
+  const page = { total, last_seq: lastSeq };
   const { limit } = query;
   if (query.since !== undefined) {
-    return page(
-      db.prepare(
-        "SELECT seq, time, level, text FROM logs WHERE seq > ? ORDER BY seq LIMIT ?",
-      ).all(query.since, limit).map((row) => _line(row)),
-    );
+    const lines = db.prepare(
+      "SELECT seq, time, level, text FROM logs WHERE seq > ? ORDER BY seq LIMIT ?",
+    ).all(query.since, limit).map((row) => _line(row));
+    return { lines, ...page };
   }
-  if (query.before !== undefined || query.after !== undefined) {
-    const seq = (query.before ?? query.after)!;
-    const found = db.prepare("SELECT time FROM logs WHERE seq = ?").get(seq);
-    if (found === undefined) {
-      throw badRequest(
-        `the run's log has no line ${seq}: ${
-          lastSeq === 0
-            ? "it is empty"
-            : `its lines are numbered (seq) from 1 to ${lastSeq}`
-        }`,
-      );
-    }
-    const time = Number(found.time);
-    // Lines before it in (time, seq) order: its own number is one more.
-    const ahead = _countBefore(db, time, seq);
-    if (query.before !== undefined) {
-      const rows = db.prepare(
-        `SELECT seq, time, level, text FROM logs
-         WHERE time <= ?1 AND (time < ?1 OR seq < ?2)
-         ORDER BY time DESC, seq DESC LIMIT ?3`,
-      ).all(time, seq, limit).reverse();
-      const first = ahead - rows.length + 1;
-      return page(rows.map((row, i) => _line(row, first + i)));
-    }
-    const rows = db.prepare(
-      `SELECT seq, time, level, text FROM logs
-       WHERE time >= ?1 AND (time > ?1 OR seq > ?2)
-       ORDER BY time, seq LIMIT ?3`,
-    ).all(time, seq, limit);
-    return page(rows.map((row, i) => _line(row, ahead + 2 + i)));
+  if (query.before !== undefined) {
+    return {
+      lines: _around(db, query.before, limit, "before", lastSeq),
+      ...page,
+    };
+  }
+  if (query.after !== undefined) {
+    return {
+      lines: _around(db, query.after, limit, "after", lastSeq),
+      ...page,
+    };
   }
   const offset = query.offset ?? 0;
   if (query.contains !== undefined) {
-    const pattern = `%${query.contains.replace(/[\\%_]/g, "\\$&")}%`;
-    const matches = Number(
-      (db.prepare(
-        "SELECT count(*) AS n FROM logs WHERE text LIKE ? ESCAPE '\\'",
-      ).get(pattern) as Row).n,
-    );
-    const start = offset < 0 ? Math.max(0, matches + offset) : offset;
-    if (!_hasTimeIndex(db)) {
-      // A file written before logs_time: number every line in one sorted
-      // pass (counting ranges would scan the table once per match).
-      const rows = db.prepare(
-        `SELECT seq, time, level, text, line FROM (
-           SELECT seq, time, level, text,
-                  row_number() OVER (ORDER BY time, seq) AS line
-           FROM logs)
-         WHERE text LIKE ? ESCAPE '\\' ORDER BY line LIMIT ? OFFSET ?`,
-      ).all(pattern, limit, start);
-      return page(rows.map((row) => _line(row, Number(row.line))), matches);
-    }
-    const rows = db.prepare(
-      `SELECT seq, time, level, text FROM logs WHERE text LIKE ? ESCAPE '\\'
-       ORDER BY time, seq LIMIT ? OFFSET ?`,
-    ).all(pattern, limit, start);
-    // Each match's number from the previous one's, counting the index
-    // between them: one pass over the index up to the last match.
-    const tie = db.prepare(
-      "SELECT count(*) AS n FROM logs WHERE time = ? AND seq < ?",
-    );
-    const between = db.prepare(
-      "SELECT count(*) AS n FROM logs WHERE time >= ? AND time < ?",
-    );
-    const count = (statement: typeof tie, ...args: number[]) =>
-      Number((statement.get(...args) as Row).n);
-    let before = 0;
-    let previous: { time: number; seq: number } | null = null;
-    const lines = rows.map((row) => {
-      const time = Number(row.time), seq = Number(row.seq);
-      before = previous === null
-        ? _countBefore(db, time, seq)
-        : before + count(between, previous.time, time) +
-          count(tie, time, seq) - count(tie, previous.time, previous.seq);
-      previous = { time, seq };
-      return _line(row, before + 1);
-    });
-    return page(lines, matches);
+    const { lines, matches } = _search(db, query.contains, offset, limit);
+    return { lines, ...page, matches };
   }
   const start = offset < 0 ? Math.max(0, total + offset) : offset;
   const rows = db.prepare(
     "SELECT seq, time, level, text FROM logs ORDER BY time, seq LIMIT ? OFFSET ?",
   ).all(limit, start);
-  return page(rows.map((row, i) => _line(row, start + 1 + i)));
+  return { lines: rows.map((row, i) => _line(row, start + 1 + i)), ...page };
+}
+
+/** The `limit` lines just before or after line `seq` in time order, numbered. */
+function _around(
+  db: DatabaseSync,
+  seq: number,
+  limit: number,
+  side: "before" | "after",
+  lastSeq: number,
+): LogLine[] {
+  const found = db.prepare("SELECT time FROM logs WHERE seq = ?").get(seq);
+  if (found === undefined) {
+    throw badRequest(
+      `the run's log has no line ${seq}: ${
+        lastSeq === 0
+          ? "it is empty"
+          : `its lines are numbered (seq) from 1 to ${lastSeq}`
+      }`,
+    );
+  }
+  const time = Number(found.time);
+  // Lines before it in (time, seq) order: its own number is one more.
+  const ahead = _countBefore(db, time, seq);
+  if (side === "before") {
+    const rows = db.prepare(
+      `SELECT seq, time, level, text FROM logs
+       WHERE time <= ?1 AND (time < ?1 OR seq < ?2)
+       ORDER BY time DESC, seq DESC LIMIT ?3`,
+    ).all(time, seq, limit).reverse();
+    const first = ahead - rows.length + 1;
+    return rows.map((row, i) => _line(row, first + i));
+  }
+  const rows = db.prepare(
+    `SELECT seq, time, level, text FROM logs
+     WHERE time >= ?1 AND (time > ?1 OR seq > ?2)
+     ORDER BY time, seq LIMIT ?3`,
+  ).all(time, seq, limit);
+  return rows.map((row, i) => _line(row, ahead + 2 + i));
+}
+
+/**
+ * The matches of `text` from match `offset` (negative: from the last), at
+ * most `limit`, each numbered by its place among all lines; and how many
+ * there are.
+ */
+function _search(
+  db: DatabaseSync,
+  text: string,
+  offset: number,
+  limit: number,
+): { lines: LogLine[]; matches: number } {
+  const pattern = `%${text.replace(/[\\%_]/g, "\\$&")}%`;
+  const matches = Number(
+    (db.prepare(
+      "SELECT count(*) AS n FROM logs WHERE text LIKE ? ESCAPE '\\'",
+    ).get(pattern) as Row).n,
+  );
+  const start = offset < 0 ? Math.max(0, matches + offset) : offset;
+  if (!_hasTimeIndex(db)) {
+    // A file written before logs_time: number every line in one sorted
+    // pass (counting ranges would scan the table once per match).
+    const rows = db.prepare(
+      `SELECT seq, time, level, text, line FROM (
+         SELECT seq, time, level, text,
+                row_number() OVER (ORDER BY time, seq) AS line
+         FROM logs)
+       WHERE text LIKE ? ESCAPE '\\' ORDER BY line LIMIT ? OFFSET ?`,
+    ).all(pattern, limit, start);
+    return { lines: rows.map((row) => _line(row, Number(row.line))), matches };
+  }
+  const rows = db.prepare(
+    `SELECT seq, time, level, text FROM logs WHERE text LIKE ? ESCAPE '\\'
+     ORDER BY time, seq LIMIT ? OFFSET ?`,
+  ).all(pattern, limit, start);
+  // Each match's number from the previous one's, counting the index
+  // between them: one pass over the index up to the last match.
+  const tie = db.prepare(
+    "SELECT count(*) AS n FROM logs WHERE time = ? AND seq < ?",
+  );
+  const between = db.prepare(
+    "SELECT count(*) AS n FROM logs WHERE time >= ? AND time < ?",
+  );
+  const count = (statement: typeof tie, ...args: number[]) =>
+    Number((statement.get(...args) as Row).n);
+  let before = 0;
+  let previous: { time: number; seq: number } | null = null;
+  const lines = rows.map((row) => {
+    const time = Number(row.time), seq = Number(row.seq);
+    before = previous === null
+      ? _countBefore(db, time, seq)
+      : before + count(between, previous.time, time) +
+        count(tie, time, seq) - count(tie, previous.time, previous.seq);
+    previous = { time, seq };
+    return _line(row, before + 1);
+  });
+  return { lines, matches };
 }
 
 /** Lines before (time, seq) in time order. */
