@@ -116,7 +116,9 @@ export type QueryRequest =
     since?: number;
     contains?: string;
   }
-  | { kind: "status" };
+  | { kind: "status" }
+  /** Warnings for the params a query and a sort name that no run has. */
+  | { kind: "names"; q: string; sort?: string };
 
 /** Main thread → query Worker. */
 export type ToQuery =

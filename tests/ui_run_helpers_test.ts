@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "./_dev_deps.ts";
 import { before, LogWindow } from "../server/ui/log_window.js";
 import { INTEGER_INCRS, SECOND_INCRS, unitOf } from "../server/ui/units.js";
 import type { LogLine, LogPage } from "../server/ui/api_types.js";

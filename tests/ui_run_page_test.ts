@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+import type { Page } from "./_dev_deps.ts";
 import { tempRepo, waitFor } from "./_helpers.ts";
 import { startAimUp } from "./_aim_up.ts";
 import { browserPage } from "./_browser.ts";

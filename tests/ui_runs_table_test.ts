@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+import type { Page } from "./_dev_deps.ts";
 import type { Repo } from "../lib/mod.ts";
 import { tempRepo, waitFor } from "./_helpers.ts";
 import { startAimUp } from "./_aim_up.ts";

@@ -16,10 +16,10 @@ import {
   readDataVersion,
   readMeta,
   readPreviews,
-  readRecord,
   runFileFeatures,
 } from "../storage/run_file.ts";
 import type { Junk, RunLock, RunSpaces } from "../storage/run_spaces.ts";
+import { readEditedRecord, readEdits } from "../storage/run_edits.ts";
 import type { IndexDb } from "./index_db.ts";
 
 /** A repository's run spaces with its index: what indexing needs (a `Repo` is one). */
@@ -56,8 +56,13 @@ export interface IndexRunOptions {
    * tests; default false.
    */
   includeLive?: boolean;
-  /** The run's lock, when the caller holds it already (an edit indexing what it wrote). */
+  /** The run's lock, when the caller holds it already. */
   heldLock?: RunLock;
+  /**
+   * How long to wait for the run's lock while another process (not a
+   * writer) holds it, in milliseconds; default 0.
+   */
+  lockWaitMs?: number;
 }
 
 /**
@@ -92,7 +97,7 @@ export function indexRun(
   const index = spaces.index();
   let lock: RunLock | null = options.heldLock ?? null;
   try {
-    lock ??= spaces.lockRun(hash, { waitMs: 0 });
+    lock ??= spaces.lockRun(hash, { waitMs: options.lockWaitMs ?? 0 });
     // On a network filesystem another host's writer holds no lock here.
     if (
       lock !== options.heldLock && spaces.mode === "network" &&
@@ -116,13 +121,15 @@ export function indexRun(
     }
     let record: RunRecord;
     let previews: Map<string, Uint8Array>;
+    let editsBefore = 0;
     try {
       let current: boolean;
+      editsBefore = readEdits(spaces.runDir(hash)).version;
       [record, previews, current] = spaces.readRun(
         hash,
         (db) =>
           [
-            readRecord(db, hash),
+            readEditedRecord(db, hash, spaces.runDir(hash)),
             readPreviews(db),
             runFileFeatures(db).pyramid,
           ] as const,
@@ -150,10 +157,13 @@ export function indexRun(
     }
     const writeMs = index.write(record, previews);
     spaces.removeMarker(hash);
-    // Holding the lock, no one can have written since the read; without it
-    // a writer may have committed after our read, and its marker must stay.
-    const markerKept = live &&
-      spaces.readRun(hash, readDataVersion) !== record.data_version;
+    // Holding the lock, no writer can have written since the read; without
+    // it a writer may have committed after our read, and its marker must
+    // stay. Editors take no run lock: an edit made since the read marks the
+    // run again (its editor marks it too, after writing the edit).
+    const markerKept = (live &&
+      spaces.readRun(hash, readDataVersion) !== record.data_version) ||
+      readEdits(spaces.runDir(hash)).version !== editsBefore;
     if (markerKept) spaces.touchMarker(hash);
     return { kind: "indexed", record, writeMs, markerKept };
   } finally {

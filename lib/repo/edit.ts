@@ -1,20 +1,22 @@
 /**
- * Changing a run from outside its writer: editing its attributes and
- * deleting it. Both hold the run's lock, so they exclude each other, the
- * indexer and a writer resuming the run (docs/ARCHITECTURE.md, "Locks").
+ * Changing a run from outside its writer: editing its attributes (recorded
+ * beside the run, so a live run can be edited too) and deleting it (under
+ * the run's lock, so that it excludes the indexer and a writer resuming the
+ * run: docs/ARCHITECTURE.md, "Locks" and "Edits").
  *
  * @module
  */
 
 import { join } from "node:path";
-import { AimError, badRequest } from "../errors.ts";
+import { AimError, badRequest, writeFailure } from "../errors.ts";
 import type { RunRecord } from "../types.ts";
 import { indexRun } from "../index/indexing.ts";
 import { RUNS_DIR } from "../storage/layout.ts";
 import { type RunLock, TRASH_PREFIX, writerOf } from "../storage/run_spaces.ts";
+import { writeEdits } from "../storage/run_edits.ts";
 import type { Repo } from "./repo.ts";
 
-/** Attributes that can be edited on a run whose writer is gone. */
+/** Attributes that can be edited on a run, live or not. */
 export interface RunPatch {
   /** New name; unchanged when absent. */
   name?: string;
@@ -61,11 +63,13 @@ export function validatePatch(patch: unknown): RunPatch {
 }
 
 /**
- * Edits a run's attributes in its own space (a new data version), then
- * indexes it, holding its lock throughout. Refuses a live run (`run_live`):
- * its writer owns its attributes.
+ * Edits a run's attributes, live or not: the edit is recorded beside the
+ * run (`edits.json`, see `storage/run_edits.ts`), never in the file its
+ * writer owns, and laid over every read of it. A run that is not live is
+ * indexed again at once; a live one is marked, and indexed when its writer
+ * finalizes it (or, stalled, by the indexer), with the edit.
  *
- * @example Rename and tag a finished run
+ * @example Tag a run while it trains
  * ```ts
  * import { updateRun } from "./edit.ts";
  * import { Repo } from "./repo.ts";
@@ -73,11 +77,15 @@ export function validatePatch(patch: unknown): RunPatch {
  * const dir = await Deno.makeTempDir();
  * const repo = await Repo.open(`${dir}/.aim`, { create: true });
  * const run = await repo.startRun({ name: "draft", tags: ["sweep"] });
- * await run.close();
+ * run.track(0.5, { name: "loss" });
  *
- * const record = updateRun(repo, run.hash, { name: "final", tags: ["sweep", "best"] });
- * console.log(record.name, record.tags); // final ["sweep", "best"]
- * console.log(repo.index().get(run.hash)?.name); // final: indexed at once
+ * const live = updateRun(repo, run.hash, { tags: ["sweep", "promising"] });
+ * console.log(live.tags); // ["sweep", "promising"]
+ * await run.close();
+ * console.log(repo.index().get(run.hash)?.tags); // ["sweep", "promising"]
+ *
+ * const record = updateRun(repo, run.hash, { name: "final" });
+ * console.log(record.name, repo.index().get(run.hash)?.name); // final final
  * repo.close();
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -88,23 +96,31 @@ export function updateRun(
   patch: RunPatch,
 ): RunRecord {
   validatePatch(patch);
-  const lock = _lockStalled(repo, hash);
-  try {
-    repo.writeRun(lock, hash, () =>
-      new Map(
-        Object.entries(patch).map(([key, value]) => [
-          key,
-          key === "tags" ? [...new Set(value as string[])] : value,
-        ]),
-      ));
-    const outcome = indexRun(repo, hash, { heldLock: lock });
-    if (outcome.kind !== "indexed") {
-      throw new AimError("run_not_found", `No run ${hash} in ${repo.path}`);
-    }
-    return outcome.record;
-  } finally {
-    lock.release();
+  const dir = repo.runDir(hash);
+  if (!_isDirectory(dir)) {
+    throw new AimError("run_not_found", `No run ${hash} in ${repo.path}`);
   }
+  const changes = Object.fromEntries(
+    Object.entries(patch).map(([key, value]) => [
+      key,
+      key === "tags" ? [...new Set(value as string[])] : value,
+    ]),
+  );
+  try {
+    writeEdits(dir, changes, repo.clock.now() / 1000);
+  } catch (error) {
+    throw writeFailure(error, `the edits of run ${hash}`) ?? error;
+  }
+  // After the edit is written: an indexer that read the run before it sees
+  // the mark and indexes it again.
+  repo.touchMarker(hash);
+  const outcome = indexRun(repo, hash, { lockWaitMs: 2_000 });
+  if (outcome.kind === "indexed") return outcome.record;
+  if (outcome.kind === "missing") {
+    throw new AimError("run_not_found", `No run ${hash} in ${repo.path}`);
+  }
+  // Live: its writer indexes it, edits included, when it finalizes.
+  return repo.loadRun(hash).record;
 }
 
 /**
@@ -180,19 +196,11 @@ export function removeRun(
   }
 }
 
-/** The run's lock, refusing a live run with a message about editing. */
-function _lockStalled(repo: Repo, hash: string): RunLock {
+function _isDirectory(path: string): boolean {
   try {
-    return repo.lockRun(hash);
-  } catch (error) {
-    if (error instanceof AimError && error.code === "run_live") {
-      throw new AimError(
-        "run_live",
-        `${error.message}: edit it when its writer has ended`,
-        { cause: error },
-      );
-    }
-    throw error;
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
   }
 }
 

@@ -33,9 +33,9 @@ import {
   readDataVersion,
   readMeta,
   readPreviews,
-  readRecord,
   upgradeRunFile,
 } from "../storage/run_file.ts";
+import { readEditedRecord, readEdits } from "../storage/run_edits.ts";
 import { type RunLock, RunSpaces } from "../storage/run_spaces.ts";
 import { Run, type RunHost } from "../storage/run_writer.ts";
 
@@ -265,15 +265,21 @@ export class Repo extends RunSpaces implements RunHost, Disposable {
 
   /** @internal The writer's last step: index its own finalized run. */
   indexFinalized(hash: string, db: DatabaseSync): void {
+    const dir = this.runDir(hash);
+    const editsBefore = readEdits(dir).version;
     const [record, previews] = transaction(
       db,
-      () => [readRecord(db, hash), readPreviews(db)] as const,
+      () => [readEditedRecord(db, hash, dir), readPreviews(db)] as const,
       "DEFERRED",
     );
     this.index().write(record, previews);
     this.removeMarker(hash);
-    // Only this writer writes the run, but keep the protocol honest anyway.
-    if (readDataVersion(db) !== record.data_version) this.touchMarker(hash);
+    // Only this writer writes the run, but keep the protocol honest anyway;
+    // an edit made since the read marks the run again.
+    if (
+      readDataVersion(db) !== record.data_version ||
+      readEdits(dir).version !== editsBefore
+    ) this.touchMarker(hash);
   }
 
   /** Closes the index connection; open runs stay open. Safe to call twice. */

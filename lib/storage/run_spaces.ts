@@ -34,12 +34,12 @@ import {
 } from "./liveness.ts";
 import {
   readDataVersion,
-  readRecord,
   RunFileError,
   runFileFeatures,
   upgradeRunFile,
 } from "./run_file.ts";
 import { RecordCache } from "./record_cache.ts";
+import { EDITS_FILE, readEditedRecord } from "./run_edits.ts";
 
 /**
  * Prefix of the hidden folder a new run is built in before it is renamed
@@ -558,7 +558,10 @@ export class RunSpaces {
     // Reading may itself add a log file beside the run's: the record is kept
     // under the signature its files have once read, twice alike.
     for (let attempt = 0; record === undefined; attempt++) {
-      const read = this.readRun(hash, (db) => readRecord(db, hash));
+      const read = this.readRun(
+        hash,
+        (db) => readEditedRecord(db, hash, this.runDir(hash)),
+      );
       const after = live ? null : this.#signature(hash);
       if (after === null) this.records.delete(hash);
       else if (after === signature || attempt > 0) {
@@ -577,12 +580,13 @@ export class RunSpaces {
     return { record, live };
   }
 
-  /** Size, modification time and inode of the run's file and its log: change when its data does. */
+  /** Size, modification time and inode of the run's file, its log and its edits: change when its data does. */
   #signature(hash: string): string | null {
     const parts: string[] = [];
-    for (const suffix of ["", "-wal"]) {
+    const dir = this.runDir(hash);
+    for (const file of [RUN_DB, `${RUN_DB}-wal`, EDITS_FILE]) {
       try {
-        const stat = Deno.statSync(this.runFile(hash) + suffix);
+        const stat = Deno.statSync(join(dir, file));
         parts.push(`${stat.ino}:${stat.size}:${stat.mtime?.getTime()}`);
       } catch (error) {
         if (!(error instanceof Deno.errors.NotFound)) return null;

@@ -28,6 +28,7 @@ import { type PendingBlocks, PyramidBuilder } from "../series/pyramid.ts";
 import { heartbeatInterval, writeHeartbeat } from "./liveness.ts";
 import type { RunLock } from "./run_spaces.ts";
 import { registerOpenRun, unregisterOpenRun } from "./finalizer.ts";
+import { EDITABLE } from "./run_edits.ts";
 
 /** Options of {@linkcode Run.track}. */
 export interface TrackOptions {
@@ -784,6 +785,12 @@ export class Run {
     this.#checkOpen();
     this.#meta.set(key, value);
     this.#dirtyMeta.add(key);
+    // Edits made from outside (run_edits.ts) give way to a value set later.
+    if ((EDITABLE as readonly string[]).includes(key)) {
+      const setAt = this.#meta.get("set_at") as Record<string, number> ?? {};
+      this.#meta.set("set_at", { ...setAt, [key]: this.#clock.now() / 1000 });
+      this.#dirtyMeta.add("set_at");
+    }
     this.#dirtySince ||= this.#clock.now();
   }
 

@@ -89,11 +89,13 @@ export function mount(root, { params, navigate }) {
     });
   }
 
-  /** @param {{ archived?: boolean, tags?: string[] }} body */
+  /** @param {{ archived?: boolean, tags?: string[], name?: string, description?: string }} body */
   async function patch(body) {
     try {
       state.run = await patchRun(hash, body);
       showHead();
+      // The overview lists the same attributes.
+      if (state.tab === "overview") renderOverview(content, state.run);
     } catch (error) {
       toast(errorText(error), "error");
     }

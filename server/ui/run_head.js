@@ -13,19 +13,20 @@ import { fmtDuration, fmtTime } from "./format.js";
  * What the header's buttons do.
  * @typedef {object} HeadActions
  * @property {() => void} compare  Open the run in the metrics explorer.
- * @property {(patch: { archived?: boolean, tags?: string[] }) => void} patch
+ * @property {(patch: { archived?: boolean, tags?: string[], name?: string, description?: string }) => void} patch
  * @property {() => void} remove  Ask, then delete the run.
  */
 
 /**
- * Fills `head` with the header of `run`. A live run's writer owns its
- * attributes: no edit is offered then.
+ * Fills `head` with the header of `run`: its name and description (both
+ * editable, live or not: edits are kept beside the run), badges, tags and
+ * actions. A live run cannot be deleted.
  * @param {HTMLElement} head
  * @param {Run} run
  * @param {HeadActions} actions
  */
 export function renderHead(head, run, actions) {
-  const editable = !run.live;
+  const removable = !run.live;
   const tagInput = h("input.tag-input", {
     type: "text",
     placeholder: "add tag",
@@ -41,7 +42,17 @@ export function renderHead(head, run, actions) {
     h(
       "div.run-head",
       {},
-      h("h1", { text: run.name || run.hash }),
+      h("h1", {
+        text: run.name || run.hash,
+        title: "Click to rename",
+        tabIndex: 0,
+        onclick: (/** @type {Event} */ e) =>
+          editText(/** @type {HTMLElement} */ (e.currentTarget), {
+            value: run.name,
+            label: "Run name",
+            save: (name) => actions.patch({ name }),
+          }),
+      }),
       h("span.hash", { text: run.hash }),
       h("span.badges", {}, badges(run)),
       h(
@@ -54,13 +65,12 @@ export function renderHead(head, run, actions) {
         }),
         h("button", {
           text: run.archived ? "Unarchive" : "Archive",
-          disabled: !editable,
-          title: editable ? "" : "A live run is edited by its writer only",
           onclick: () => actions.patch({ archived: !run.archived }),
         }),
         h("button.danger", {
           text: "Delete…",
-          disabled: !editable,
+          disabled: !removable,
+          title: removable ? "" : "A live run is deleted once it has ended",
           onclick: actions.remove,
         }),
       ),
@@ -75,7 +85,18 @@ export function renderHead(head, run, actions) {
         `duration ${fmtDuration(run.duration)}`,
       ].filter(Boolean).join(" · "),
     ),
-    run.description ? h("p.description", { text: run.description }) : null,
+    h(run.description ? "p.description" : "p.description.empty", {
+      text: run.description || "Add a description…",
+      title: "Click to edit the description",
+      tabIndex: 0,
+      onclick: (/** @type {Event} */ e) =>
+        editText(/** @type {HTMLElement} */ (e.currentTarget), {
+          value: run.description,
+          label: "Run description",
+          multiline: true,
+          save: (description) => actions.patch({ description }),
+        }),
+    }),
     h(
       "div.tags-edit",
       {},
@@ -84,19 +105,52 @@ export function renderHead(head, run, actions) {
           "span.tag",
           {},
           t,
-          editable
-            ? h("button", {
-              text: "×",
-              title: `remove ${t}`,
-              onclick: () =>
-                actions.patch({ tags: run.tags.filter((x) => x !== t) }),
-            })
-            : null,
+          h("button", {
+            text: "×",
+            title: `remove ${t}`,
+            onclick: () =>
+              actions.patch({ tags: run.tags.filter((x) => x !== t) }),
+          }),
         )
       ),
-      editable
-        ? [tagInput, h("button", { text: "Add", onclick: addTag })]
-        : null,
+      tagInput,
+      h("button", { text: "Add", onclick: addTag }),
     ),
   );
+}
+
+/**
+ * Replaces `shown` by a text field holding `value` until Enter (saves, when
+ * changed) or Escape (cancels); a multiline one saves on Ctrl+Enter or on
+ * leaving it.
+ * @param {HTMLElement} shown
+ * @param {{ value: string, label: string, multiline?: boolean, save: (value: string) => void }} options
+ */
+function editText(shown, { value, label, multiline = false, save }) {
+  const input = /** @type {HTMLInputElement | HTMLTextAreaElement} */ (
+    h(multiline ? "textarea.inline-edit" : "input.inline-edit", {
+      "aria-label": label,
+    })
+  );
+  input.value = value;
+  let done = false;
+  const finish = (/** @type {boolean} */ keep) => {
+    if (done) return;
+    done = true;
+    input.replaceWith(shown);
+    const next = input.value.trim();
+    if (keep && next !== value) save(next);
+  };
+  input.addEventListener("keydown", (event) => {
+    const e = /** @type {KeyboardEvent} */ (event);
+    if (e.key === "Escape") finish(false);
+    else if (e.key === "Enter" && (!multiline || e.ctrlKey)) {
+      e.preventDefault();
+      finish(true);
+    }
+  });
+  input.addEventListener("blur", () => finish(true));
+  shown.replaceWith(input);
+  input.focus();
+  input.select();
 }

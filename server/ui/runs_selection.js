@@ -365,17 +365,20 @@ export class RunSelection {
   }
 
   /**
-   * Applies `action` to every run of `selected` whose writer is gone, a few
-   * at a time; reports what was done and what failed, then refreshes.
+   * Applies `action` to every run of `selected` (deletions: those whose
+   * writer is gone), a few at a time; reports what was done and what
+   * failed, then refreshes.
    * @param {Picked[]} selected
    * @param {(run: Picked) => Promise<unknown>} action
    * @param {boolean} [removing]  The action deletes: unselect what it removed.
    */
   async #edit(selected, action, removing = false) {
-    // A live run belongs to its writer: the server would refuse it (409).
-    const runs = selected.filter((run) => !run.live);
-    const failures = selected.filter((run) => run.live)
-      .map((run) => `${run.name || run.hash}: live, its writer owns it`);
+    // A live run can be edited, not deleted: the server would refuse (409).
+    const runs = removing ? selected.filter((run) => !run.live) : selected;
+    const failures = removing
+      ? selected.filter((run) => run.live)
+        .map((run) => `${run.name || run.hash}: live, stop it before deleting`)
+      : [];
     await pool(
       runs.map((run) => async () => {
         try {
