@@ -190,18 +190,29 @@ Deno.test("a live run's log places a line that arrives late where it belongs, an
   }
 });
 
-/** What the chart in `selector` draws: its lines' x values and its tick labels. */
+/**
+ * What the chart in `selector` draws: its lines' x values, its tick
+ * labels, and the room left of the plot against the widest y label.
+ */
 function chartState(page: Page, selector: string) {
   return page.locator(selector).evaluate((element) => {
     const chart = (element as unknown as {
       aimChart: {
         drawn(): { xs: number[] }[];
-        ticks?(): { x: string[]; y: string[] };
+        ticks(): { x: string[]; y: string[]; font: string };
       };
     }).aimChart;
+    const ticks = chart.ticks();
+    const measure = element.ownerDocument.createElement("canvas")
+      .getContext("2d")!;
+    measure.font = ticks.font;
+    const over = element.querySelector(".u-over")!.getBoundingClientRect();
+    const root = element.querySelector(".uplot")!.getBoundingClientRect();
     return {
       xs: chart.drawn()[0]?.xs ?? [],
-      ticks: chart.ticks?.() ?? { x: [], y: [] },
+      ticks,
+      yAxisWidth: over.left - root.left,
+      widestY: Math.max(0, ...ticks.y.map((t) => measure.measureText(t).width)),
     };
   });
 }
@@ -222,6 +233,12 @@ Deno.test("system metrics are drawn against the time since the run started, with
     });
     run.track(1500 + 30 * i, { name: "rss_mb", context: system, time });
     run.track(1 + (i % 3), { name: "processes", context: system, time });
+    // A small process's memory barely moves: its ticks need many digits.
+    run.track(14.863 + 0.001 * (i % 5), {
+      name: "child_rss_mb",
+      context: system,
+      time,
+    });
   }
   for (let step = 0; step < 3; step++) {
     run.track(1 / (step + 1), { name: "loss", step });
@@ -233,7 +250,7 @@ Deno.test("system metrics are drawn against the time since the run started, with
   const { page } = ui;
   await page.goto(`${server.url}run/${run.hash}?tab=system&token=${TOKEN}`);
   const card = (name: string) => `.chart-card[data-series='${name}'] .chart`;
-  for (const name of ["cpu_percent", "rss_mb", "processes"]) {
+  for (const name of ["cpu_percent", "rss_mb", "processes", "child_rss_mb"]) {
     await page.locator(`${card(name)}[data-lines='1']`).waitFor();
   }
   const cpu = await chartState(page, card("cpu_percent"));
@@ -249,6 +266,13 @@ Deno.test("system metrics are drawn against the time since the run started, with
   for (const tick of (await chartState(page, card("rss_mb"))).ticks.y) {
     assert.match(tick, /^\d\.\d+ GB$/, "1,500 MB and more read as GB");
   }
+  const small = await chartState(page, card("child_rss_mb"));
+  assert.ok(small.ticks.y.length > 1);
+  for (const tick of small.ticks.y) assert.match(tick, /^14\.86\d MB$/);
+  assert.ok(
+    small.yAxisWidth >= small.widestY + 15,
+    `the y axis (${small.yAxisWidth}px) holds its labels (${small.widestY}px) and the tick marks`,
+  );
   const processes = await chartState(page, card("processes"));
   assert.deepEqual(processes.ticks.y, ["1", "2", "3"]);
   assert.match(

@@ -29,8 +29,12 @@ import { INTEGER_INCRS, SECOND_INCRS } from "./units.js";
  */
 const uPlot = /** @type {any} */ (globalThis).uPlot;
 
-/** Width of the y axis, in CSS pixels. */
+/** Narrowest y axis, in CSS pixels: charts side by side line up unless a label needs more. */
 const Y_AXIS = 64;
+/** The axes' font (uPlot's default size, the page's own face). */
+const AXIS_FONT = "12px system-ui, sans-serif";
+/** uPlot's tick marks and their gap to the labels, in CSS pixels. */
+const TICK_ROOM = 10 + 5;
 /** The plot's padding: top, right, bottom, left. */
 const PADDING = /** @type {[number, number, number, number]} */ ([
   12,
@@ -148,11 +152,12 @@ export class LineChart {
   }
 
   /**
-   * The tick labels drawn on the axes (uPlot draws them on its canvas), for tests.
-   * @returns {{ x: string[], y: string[] }}
+   * The tick labels drawn on the axes (uPlot draws them on its canvas), in
+   * `font`, for tests.
+   * @returns {{ x: string[], y: string[], font: string }}
    */
   ticks() {
-    return this.#ticks;
+    return { ...this.#ticks, font: AXIS_FONT };
   }
 
   /**
@@ -267,6 +272,7 @@ export class LineChart {
           // Steps and epochs are whole; seconds tick at minutes, hours…
           incrs: xKind === "time" ? SECOND_INCRS : INTEGER_INCRS,
           stroke: "#555",
+          font: AXIS_FONT,
           grid: { stroke: "#eee" },
           ticks: { stroke: "#ddd" },
         },
@@ -277,7 +283,9 @@ export class LineChart {
               : splits.map((v) => v === null ? "" : fmtNum(v)),
           ...(unit?.integer ? { incrs: INTEGER_INCRS } : {}),
           stroke: "#555",
-          size: Y_AXIS,
+          font: AXIS_FONT,
+          // Wide enough for its longest label ("14.867 MB" is not cut).
+          size: (_u, values) => _axisWidth(values ?? []),
           grid: { stroke: "#eee" },
           ticks: { stroke: "#ddd" },
         },
@@ -617,4 +625,24 @@ function _around(rows, row, count) {
     Math.min(rows.length - count, at - Math.floor(count / 2)),
   );
   return rows.slice(start, start + count);
+}
+
+/** @type {CanvasRenderingContext2D | null} */
+let _measure = null;
+
+/**
+ * Width of a y axis whose tick labels are `labels`: the longest one, the
+ * tick marks and their gap, and at least {@link Y_AXIS}.
+ * @param {string[]} labels
+ * @returns {number}
+ */
+function _axisWidth(labels) {
+  _measure ??= document.createElement("canvas").getContext("2d");
+  if (_measure === null) return Y_AXIS;
+  _measure.font = AXIS_FONT;
+  let widest = 0;
+  for (const label of labels) {
+    widest = Math.max(widest, _measure.measureText(label ?? "").width);
+  }
+  return Math.max(Y_AXIS, Math.ceil(widest + TICK_ROOM + 2));
 }
