@@ -217,7 +217,7 @@ function chartState(page: Page, selector: string) {
   });
 }
 
-Deno.test("system metrics are drawn against the time since the run started, with their units on the axis and in the hover; steps tick at whole numbers", async () => {
+Deno.test("system metrics are drawn against the time since the run started, with their units on the axis, in the hover and in the overview; steps tick at whole numbers", async () => {
   await using repo = await tempRepo();
   // The run's creation time is a few milliseconds later.
   const start = Date.now() / 1000;
@@ -303,4 +303,19 @@ Deno.test("system metrics are drawn against the time since the run started, with
   const loss = await chartState(page, card("loss"));
   assert.deepEqual(loss.xs, [0, 1, 2]);
   assert.deepEqual(loss.ticks.x, ["0", "1", "2"], "no step 0.5");
+
+  // The overview's table of series: system metrics with units, others bare.
+  await page.locator(".tabs a", { hasText: "Overview" }).click();
+  const values = async (name: string) => {
+    const row = page.locator("table.list tr").filter({
+      has: page.locator("td", { hasText: new RegExp(`^${name}$`) }),
+    });
+    return (await row.locator("td.num").allTextContents()).slice(2);
+  };
+  assert.deepEqual(await values("rss_mb"), ["2.31 GB", "1.46 GB", "2.31 GB"]);
+  for (const value of await values("cpu_percent")) {
+    assert.match(value, /^\d+(\.\d+)?%$/);
+  }
+  assert.deepEqual(await values("processes"), ["3", "1", "3"]);
+  assert.deepEqual(await values("loss"), ["0.33333", "0.33333", "1"]);
 });

@@ -10,7 +10,7 @@
 import { readSeries } from "./api.js";
 import { LineChart } from "./chart.js";
 import { errorText, h, toast } from "./dom.js";
-import { fmtContext, fmtNum } from "./format.js";
+import { fmtContext } from "./format.js";
 import { canonical } from "./params.js";
 import {
   chartLine,
@@ -20,7 +20,7 @@ import {
   xsOf,
 } from "./series_draw.js";
 import { debounce } from "./tasks.js";
-import { unitOf } from "./units.js";
+import { fmtIn, unitOf } from "./units.js";
 
 /** @import { Run, SeriesSummary } from "./api_types.js" */
 /** @import { Points } from "./series_draw.js" */
@@ -120,7 +120,7 @@ export class RunCharts {
       const grid = h("div.chart-grid");
       for (const m of items.sort((a, b) => a.name.localeCompare(b.name))) {
         const unit = axes.units ? unitOf(m.name) : null;
-        const last = h("span.last", { text: `last ${fmtLast(m.last, unit)}` });
+        const last = h("span.last", { text: `last ${fmtIn(m.last, unit)}` });
         const note = h("span.note");
         const box = h("div.chart-box");
         const card = h(
@@ -168,7 +168,7 @@ export class RunCharts {
       );
       if (m) {
         card.m = m;
-        card.last.textContent = `last ${fmtLast(m.last, card.unit)}`;
+        card.last.textContent = `last ${fmtIn(m.last, card.unit)}`;
       }
       if (card.full && card.chart?.zoomed === null) await this.#load(card);
     }
@@ -321,18 +321,6 @@ export class RunCharts {
     if (zoom) this.#zoom(card, zoom).catch(_report);
     else this.#load(card);
   }
-}
-
-/**
- * A series' last value, with its unit when known.
- * @param {unknown} value
- * @param {Unit | null} unit
- * @returns {string}
- */
-function fmtLast(value, unit) {
-  return unit && typeof value === "number" && Number.isFinite(value)
-    ? unit.format(value)
-    : fmtNum(value);
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   num,
   shellWord,
 } from "./format.js";
+import { fmtIn, unitOf } from "./units.js";
 
 /** @import { ParamMap, ParamValue, Run } from "./api_types.js" */
 
@@ -105,19 +106,21 @@ function seriesTable(run) {
       h(
         "tbody",
         {},
-        run.metrics.map((m) =>
-          h(
+        run.metrics.map((m) => {
+          // System metrics read with their units, as on the System tab.
+          const unit = m.context.system === true ? unitOf(m.name) : null;
+          return h(
             "tr",
             {},
             h("td", { text: m.name }),
             h("td", { text: fmtContext(m.context) }),
             h("td.num", { text: fmtNum(m.count) }),
             h("td.num", { text: fmtNum(m.last_step) }),
-            h("td.num", { text: fmtNum(m.last) }),
-            h("td.num", { text: fmtNum(m.min) }),
-            h("td.num", { text: fmtNum(m.max) }),
-          )
-        ),
+            h("td.num", { text: fmtIn(m.last, unit) }),
+            h("td.num", { text: fmtIn(m.min, unit) }),
+            h("td.num", { text: fmtIn(m.max, unit) }),
+          );
+        }),
       ),
     ),
   );

@@ -95,6 +95,19 @@ export function unitOf(name) {
 }
 
 /**
+ * A value with its unit when known and the value is a finite number;
+ * otherwise as any number reads.
+ * @param {unknown} value
+ * @param {Unit | null} unit
+ * @returns {string}
+ */
+export function fmtIn(value, unit) {
+  return unit && typeof value === "number" && Number.isFinite(value)
+    ? unit.format(value)
+    : fmtNum(value);
+}
+
+/**
  * Ticks that are whole numbers, 1, 2 and 5 times powers of ten: an axis
  * of steps, epochs or counts never shows 2.5.
  */
