@@ -388,7 +388,7 @@ function _ending(
   };
 }
 
-/** Copies a child's output to `target` and into `log`, one chunk at a time (the child waits while the target does). */
+/** Copies a child's output into `log` and to `target`, one chunk at a time (the child waits while the target does). */
 async function _passThrough(
   stream: Readable,
   target: { write(data: Uint8Array): Promise<number> },
@@ -400,6 +400,10 @@ async function _passThrough(
   try {
     for await (const chunk of stream as AsyncIterable<Uint8Array>) {
       if (stopped()) return;
+      // Logged, and timed, as read: after passing through it would be
+      // timed late by the write to the terminal, after lines the other
+      // stream or the client wrote later.
+      log.push(chunk);
       if (passing) {
         try {
           for (let done = 0; done < chunk.length;) {
@@ -412,8 +416,6 @@ async function _passThrough(
           stream.destroy();
         }
       }
-      if (stopped()) return;
-      log.push(chunk);
     }
     if (!stopped()) log.end();
   } catch {
