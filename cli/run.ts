@@ -42,7 +42,9 @@ const HELP =
 Starts a run and COMMAND as its child. The child gets AIM_REPO, AIM_RUN_HASH
 and AIM_TRACK_FD=3, a pipe on which it may write the tracking protocol (the
 Python client does so by itself). Its stdout and stderr are passed through
-unchanged and kept as the run's log (--no-capture: passed through only).
+unchanged and kept as the run's log, each line timed when it arrives
+(--no-capture: passed through only). PYTHONUNBUFFERED=1 is set unless the
+environment sets it, so that Python's output arrives as it is written.
 The run's parameter __aim records the command, cwd, host, user, pid, the git
 commit and dirty flag, and SLURM_* and CUDA_VISIBLE_DEVICES.
 
@@ -177,6 +179,10 @@ async function _supervise(
     // process it started; signals for it come from aim run.
     detached: true,
     env: {
+      // Python writes to a pipe in 8 KiB blocks: its output would reach the
+      // log late, timed when the block arrives, out of order with the
+      // client's lines. Unbuffered, as on a terminal, unless the user chose.
+      ...(options.capture ? { PYTHONUNBUFFERED: "1" } : {}),
       ...Deno.env.toObject(),
       AIM_REPO: repoPath,
       AIM_RUN_HASH: run.hash,
@@ -382,7 +388,7 @@ function _ending(
   };
 }
 
-/** Copies a child's output to `target` and into `log`, one chunk at a time (the child waits while the target does). */
+/** Copies a child's output into `log` and to `target`, one chunk at a time (the child waits while the target does). */
 async function _passThrough(
   stream: Readable,
   target: { write(data: Uint8Array): Promise<number> },
@@ -394,6 +400,10 @@ async function _passThrough(
   try {
     for await (const chunk of stream as AsyncIterable<Uint8Array>) {
       if (stopped()) return;
+      // Logged, and timed, as read: after passing through it would be
+      // timed late by the write to the terminal, after lines the other
+      // stream or the client wrote later.
+      log.push(chunk);
       if (passing) {
         try {
           for (let done = 0; done < chunk.length;) {
@@ -406,8 +416,6 @@ async function _passThrough(
           stream.destroy();
         }
       }
-      if (stopped()) return;
-      log.push(chunk);
     }
     if (!stopped()) log.end();
   } catch {

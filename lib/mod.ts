@@ -46,6 +46,8 @@ export {
   type LoadedRun,
   type LockOptions,
   type LogLine,
+  type LogPage,
+  type LogQuery,
   newHash,
   repoPathFor,
   Run,
@@ -68,6 +70,7 @@ export {
   type ReindexSummary,
 } from "./index/mod.ts";
 export {
+  MAX_LOG_LINES,
   readLogs,
   readSeries,
   type ReadSeriesOptions,

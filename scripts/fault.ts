@@ -1787,7 +1787,7 @@ const protocol: FaultSection = {
     let reported: Set<number>;
     let record;
     try {
-      const logs = readLogs(repo, hash, 0, 100_000).lines;
+      const logs = readLogs(repo, hash, { limit: 100_000 }).lines;
       reported = new Set(
         logs.filter((l) => l.level === "warning").map((l) =>
           Number(/line (\d+):/.exec(l.text)?.[1])

@@ -165,12 +165,17 @@ export function createApp(options: AppOptions): Hono {
       json(c, await options.query({ kind: "catalog" }, c.req.raw.signal)),
   );
 
+  // Lines in time order, paged as lib/storage/run_logs.ts says.
   app.get("/api/runs/:hash/logs", async (c) => {
     const request: QueryRequest = { kind: "logs", hash: _hash(c) };
-    const offset = _int(c, "offset");
-    const limit = _int(c, "limit");
+    const offset = _int(c, "offset", { negative: true });
     if (offset !== undefined) request.offset = offset;
-    if (limit !== undefined) request.limit = limit;
+    for (const key of ["limit", "before", "after", "since"] as const) {
+      const value = _int(c, key);
+      if (value !== undefined) request[key] = value;
+    }
+    const contains = c.req.query("contains");
+    if (contains) request.contains = contains;
     return json(c, await options.query(request, c.req.raw.signal));
   });
 
@@ -333,13 +338,19 @@ function _paging(c: HonoContext): { limit?: number; offset?: number } {
   return out;
 }
 
-function _int(c: HonoContext, name: string): number | undefined {
+function _int(
+  c: HonoContext,
+  name: string,
+  { negative = false } = {},
+): number | undefined {
   const text = c.req.query(name);
   if (text === undefined || text === "") return undefined;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) {
+  if (!Number.isSafeInteger(value) || (value < 0 && !negative)) {
     throw badRequest(
-      `?${name}= must be a non-negative integer, got ${JSON.stringify(text)}`,
+      `?${name}= must be a${negative ? "n" : " non-negative"} integer, got ${
+        JSON.stringify(text)
+      }`,
     );
   }
   return value;

@@ -106,7 +106,16 @@ export type QueryRequest =
     from?: number;
     to?: number;
   }
-  | { kind: "logs"; hash: string; offset?: number; limit?: number }
+  | {
+    kind: "logs";
+    hash: string;
+    offset?: number;
+    limit?: number;
+    before?: number;
+    after?: number;
+    since?: number;
+    contains?: string;
+  }
   | { kind: "status" }
   /** One row per run matching `q` with the value of each field. */
   | { kind: "fields"; q: string; fields: string[]; limit?: number }

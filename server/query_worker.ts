@@ -90,16 +90,11 @@ export function answer(
       return toJson(
         checkNames(repo, { q: request.q, sort: request.sort ?? "" }, check),
       );
-    case "logs":
+    case "logs": {
       validateHash(request.hash);
-      return toJson(
-        readLogs(
-          repo,
-          request.hash,
-          request.offset ?? 0,
-          request.limit ?? 1000,
-        ),
-      );
+      const { kind: _, hash, ...query } = request;
+      return toJson(readLogs(repo, hash, query));
+    }
   }
 }
 

@@ -29,6 +29,7 @@ import exploreCommonJs from "./ui/explore_common.js" with { type: "text" };
 import exploreParamsJs from "./ui/explore_params.js" with { type: "text" };
 import exploreScattersJs from "./ui/explore_scatters.js" with { type: "text" };
 import formatJs from "./ui/format.js" with { type: "text" };
+import logWindowJs from "./ui/log_window.js" with { type: "text" };
 import metricsJs from "./ui/metrics.js" with { type: "text" };
 import metricsCatalogJs from "./ui/metrics_catalog.js" with { type: "text" };
 import metricsControlsJs from "./ui/metrics_controls.js" with { type: "text" };
@@ -58,6 +59,7 @@ import seriesDrawJs from "./ui/series_draw.js" with { type: "text" };
 import seriesMathJs from "./ui/series_math.js" with { type: "text" };
 import statusJs from "./ui/status.js" with { type: "text" };
 import tasksJs from "./ui/tasks.js" with { type: "text" };
+import unitsJs from "./ui/units.js" with { type: "text" };
 import urlsJs from "./ui/urls.js" with { type: "text" };
 import styleCss from "./ui/style.css" with { type: "text" };
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
@@ -103,6 +105,7 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
     ["explore_params.js", exploreParamsJs, JS],
     ["explore_scatters.js", exploreScattersJs, JS],
     ["format.js", formatJs, JS],
+    ["log_window.js", logWindowJs, JS],
     ["metrics.js", metricsJs, JS],
     ["metrics_catalog.js", metricsCatalogJs, JS],
     ["metrics_controls.js", metricsControlsJs, JS],
@@ -132,6 +135,7 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
     ["series_math.js", seriesMathJs, JS],
     ["status.js", statusJs, JS],
     ["tasks.js", tasksJs, JS],
+    ["units.js", unitsJs, JS],
     ["urls.js", urlsJs, JS],
     ["style.css", styleCss, CSS],
     ["uPlot.iife.min.js", uplotJs, JS],

@@ -212,6 +212,72 @@ Deno.test("/api/runs/:hash, its series (downsampled, spike kept, step range) and
   assert.equal(logs.lines[0].text, "hello from the run");
 });
 
+Deno.test("GET /api/runs/:hash/logs reads lines in time order: the last ones with a negative offset, a search with line numbers, what came since a line", async () => {
+  await using repo = await tempRepo();
+  const run = await repo.startRun({ handleSignals: false });
+  const t = 1_700_000_000;
+  run.log("out 1", "stdout", t + 1);
+  run.log("out 2", "stdout", t + 3);
+  // Arrives after "out 2", written before it.
+  run.log("client line", "info", t + 2);
+  run.log("Traceback", "stderr", t + 4);
+  await run.close();
+  const app = appFor(repo);
+  const get = async (query: string) => {
+    const response = await app.request(
+      `/api/runs/${run.hash}/logs?${query}`,
+      { headers: AUTH },
+    );
+    return { status: response.status, body: await response.json() };
+  };
+  const text = (body: { lines: { line?: number; text: string }[] }) =>
+    body.lines.map((l) => `${l.line ?? "-"} ${l.text}`);
+  const all = await get("");
+  assert.deepEqual(text(all.body), [
+    "1 out 1",
+    "2 client line",
+    "3 out 2",
+    "4 Traceback",
+  ]);
+  assert.deepEqual([all.body.total, all.body.last_seq], [4, 4]);
+  assert.deepEqual(all.body.lines[3], {
+    seq: 4,
+    line: 4,
+    time: t + 4,
+    level: "stderr",
+    text: "Traceback",
+  });
+  assert.deepEqual(text((await get("offset=-2&limit=1")).body), [
+    "3 out 2",
+  ]);
+  const found = await get("contains=CLIENT");
+  assert.deepEqual(text(found.body), ["2 client line"]);
+  assert.equal(found.body.matches, 1);
+  assert.deepEqual(text((await get("since=2")).body), [
+    "- client line",
+    "- Traceback",
+  ]);
+  assert.deepEqual(text((await get("before=3&limit=5")).body), [
+    "1 out 1",
+  ]);
+  assert.deepEqual(text((await get("after=3")).body), [
+    "3 out 2",
+    "4 Traceback",
+  ]);
+  for (
+    const [query, message] of [
+      ["offset=1.5", /\?offset= must be an integer/],
+      ["since=-1", /\?since= must be a non-negative integer/],
+      ["offset=0&before=1", /give one of offset, before, after and since/],
+      ["after=99", /has no line 99/],
+    ] as const
+  ) {
+    const bad = await get(query);
+    assert.equal(bad.status, 400, query);
+    assert.match(bad.body.error.message, message, query);
+  }
+});
+
 Deno.test("POST /api/series/search returns every matching series with its points", async () => {
   await using repo = await tempRepo();
   const [first, second] = await seed(repo);

@@ -6,17 +6,15 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import type { Browser, Page, Request } from "./_dev_deps.ts";
-import { launchChromium } from "../scripts/_chromium.ts";
+import type { Page, Request } from "./_dev_deps.ts";
 import type { Repo } from "../lib/mod.ts";
 import { createApp } from "../server/app.ts";
 import { answer } from "../server/query_worker.ts";
-import { liveWriter, ROOT, tempRepo, waitFor } from "./_helpers.ts";
+import { liveWriter, tempRepo, waitFor } from "./_helpers.ts";
 import { startAimUp } from "./_aim_up.ts";
+import { browserPage } from "./_browser.ts";
 
 const TOKEN = "ui-t0ken-for-the-tests";
-const OUTPUT = join(ROOT, "test-output");
 
 /** Six finished or failed runs, and what the tests check about them. */
 async function seed(repo: Repo): Promise<Record<string, string>> {
@@ -79,42 +77,6 @@ function aimUp(repoPath: string, interval = "0.5", extra: string[] = []) {
     indexInterval: interval,
     args: extra,
   });
-}
-
-/** A browser page that records console errors; closed at scope end. */
-async function browserPage(name: string) {
-  const browser: Browser = await launchChromium();
-  const page: Page = await browser.newPage({
-    viewport: { width: 1400, height: 900 },
-  });
-  const errors: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(`console: ${message.text()}`);
-  });
-  page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
-  let shots = 0;
-  return {
-    page,
-    errors,
-    /** Saves test-output/ui-NAME[-n].png. */
-    async shot(suffix = "") {
-      await Deno.mkdir(OUTPUT, { recursive: true });
-      const file = join(
-        OUTPUT,
-        `ui-${name}${suffix ? `-${suffix}` : shots ? `-${shots}` : ""}.png`,
-      );
-      shots++;
-      await page.screenshot({ path: file });
-      return file;
-    },
-    async [Symbol.asyncDispose]() {
-      try {
-        assert.deepEqual(errors, [], "the page logged errors");
-      } finally {
-        await browser.close();
-      }
-    },
-  };
 }
 
 /** The state badges of the table row of the run called `name`. */

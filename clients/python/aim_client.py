@@ -446,8 +446,12 @@ class Run:
     )
 
     def log(self, text, level="info"):
-        """Appends a line to the run's log."""
-        self._put('{"log": %s, "level": %s}' % (_dumps(str(text)), _dumps(str(level))))
+        """Appends a line to the run's log, timed now: it is shown in time
+        order with the program's output, although it is written later."""
+        self._put(
+            '{"log": %s, "level": %s, "time": %r}'
+            % (_dumps(str(text)), _dumps(str(level)), _time())
+        )
 
     def log_debug(self, text):
         self.log(text, "debug")

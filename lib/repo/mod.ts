@@ -8,6 +8,8 @@
 
 export { Repo, type RepoOptions, type StartRunOptions } from "./repo.ts";
 export {
+  MAX_LOG_LINES,
+  MAX_LOG_SEARCH,
   MAX_POINTS,
   readLogs,
   readSeries,

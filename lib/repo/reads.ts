@@ -11,12 +11,15 @@ import type { Context } from "../types.ts";
 import { canonicalJson } from "../util/json.ts";
 import { Preview } from "../series/preview.ts";
 import {
-  type LogLine,
-  readLogLines,
   readPreviews,
   readSeriesBuckets,
   seriesKey,
 } from "../storage/run_file.ts";
+import {
+  type LogPage,
+  type LogQuery,
+  readLogPage,
+} from "../storage/run_logs.ts";
 import type { Repo } from "./repo.ts";
 
 /** Points of one series as the API returns them. */
@@ -211,11 +214,19 @@ export function readSeriesPreview(
   };
 }
 
+/** Most lines of a log read at once. */
+export const MAX_LOG_LINES = 100_000;
+
+/** Longest text a log search looks for, in characters. */
+export const MAX_LOG_SEARCH = 1000;
+
 /**
- * Lines of a run's log from `offset` (a line number, from 0; default 0), at
- * most `limit` (default 1,000, at most 100,000), and how many there are.
+ * A page of a run's log, in time order (see `LogQuery` for the ways to
+ * page it; `limit` defaults to 1,000, at most {@linkcode MAX_LOG_LINES}),
+ * with the number of lines and the `seq` of the last one stored. Bad paging
+ * is `AimError` `bad_request`.
  *
- * @example Page through a run's log
+ * @example Page through a run's log, search it, follow it
  * ```ts
  * import { readLogs } from "./reads.ts";
  * import { Repo } from "./repo.ts";
@@ -223,12 +234,17 @@ export function readSeriesPreview(
  * const dir = await Deno.makeTempDir();
  * const repo = await Repo.open(`${dir}/.aim`, { create: true });
  * const run = await repo.startRun();
- * for (let epoch = 1; epoch <= 5; epoch++) run.log(`epoch ${epoch} done`);
- * run.log("loss is NaN", "warning");
+ * const t = Date.now() / 1000;
+ * for (let epoch = 1; epoch <= 5; epoch++) run.log(`epoch ${epoch} done`, "stdout", t + epoch);
+ * // A client's line arrives late but carries the time it was written.
+ * run.log("loss is NaN", "warning", t + 2.5);
  * await run.close();
  *
- * const { lines, total } = readLogs(repo, run.hash, 4, 10);
- * console.log(total, lines.map((l) => `${l.seq} ${l.level}: ${l.text}`)); // 6 ["5 info: epoch 5 done", "6 warning: loss is NaN"]
+ * const last = readLogs(repo, run.hash, { offset: -2 });
+ * console.log(last.total, last.lines.map((l) => `${l.line} ${l.text}`)); // 6 ["5 epoch 4 done", "6 epoch 5 done"]
+ * const found = readLogs(repo, run.hash, { contains: "NAN" });
+ * console.log(found.matches, found.lines[0]?.line, found.lines[0]?.seq); // 1 3 6
+ * console.log(readLogs(repo, run.hash, { since: found.lines[0]!.seq }).lines); // []
  * repo.close();
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -236,14 +252,53 @@ export function readSeriesPreview(
 export function readLogs(
   repo: Repo,
   hash: string,
-  offset = 0,
-  limit = 1000,
-): { lines: LogLine[]; total: number } {
-  if (!Number.isSafeInteger(offset) || offset < 0) {
-    throw badRequest(`offset must be a non-negative integer, got ${offset}`);
+  query: Partial<LogQuery> = {},
+): LogPage {
+  const limit = query.limit ?? 1000;
+  if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LOG_LINES) {
+    throw badRequest(
+      `limit must be an integer from 0 to ${MAX_LOG_LINES}, got ${limit}`,
+    );
   }
-  if (!Number.isInteger(limit) || limit < 0 || limit > 100_000) {
-    throw badRequest(`limit must be an integer from 0 to 100000, got ${limit}`);
+  const ways = (["offset", "before", "after", "since"] as const).filter((k) =>
+    query[k] !== undefined
+  );
+  if (ways.length > 1) {
+    throw badRequest(
+      `a log is read from one place: give one of offset, before, after and since, not ${
+        ways.join(" and ")
+      }`,
+    );
   }
-  return repo.readRun(hash, (db) => readLogLines(db, offset, limit));
+  if (query.offset !== undefined && !Number.isSafeInteger(query.offset)) {
+    throw badRequest(`offset must be an integer, got ${query.offset}`);
+  }
+  for (const key of ["before", "after", "since"] as const) {
+    const value = query[key];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw badRequest(
+        `${key} must be a line's seq, a non-negative integer, got ${value}`,
+      );
+    }
+  }
+  const contains = query.contains;
+  if (contains !== undefined) {
+    if (ways.length > 0 && ways[0] !== "offset") {
+      throw badRequest(
+        `a log search pages its matches with offset and limit, not ${ways[0]}`,
+      );
+    }
+    if (contains.length > MAX_LOG_SEARCH) {
+      throw badRequest(
+        `a log search looks for at most ${MAX_LOG_SEARCH} characters, got ${contains.length}`,
+      );
+    }
+  }
+  const page: LogQuery = { limit };
+  if (query.offset !== undefined) page.offset = query.offset;
+  if (query.before !== undefined) page.before = query.before;
+  if (query.after !== undefined) page.after = query.after;
+  if (query.since !== undefined) page.since = query.since;
+  if (contains) page.contains = contains;
+  return repo.readRun(hash, (db) => readLogPage(db, page));
 }

@@ -36,10 +36,8 @@ export {
   writeHeartbeat,
 } from "./liveness.ts";
 export {
-  type LogLine,
   MAX_TIME,
   readDataVersion,
-  readLogLines,
   readMeta,
   readPoints,
   readPreviews,
@@ -55,6 +53,12 @@ export {
   type SeriesPoints,
   upgradeRunFile,
 } from "./run_file.ts";
+export {
+  type LogLine,
+  type LogPage,
+  type LogQuery,
+  readLogPage,
+} from "./run_logs.ts";
 export {
   corruptRunError,
   type Junk,

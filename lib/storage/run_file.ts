@@ -113,9 +113,15 @@ CREATE TABLE IF NOT EXISTS logs(
  * earlier one ends: `series.ordered`, nearly every series) needs none: a
  * range read finds its chunks by bisecting their numbers. The chunks of
  * the others (`chunks.unordered`) are indexed by their step bounds.
+ *
+ * Log lines are read in time order (`run_logs.ts`), which is not the order
+ * they are stored in: a client's line arrives after output written later.
+ * `logs_time` keys them by (time, seq); a file written without it is read
+ * through a sort, with the same answer.
  */
 const RUN_INDEXES = `
 CREATE INDEX IF NOT EXISTS chunks_steps ON chunks(series_id, max_step, min_step) WHERE unordered = 1;
+CREATE INDEX IF NOT EXISTS logs_time ON logs(time);
 `;
 
 /**
@@ -845,37 +851,4 @@ export function markUnordered(db: DatabaseSync, seriesId: number): void {
 
 function _bound(step: number): number {
   return Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, step));
-}
-
-/** One line of a run's log. */
-export interface LogLine {
-  /** Position in the log, from 1, in the order lines were written. */
-  seq: number;
-  /** Seconds since the epoch. */
-  time: number;
-  /** `info`, `warning`, `error`, `stdout`, `stderr`, or what a client chose. */
-  level: string;
-  /** The text as logged; terminal output comes one line each, without its newline. */
-  text: string;
-}
-
-/** Lines of the log from `offset` (a line number, from 0), at most `limit`, and the total. */
-export function readLogLines(
-  db: DatabaseSync,
-  offset: number,
-  limit: number,
-): { lines: LogLine[]; total: number } {
-  const total = Number(
-    (db.prepare("SELECT count(*) AS n FROM logs").get() as { n: number }).n,
-  );
-  const lines = db.prepare(
-    "SELECT seq, time, level, text FROM logs ORDER BY seq LIMIT ? OFFSET ?",
-  ).all(limit, offset)
-    .map((row) => ({
-      seq: Number(row.seq),
-      time: Number(row.time),
-      level: String(row.level),
-      text: String(row.text),
-    }));
-  return { lines, total };
 }

@@ -267,14 +267,30 @@ export async function searchSeriesBinary(search, { signal } = {}) {
 }
 
 /**
- * GET /api/runs/:hash/logs: log lines from `offset` (a line number), at most
- * `limit`, and the total.
+ * Which lines of a log to read: by position in time order (`offset`,
+ * negative from the end), around a line (`before`, `after`: its `seq`),
+ * or stored since a line (`since`); `contains` keeps the lines holding
+ * that text (ASCII letters in either case).
+ * @typedef {object} LogRead
+ * @property {number} [offset]
+ * @property {number} [limit]
+ * @property {number} [before]
+ * @property {number} [after]
+ * @property {number} [since]
+ * @property {string} [contains]
+ */
+
+/**
+ * GET /api/runs/:hash/logs: a page of the log in time order.
  * @param {string} hash
- * @param {{ offset?: number, limit?: number }} page
+ * @param {LogRead} page
+ * @param {{ signal?: AbortSignal }} [options]
  * @returns {Promise<LogPage>}
  */
-export async function readLogs(hash, page) {
-  return /** @type {LogPage} */ (await api(`api/runs/${hash}/logs${qs(page)}`));
+export async function readLogs(hash, page, options = {}) {
+  return /** @type {LogPage} */ (
+    await api(`api/runs/${hash}/logs${qs({ ...page })}`, options)
+  );
 }
 
 /**

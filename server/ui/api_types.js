@@ -155,17 +155,22 @@
 /**
  * One line of a run's log.
  * @typedef {object} LogLine
- * @property {number} seq
+ * @property {number} seq  Its number in the order stored, from 1.
+ * @property {number} [line]  Its number in time order, from 1 (not in a
+ *   `since` read).
  * @property {number} time  Seconds since the epoch.
- * @property {string} level
+ * @property {string} level  `stdout`, `stderr`, `info`, `warning`, …
  * @property {string} text
  */
 
 /**
- * GET /api/runs/:hash/logs: lines from an offset, and how many there are.
+ * GET /api/runs/:hash/logs: lines in time order, how many there are, and
+ * the last stored.
  * @typedef {object} LogPage
  * @property {LogLine[]} lines
  * @property {number} total
+ * @property {number} last_seq
+ * @property {number} [matches]  With `contains`: the lines that match.
  */
 
 /**

@@ -13,14 +13,16 @@
 
 import { alpha } from "./colors.js";
 import { fill, h } from "./dom.js";
-import { fmtDuration, fmtNum } from "./format.js";
+import { fmtClock, fmtDuration, fmtNum } from "./format.js";
 import { nearestIndex } from "./series_math.js";
+import { INTEGER_INCRS, SECOND_INCRS } from "./units.js";
 
 /** @typedef {import("uplot/dist/uPlot.d.ts")} UPlot */
 /** @typedef {import("uplot/dist/uPlot.d.ts").Options} UPlotOptions */
 /** @typedef {import("uplot/dist/uPlot.d.ts").AlignedData} UPlotData */
 /** @typedef {import("uplot/dist/uPlot.d.ts").Series.Paths} UPlotPaths */
 /** @import { Band, ChartLine, XKind } from "./series_draw.js" */
+/** @import { Unit } from "./units.js" */
 
 /**
  * uPlot, from its classic script (index.html loads it before the modules).
@@ -28,8 +30,12 @@ import { nearestIndex } from "./series_math.js";
  */
 const uPlot = /** @type {any} */ (globalThis).uPlot;
 
-/** Width of the y axis, in CSS pixels. */
+/** Narrowest y axis, in CSS pixels: charts side by side line up unless a label needs more. */
 const Y_AXIS = 64;
+/** The axes' font (uPlot's default size, the page's own face). */
+const AXIS_FONT = "12px system-ui, sans-serif";
+/** uPlot's tick marks and their gap to the labels, in CSS pixels. */
+const TICK_ROOM = 10 + 5;
 /** The plot's padding: top, right, bottom, left. */
 const PADDING = /** @type {[number, number, number, number]} */ ([
   12,
@@ -39,6 +45,11 @@ const PADDING = /** @type {[number, number, number, number]} */ ([
 ]);
 /** Dashes of a coarse line (a preview). */
 const COARSE_DASH = [5, 3];
+/** Units of a time axis' ticks, largest first. */
+const TICK_UNITS = /** @type {const} */ ([["d", 86400], ["h", 3600], [
+  "m",
+  60,
+]]);
 /** Rows of the hover list around the nearest line. */
 const TIP_ROWS = 14;
 
@@ -47,6 +58,10 @@ const TIP_ROWS = 14;
  * @property {number} height  Pixels.
  * @property {XKind} xKind  "time" is seconds, shown as durations.
  * @property {boolean} logY  A logarithmic y axis.
+ * @property {Unit | null} [unit]  The values' unit, on the y axis and in
+ *   the hover; none by default.
+ * @property {number} [xStart]  For a time axis: seconds since the epoch at
+ *   x = 0, so that the hover tells the time of day too.
  * @property {(range: [number, number] | null) => void} [onZoom]  After the x
  *   range changes by a drag ([min, max]) or a reset (null).
  * @property {() => void} [onResize]  After the plot's width changed.
@@ -78,6 +93,8 @@ export class LineChart {
    * @type {{ lines: ChartLine[], lo: number, hi: number, logY: boolean, min: number, max: number }}
    */
   #extent = { lines: [], lo: 0, hi: 0, logY: false, min: 0, max: 0 };
+  /** The tick labels last drawn on each axis, for tests. */
+  #ticks = { x: /** @type {string[]} */ ([]), y: /** @type {string[]} */ ([]) };
 
   /**
    * @param {HTMLElement} container  Gets the plot and its tooltip.
@@ -138,6 +155,15 @@ export class LineChart {
    */
   drawn() {
     return this.#lines;
+  }
+
+  /**
+   * The tick labels drawn on the axes (uPlot draws them on its canvas), in
+   * `font`, for tests.
+   * @returns {{ x: string[], y: string[], font: string }}
+   */
+  ticks() {
+    return { ...this.#ticks, font: AXIS_FONT };
   }
 
   /**
@@ -213,15 +239,20 @@ export class LineChart {
     const { xKind, logY, height } = this.#options;
     /** @type {(u: UPlot, splits: number[], axisIdx: number, space: number, incr: number) => string[]} */
     const xValues = (_u, splits, _axis, _space, incr) =>
-      splits.map((v) => {
+      this.#ticks.x = splits.map((v) => {
         if (v === null) return "";
         if (xKind !== "time") return fmtNum(v);
         // Sub-second ticks need decimals; longer spans read as durations.
         if (incr < 1) {
           return `${v.toFixed(Math.min(6, Math.ceil(-Math.log10(incr))))}s`;
         }
-        return fmtDuration(v);
+        // Ticks fall on whole minutes, hours or days: "5m", not "5m 00s".
+        for (const [unit, seconds] of TICK_UNITS) {
+          if (v >= seconds && v % seconds === 0) return `${v / seconds}${unit}`;
+        }
+        return v < 60 ? `${v}s` : fmtDuration(v);
       });
+    const unit = this.#options.unit ?? null;
     /** @type {UPlotOptions} */
     const opts = {
       mode: 2,
@@ -244,15 +275,23 @@ export class LineChart {
       axes: [
         {
           values: xValues,
+          // Steps and epochs are whole; seconds tick at minutes, hours…
+          incrs: xKind === "time" ? SECOND_INCRS : INTEGER_INCRS,
           stroke: "#555",
+          font: AXIS_FONT,
           grid: { stroke: "#eee" },
           ticks: { stroke: "#ddd" },
         },
         {
-          values: (_u, splits) =>
-            splits.map((v) => v === null ? "" : fmtNum(v)),
+          values: (_u, splits, _axis, _space, incr) =>
+            this.#ticks.y = unit
+              ? unit.axis(splits, incr)
+              : splits.map((v) => v === null ? "" : fmtNum(v)),
+          ...(unit?.integer ? { incrs: INTEGER_INCRS } : {}),
           stroke: "#555",
-          size: Y_AXIS,
+          font: AXIS_FONT,
+          // Wide enough for its longest label ("14.867 MB" is not cut).
+          size: (_u, values) => _axisWidth(values ?? []),
           grid: { stroke: "#eee" },
           ticks: { stroke: "#ddd" },
         },
@@ -510,6 +549,9 @@ export class LineChart {
     }
     const x = u.posToVal(left, "x");
     const y = u.posToVal(top, "y");
+    const unit = this.#options.unit ?? null;
+    /** @param {number} v */
+    const fmtY = (v) => unit ? unit.format(v) : fmtNum(v);
     /** @type {{ line: ChartLine, x: number, v: number, range: string }[]} */
     const rows = [];
     for (const line of this.#lines) {
@@ -522,7 +564,7 @@ export class LineChart {
       const hi = line.coarse ? line.band?.hi[i] : null;
       const range = typeof lo === "number" && typeof hi === "number" &&
           lo !== hi
-        ? ` (${lo === -Infinity ? "≤ 0" : fmtNum(lo)} – ${fmtNum(hi)})`
+        ? ` (${lo === -Infinity ? "≤ 0" : fmtY(lo)} – ${fmtY(hi)})`
         : "";
       rows.push({ line, x: /** @type {number} */ (line.xs[i]), v, range });
     }
@@ -539,19 +581,22 @@ export class LineChart {
     const shown = rows.length > TIP_ROWS
       ? _around(rows, nearest, TIP_ROWS)
       : rows;
-    const fmtX = this.#options.xKind === "time" ? fmtDuration : fmtNum;
-    const label =
-      { step: "step", epoch: "epoch", time: "time" }[this.#options.xKind];
+    const { xKind, xStart } = this.#options;
+    const head = xKind === "time"
+      ? `time ${fmtDuration(nearest.x)}${
+        xStart === undefined ? "" : ` · ${fmtClock(xStart + nearest.x)}`
+      }`
+      : `${xKind} ${fmtNum(nearest.x)}`;
     fill(
       this.#tooltip,
-      h("div.tip-head", { text: `${label} ${fmtX(nearest.x)}` }),
+      h("div.tip-head", { text: head }),
       ...shown.map((row) =>
         h(
           `div.tip-row${row === nearest ? ".near" : ""}`,
           {},
           h("span.swatch", { style: { background: row.line.color } }),
           h("span.tip-label", { text: row.line.label }),
-          h("span.tip-value", { text: `${fmtNum(row.v)}${row.range}` }),
+          h("span.tip-value", { text: `${fmtY(row.v)}${row.range}` }),
         )
       ),
       rows.length > shown.length
@@ -669,4 +714,24 @@ function _around(rows, row, count) {
     Math.min(rows.length - count, at - Math.floor(count / 2)),
   );
   return rows.slice(start, start + count);
+}
+
+/** @type {CanvasRenderingContext2D | null} */
+let _measure = null;
+
+/**
+ * Width of a y axis whose tick labels are `labels`: the longest one, the
+ * tick marks and their gap, and at least {@link Y_AXIS}.
+ * @param {string[]} labels
+ * @returns {number}
+ */
+function _axisWidth(labels) {
+  _measure ??= document.createElement("canvas").getContext("2d");
+  if (_measure === null) return Y_AXIS;
+  _measure.font = AXIS_FONT;
+  let widest = 0;
+  for (const label of labels) {
+    widest = Math.max(widest, _measure.measureText(label ?? "").width);
+  }
+  return Math.max(Y_AXIS, Math.ceil(widest + TICK_ROOM + 2));
 }

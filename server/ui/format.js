@@ -40,6 +40,9 @@ export function fmtNum(value) {
 
 /**
  * Any parameter value for display, in Python's spelling (None, True).
+ * Numbers read as written, without thousands separators: a param's digits
+ * are as often an id or a seed (5828) as a quantity; only a long float is
+ * shortened (to five significant digits).
  * @param {unknown} value
  * @returns {string}
  */
@@ -47,10 +50,58 @@ export function fmtValue(value) {
   if (value === null || value === undefined) {
     return value === null ? "None" : "";
   }
-  if (num(value) !== null) return fmtNum(value);
+  const n = num(value);
+  if (n !== null) {
+    const text = String(n);
+    return text.length <= 12 || !Number.isFinite(n) ? text : fmtNum(n);
+  }
   if (typeof value === "boolean") return value ? "True" : "False";
   if (typeof value === "string") return value;
   return JSON.stringify(value);
+}
+
+/**
+ * A command (a list of its arguments) as a shell would take it back:
+ * arguments with spaces or quotes are quoted, as Python's `shlex.join` does.
+ * @param {readonly string[]} args
+ * @returns {string}
+ */
+export function fmtCommand(args) {
+  return args.map(shellWord).join(" ");
+}
+
+/**
+ * One argument for a shell: as it is when it is plain, else single-quoted.
+ * @param {string} arg
+ * @returns {string}
+ */
+export function shellWord(arg) {
+  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replaceAll("'", `'"'"'`)}'`;
+}
+
+/**
+ * Whether a param holds a command line: a list of strings under a key
+ * named command or argv (as `__aim.command`, which `aim run` records).
+ * @param {readonly string[]} path
+ * @param {unknown} value
+ * @returns {value is string[]}
+ */
+export function isCommand(path, value) {
+  const key = path[path.length - 1];
+  return (key === "command" || key === "argv") && Array.isArray(value) &&
+    value.every((arg) => typeof arg === "string");
+}
+
+/**
+ * A param at `path` for a table cell: a command line as a shell line,
+ * anything else as {@link fmtValue} shows it.
+ * @param {readonly string[]} path
+ * @param {unknown} value
+ * @returns {string}
+ */
+export function fmtParam(path, value) {
+  return isCommand(path, value) ? fmtCommand(value) : fmtValue(value);
 }
 
 /**

@@ -12,6 +12,7 @@ import { RunCharts } from "./run_charts.js";
 import { renderHead } from "./run_head.js";
 import { RunLog } from "./run_logs.js";
 import { renderOverview } from "./run_overview.js";
+import { startOf } from "./series_draw.js";
 import { link } from "./urls.js";
 
 /** @import { Run } from "./api_types.js" */
@@ -192,6 +193,8 @@ export function mount(root, { params, navigate }) {
         hash,
         system(run),
         'No system metrics: `aim run` records them (CPU, memory, GPU) with the context {"system": true}.',
+        // Samples are taken every few seconds: time says more than their count.
+        { x: "time", start: startOf(run.created_at), units: true },
       );
     } else if (state.tab === "logs") {
       state.log = new RunLog(content, hash, run.live);
@@ -207,12 +210,13 @@ export function mount(root, { params, navigate }) {
     if (state.run === null) return;
     const wasActive = state.run.live || !state.run.indexed ||
       state.run.status === "running";
-    if (state.log?.following) await state.log.tail();
     if (!wasActive) return;
     const before = shape(state.run);
     const run = await getRun(hash);
     state.run = run;
     if (state.stopped) return;
+    // After the run was read: the tick that sees it ended reads its last lines.
+    await state.log?.refresh();
     showHead();
     if (before !== shape(run)) renderTabs();
     // Charts every other tick: each chart is one more request.

@@ -10,13 +10,31 @@
 import { readSeries } from "./api.js";
 import { LineChart } from "./chart.js";
 import { errorText, h, toast } from "./dom.js";
-import { fmtContext, fmtNum } from "./format.js";
+import { fmtContext } from "./format.js";
 import { canonical } from "./params.js";
-import { chartLine, drawSeries, toPoints, xExtent } from "./series_draw.js";
+import {
+  chartLine,
+  drawSeries,
+  toPoints,
+  xExtent,
+  xsOf,
+} from "./series_draw.js";
 import { debounce } from "./tasks.js";
+import { fmtIn, unitOf } from "./units.js";
 
 /** @import { Run, SeriesSummary } from "./api_types.js" */
 /** @import { Points } from "./series_draw.js" */
+/** @import { Unit } from "./units.js" */
+
+/**
+ * How the charts' axes read.
+ * @typedef {object} ChartAxes
+ * @property {"step" | "time"} x  Steps, or the time since `start`.
+ * @property {number} start  Seconds since the epoch at x = 0 (the run's
+ *   creation), for a time axis.
+ * @property {boolean} units  The values' units from the series' names
+ *   (units.js), on the y axis, in the hover and the last value.
+ */
 
 /** The line's colour. */
 const COLOR = "#2f6fde";
@@ -35,6 +53,7 @@ const COLOR = "#2f6fde";
  * @property {HTMLElement} box  Holds the chart.
  * @property {HTMLElement} last  Shows the last value.
  * @property {HTMLElement} note  Says when the chart is a preview.
+ * @property {Unit | null} unit  Of its values, when known.
  * @property {LineChart | null} chart  Made on the first read.
  * @property {ChartRead | null} full  The whole series.
  * @property {ChartRead | null} zoomed  The zoomed range.
@@ -49,6 +68,8 @@ export class RunCharts {
   /** @type {IntersectionObserver | null} */
   #observer = null;
   #stopped = false;
+  /** @type {ChartAxes} */
+  #axes;
 
   /**
    * Appends the charts of `series` to `content`, or `emptyText` when there
@@ -57,9 +78,17 @@ export class RunCharts {
    * @param {string} hash  The run.
    * @param {SeriesSummary[]} series
    * @param {string} emptyText
+   * @param {ChartAxes} [axes]  Default: by step, no units.
    */
-  constructor(content, hash, series, emptyText) {
+  constructor(
+    content,
+    hash,
+    series,
+    emptyText,
+    axes = { x: "step", start: 0, units: false },
+  ) {
     this.#hash = hash;
+    this.#axes = axes;
     if (series.length === 0) {
       content.append(h("p.empty", { text: emptyText }));
       return;
@@ -90,7 +119,8 @@ export class RunCharts {
     for (const { context, items } of sorted) {
       const grid = h("div.chart-grid");
       for (const m of items.sort((a, b) => a.name.localeCompare(b.name))) {
-        const last = h("span.last", { text: `last ${fmtNum(m.last)}` });
+        const unit = axes.units ? unitOf(m.name) : null;
+        const last = h("span.last", { text: `last ${fmtIn(m.last, unit)}` });
         const note = h("span.note");
         const box = h("div.chart-box");
         const card = h(
@@ -105,6 +135,7 @@ export class RunCharts {
           box,
           last,
           note,
+          unit,
           chart: null,
           full: null,
           zoomed: null,
@@ -137,7 +168,7 @@ export class RunCharts {
       );
       if (m) {
         card.m = m;
-        card.last.textContent = `last ${fmtNum(m.last)}`;
+        card.last.textContent = `last ${fmtIn(m.last, card.unit)}`;
       }
       if (card.full && card.chart?.zoomed === null) await this.#load(card);
     }
@@ -186,6 +217,9 @@ export class RunCharts {
   #makeChart(card) {
     const chart = new LineChart(card.box, {
       height: 220,
+      xKind: this.#axes.x,
+      xStart: this.#axes.start,
+      unit: card.unit,
       onZoom: (range) => this.#zoom(card, range).catch(_report),
       onResize: debounce(() => this.#resized(card), 200),
     });
@@ -217,12 +251,13 @@ export class RunCharts {
         zoomed.range[1] === zoom[1]
       ? zoomed
       : card.full;
-    const [lo, hi] = zoom ?? xExtent(read.points, "step", 0) ?? [0, 0];
+    const { x, start } = this.#axes;
+    const [lo, hi] = zoom ?? xExtent(read.points, x, start) ?? [0, 0];
     const drawing = drawSeries(read.points, {
-      x: "step",
+      x,
       log: false,
       smooth: 0,
-      start: 0,
+      start,
       pxPerX: hi > lo ? chart.plotWidth / (hi - lo) : 0,
     });
     chart.setData(
@@ -248,13 +283,17 @@ export class RunCharts {
     const chart = /** @type {LineChart} */ (card.chart);
     if (card.full?.points.complete) return;
     const width = chart.plotWidth;
+    const steps = this.#axes.x === "step"
+      ? range
+      : stepsCovering(card.full?.points ?? null, range, this.#axes.start);
+    if (steps === null) return;
     const signal = this.#newRead(card);
     try {
       const data = await readSeries(
         this.#hash,
         card.m.name,
         card.m.context,
-        { points: width, from: Math.floor(range[0]), to: Math.ceil(range[1]) },
+        { points: width, from: Math.floor(steps[0]), to: Math.ceil(steps[1]) },
         { signal },
       );
       card.zoomed = { points: toPoints(data), width, range };
@@ -282,6 +321,31 @@ export class RunCharts {
     if (zoom) this.#zoom(card, zoom).catch(_report);
     else this.#load(card);
   }
+}
+
+/**
+ * The steps whose points cover the time range `range` (seconds from
+ * `start`): from the last point at or before its start to the first at or
+ * after its end, among the points read. A series' times grow with its
+ * steps where aim run samples them; null when nothing was read.
+ * @param {Points | null} points
+ * @param {[number, number]} range
+ * @param {number} start
+ * @returns {[number, number] | null}
+ */
+function stepsCovering(points, range, start) {
+  if (points === null || points.steps.length === 0) return null;
+  const xs = xsOf(points, "time", start);
+  const { steps } = points;
+  let from = /** @type {number} */ (steps[0]);
+  let to = /** @type {number} */ (steps[steps.length - 1]);
+  for (let i = 0; i < xs.length; i++) {
+    const x = /** @type {number} */ (xs[i]);
+    const step = /** @type {number} */ (steps[i]);
+    if (x <= range[0]) from = Math.max(from, step);
+    if (x >= range[1]) to = Math.min(to, step);
+  }
+  return from <= to ? [from, to] : [to, from];
 }
 
 /** @param {unknown} error */

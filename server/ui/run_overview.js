@@ -4,7 +4,16 @@
 // its series.
 
 import { fill, h } from "./dom.js";
-import { fmtContext, fmtDuration, fmtNum, fmtTime, num } from "./format.js";
+import {
+  fmtContext,
+  fmtDuration,
+  fmtNum,
+  fmtTime,
+  isCommand,
+  num,
+  shellWord,
+} from "./format.js";
+import { fmtIn, unitOf } from "./units.js";
 
 /** @import { ParamMap, ParamValue, Run } from "./api_types.js" */
 
@@ -64,7 +73,7 @@ export function renderOverview(content, run) {
         h("h3", { text: "Params" }),
         Object.keys(run.params).length === 0
           ? h("p.empty", { text: "No params." })
-          : h("div.tree", {}, tree(run.params, 0)),
+          : h("div.tree", {}, tree(run.params, [])),
       ),
     ),
     run.metrics.length ? seriesTable(run) : null,
@@ -97,19 +106,21 @@ function seriesTable(run) {
       h(
         "tbody",
         {},
-        run.metrics.map((m) =>
-          h(
+        run.metrics.map((m) => {
+          // System metrics read with their units, as on the System tab.
+          const unit = m.context.system === true ? unitOf(m.name) : null;
+          return h(
             "tr",
             {},
             h("td", { text: m.name }),
             h("td", { text: fmtContext(m.context) }),
             h("td.num", { text: fmtNum(m.count) }),
             h("td.num", { text: fmtNum(m.last_step) }),
-            h("td.num", { text: fmtNum(m.last) }),
-            h("td.num", { text: fmtNum(m.min) }),
-            h("td.num", { text: fmtNum(m.max) }),
-          )
-        ),
+            h("td.num", { text: fmtIn(m.last, unit) }),
+            h("td.num", { text: fmtIn(m.min, unit) }),
+            h("td.num", { text: fmtIn(m.max, unit) }),
+          );
+        }),
       ),
     ),
   );
@@ -118,22 +129,22 @@ function seriesTable(run) {
 /**
  * Nested params as folding <details>, open down to {@link OPEN_DEPTH}.
  * @param {ParamMap} value
- * @param {number} depth
+ * @param {string[]} path  Where `value` is.
  * @returns {HTMLElement[]}
  */
-function tree(value, depth) {
+function tree(value, path) {
   return Object.entries(value).map(([key, v]) => {
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
       return h(
         "details",
-        { open: depth < OPEN_DEPTH },
+        { open: path.length < OPEN_DEPTH },
         h(
           "summary",
           {},
           h("span.key", { text: key }),
           h("span.muted", { text: ` {${Object.keys(v).length}}` }),
         ),
-        tree(v, depth + 1),
+        tree(v, [...path, key]),
       );
     }
     return h(
@@ -141,9 +152,26 @@ function tree(value, depth) {
       {},
       h("span.key", { text: key }),
       ": ",
-      leafValue(v),
+      isCommand([...path, key], v) ? commandValue(v) : leafValue(v),
     );
   });
+}
+
+/**
+ * A command line as a shell takes it, wrapping between its arguments only
+ * (one longer than the line breaks alone).
+ * @param {string[]} args
+ * @returns {HTMLElement}
+ */
+function commandValue(args) {
+  return h(
+    "span.val-command",
+    {},
+    args.flatMap((arg, i) => [
+      i > 0 ? " " : "",
+      h("span.arg", { text: shellWord(arg) }),
+    ]),
+  );
 }
 
 /**

@@ -17,6 +17,7 @@ import { renderChooser } from "./runs_chooser.js";
 import { loadColumns, storeColumns, tableColumns } from "./runs_columns.js";
 import {
   defaultColumns,
+  effectiveQuery,
   emptyKnown,
   learn,
   readSettings,
@@ -83,6 +84,8 @@ export function mount(root, { navigate }) {
     cleared: () => table.render(true),
     navigate,
     refresh: () => refresh(true),
+    query: () => effectiveQuery(state),
+    total: () => pages.total,
   });
   const chooser = h("div.chooser", { hidden: true });
   const table = new RunTable({
@@ -130,13 +133,13 @@ export function mount(root, { navigate }) {
         count,
         warn,
         h("label.check", {}, archived, " hide archived"),
-        h("span.spacer"),
-        selection.toolbar,
         h("button", {
           text: "Columns",
           onclick: () => toggleChooser(),
           "aria-expanded": "false",
         }),
+        h("span.spacer"),
+        selection.toolbar,
       ),
       chooser,
       table.element,
@@ -151,7 +154,11 @@ export function mount(root, { navigate }) {
   // --- Columns --------------------------------------------------------------
   function layout() {
     table.setColumns(
-      tableColumns(state.columns, (hash) => selection.has(hash)),
+      tableColumns(
+        state.columns,
+        (hash) => selection.has(hash),
+        selection.allBox,
+      ),
       state.sort,
       (sort) => {
         state.sort = sort;
@@ -229,7 +236,15 @@ export function mount(root, { navigate }) {
       if (!pages.isCurrent(gen)) return;
       showQueryWarnings(errorBox, answer.ok ? answer.warnings ?? [] : []);
       if (!answer.ok) return showProblem(answer);
-      if (await pages.loadFirst(gen)) table.render(true);
+      if (await pages.loadFirst(gen)) {
+        table.render(true);
+        // Runs selected under another query may be hidden by this one.
+        if (pages.isCurrent(gen)) {
+          selection.queryChanged().catch((error) =>
+            toast(errorText(error), "error")
+          );
+        }
+      }
     } catch (error) {
       if (!pages.isCurrent(gen)) return;
       if (!(error instanceof ApiError)) throw error;
@@ -266,7 +281,10 @@ export function mount(root, { navigate }) {
     table.render(true);
   }
 
-  const onResize = debounce(() => table.render(false), 50);
+  const onResize = debounce(() => {
+    table.refit();
+    table.render(false);
+  }, 50);
   addEventListener("resize", onResize);
 
   // --- Live refresh ---------------------------------------------------------

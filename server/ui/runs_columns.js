@@ -9,8 +9,9 @@ import {
   fmtContext,
   fmtDuration,
   fmtNum,
+  fmtParam,
   fmtTime,
-  fmtValue,
+  num,
 } from "./format.js";
 import { at, canonical, metricExpr, paramExpr } from "./params.js";
 import { link } from "./urls.js";
@@ -25,10 +26,16 @@ const STORAGE_KEY = "aim.runs.columns";
  * @typedef {object} Column
  * @property {string} key  Unique; "created" is the creation time.
  * @property {string} title
- * @property {number} width  Pixels.
+ * @property {number} width  Pixels, until fitted to what the column shows.
+ * @property {number} [min]  Pixels it is fitted to at least (default 48).
+ * @property {number} [max]  Pixels it is fitted to at most (default 360).
+ * @property {boolean} [pinned]  Stays in view when the table scrolls
+ *   sideways (the first columns only).
  * @property {string} [sort]  The expression a click on its header sorts by.
  * @property {(run: Run) => string | Node | Node[]} cell  A string is also the cell's tooltip.
  * @property {string} [cls]  A class for its cells.
+ * @property {(run: Run) => string} [cellClass]  A class for one run's cell.
+ * @property {Node} [header]  Shown in its header instead of the title.
  */
 
 /**
@@ -36,15 +43,20 @@ const STORAGE_KEY = "aim.runs.columns";
  * creation, duration and tags, then the chosen params and series.
  * @param {ColumnChoice | null} choice
  * @param {(hash: string) => boolean} isSelected
+ * @param {Node} [selectAll]  The selection column's header.
  * @returns {Column[]}
  */
-export function tableColumns(choice, isSelected) {
+export function tableColumns(choice, isSelected, selectAll) {
   /** @type {Column[]} */
   const cols = [
     {
       key: "sel",
       title: "",
+      ...(selectAll ? { header: selectAll } : {}),
       width: 40,
+      min: 40,
+      max: 40,
+      pinned: true,
       cell: (run) =>
         h("input", {
           type: "checkbox",
@@ -57,35 +69,39 @@ export function tableColumns(choice, isSelected) {
     {
       key: "name",
       title: "Name",
-      width: 220,
+      width: 160,
+      min: 100,
+      max: 320,
+      pinned: true,
       sort: "run.name",
       cell: (run) => link(`run/${run.hash}`, run.name || run.hash.slice(0, 12)),
     },
     {
       key: "experiment",
       title: "Experiment",
-      width: 130,
+      width: 110,
+      max: 220,
       sort: "run.experiment",
       cell: (r) => r.experiment,
     },
     {
       key: "state",
       title: "State",
-      width: 230,
+      width: 90,
       sort: "run.status",
       cell: (r) => badges(r),
     },
     {
       key: "created",
       title: "Created",
-      width: 170,
+      width: 160,
       sort: "run.created_at",
       cell: (r) => fmtTime(r.created_at),
     },
     {
       key: "duration",
       title: "Duration",
-      width: 100,
+      width: 80,
       sort: "run.duration",
       cell: (r) => fmtDuration(r.duration),
       cls: "num",
@@ -93,7 +109,8 @@ export function tableColumns(choice, isSelected) {
     {
       key: "tags",
       title: "Tags",
-      width: 150,
+      width: 80,
+      max: 260,
       cell: (run) => run.tags.map((t) => h("span.tag", { text: t })),
     },
   ];
@@ -101,10 +118,13 @@ export function tableColumns(choice, isSelected) {
     cols.push({
       key: `p:${path.join(".")}`,
       title: path.join("."),
-      width: 120,
+      width: 100,
+      // A command line reads best long; its tooltip has all of it.
+      max: 480,
       sort: paramExpr(path),
-      cell: (r) => fmtValue(at(r.params, path)),
-      cls: "num",
+      cell: (r) => fmtParam(path, at(r.params, path)),
+      // Numbers line up on the right; text and commands read from the left.
+      cellClass: (r) => num(at(r.params, path)) !== null ? "num" : "",
     });
   }
   for (const m of choice?.metrics ?? []) {
@@ -114,7 +134,7 @@ export function tableColumns(choice, isSelected) {
       title: `${m.name}${
         Object.keys(m.context).length ? ` (${fmtContext(m.context)})` : ""
       } ${m.agg}`,
-      width: 130,
+      width: 100,
       sort: `${metricExpr(m.name, m.context)}.${m.agg}`,
       cell: (r) => {
         const s = r.metrics.find((x) =>

@@ -165,17 +165,24 @@ export function learn(known, runs) {
 
 /**
  * The columns shown before any is chosen: the four most common params
- * (hyperparameters first) and the last value of the two most common series.
+ * (hyperparameters first, then the program's own, then the command `aim
+ * run` ran; never the rest of what it records of the launch: folder,
+ * host, pid…) and the last value of the two most common series.
  * @param {Known} known
  * @returns {ColumnChoice}
  */
 export function defaultColumns(known) {
   /** @param {{ n: number }} a @param {{ n: number }} b */
   const byCount = (a, b) => b.n - a.n;
-  const params = [...known.params.values()].sort((a, b) =>
-    Number(b.path[0] === "hparams") - Number(a.path[0] === "hparams") ||
-    byCount(a, b)
-  ).slice(0, 4).map((p) => p.path);
+  /** @param {string[]} path */
+  const rank = (path) =>
+    path[0] === "hparams" ? 0 : path[0] !== "__aim" ? 1 : 2;
+  const params = [...known.params.values()]
+    .filter((p) =>
+      p.path[0] !== "__aim" || p.path.join(".") === "__aim.command"
+    )
+    .sort((a, b) => rank(a.path) - rank(b.path) || byCount(a, b))
+    .slice(0, 4).map((p) => p.path);
   /** @type {MetricColumn[]} */
   const metrics = [...known.metrics.values()].sort(byCount).slice(0, 2)
     .map((m) => ({ name: m.name, context: m.context, agg: "last" }));
