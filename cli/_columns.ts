@@ -280,7 +280,11 @@ function _column(text: string, query: Query): ValueColumn {
 }
 
 function _header(text: string, expr: Expr | null): string {
-  if (expr?.type === "param") return formatParamPath(expr.path).slice(4);
+  if (expr?.type === "param") {
+    // "run." is left out; a key that needs brackets keeps `run["a.b"]`, so
+    // the header still reads as an expression --columns takes back.
+    return formatParamPath(expr.path).replace(/^run\./, "");
+  }
   if (expr?.type === "run_metric" && expr.path.length === 0) {
     const context = Object.keys(expr.context).length === 0
       ? ""

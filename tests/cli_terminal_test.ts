@@ -360,3 +360,18 @@ Deno.test("a query or sort naming a param no run has warns on stderr with the cl
     /warning: --query: No run has a param run\.sed, .*did you mean run\.seed\?/,
   );
 });
+
+Deno.test("a param key that needs brackets (a dot in it) heads its column as a run expression would write it", async () => {
+  await using repo = await tempRepo();
+  for (const batch of [32, 64]) {
+    const run = await repo.startRun({ handleSignals: false });
+    run.set("hparams.batch_size", batch);
+    await run.close();
+  }
+  const out = await aim(["runs", "ls", "--repo", repo.path]);
+  assert.equal(out.code, 0, out.stderr);
+  const [header, ...rows] = cells(out.stdout);
+  // Written as --columns takes it back.
+  assert.equal(header!.at(-1), 'run["hparams.batch_size"]');
+  assert.deepEqual(rows.map((row) => row.at(-1)), ["64", "32"]);
+});
