@@ -9,10 +9,11 @@ import {
   AimError,
   type ParamValue,
   type Repo,
+  repoStatus,
   searchMetrics,
   searchRuns,
 } from "../lib/mod.ts";
-import { tempRepo } from "./_helpers.ts";
+import { liveWriter, tempRepo, waitFor } from "./_helpers.ts";
 import { ManualClock } from "./_clock.ts";
 
 /** Closed runs with `lr` set to each value, named after their position. */
@@ -156,6 +157,27 @@ Deno.test("with recentMs set, searches reuse what they read of an unindexed run 
   repo.recentMs = 1;
   await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(name(), "later", "past recentMs the run is read again");
+});
+
+Deno.test("with recentMs set, aim status counts a run live or stalled as the last search found it, for that long", async () => {
+  await using repo = await tempRepo();
+  const writer = await liveWriter(repo.path);
+  repo.recentMs = 60_000;
+  assert.equal(searchRuns(repo, "").runs[0]!.live, true);
+  writer.child.kill("SIGKILL");
+  await writer.finished();
+  await waitFor(
+    () => !repo.isLive(writer.hash),
+    "the killed writer to read as gone",
+  );
+  assert.equal(
+    repoStatus(repo).unindexed_live,
+    1,
+    "within recentMs the search's answer stands",
+  );
+  repo.recentMs = 0;
+  const status = repoStatus(repo);
+  assert.deepEqual([status.unindexed_live, status.unindexed_stalled], [0, 1]);
 });
 
 Deno.test("newest first by creation is the same answer by the index's order as by sorting records, in pages, ties by hash", async () => {

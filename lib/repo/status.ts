@@ -76,14 +76,17 @@ export function repoStatus(repo: Repo): RepoStatus {
   let stalled = 0;
   for (const hash of markers) {
     if (!runs.has(hash)) continue;
-    if (repo.isLive(hash)) live++;
+    if (repo.isLiveRecent(hash)) live++;
     else stalled++;
   }
   let indexed = 0;
   let hidden = 0;
+  // One read of every indexed hash rather than a lookup per run: aim up
+  // answers this on every /api/index.
+  const inIndex = index.empty ? new Set<string>() : index.versions();
   for (const hash of runs) {
     if (markers.has(hash)) continue;
-    if (index.has(hash)) indexed++;
+    if (inIndex.has(hash)) indexed++;
     else if (!index.empty) hidden++;
   }
   let bytes = 0;

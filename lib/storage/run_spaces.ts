@@ -544,6 +544,21 @@ export class RunSpaces {
   }
 
   /**
+   * {@linkcode RunSpaces.isLive}, or what {@linkcode RunSpaces.loadRunRecent}
+   * found less than {@linkcode RunSpaces.recentMs} ago: `aim status` over
+   * the API probes every unindexed run, as searches do.
+   */
+  isLiveRecent(hash: string): boolean {
+    const recent = this.#recent.get(hash);
+    if (
+      recent !== undefined && performance.now() - recent.at < this.recentMs
+    ) {
+      return recent.run.live;
+    }
+    return this.isLive(hash);
+  }
+
+  /**
    * Reads a run's record from its own space (the slow path, for unindexed
    * runs); a run whose writer is gone but that still says `running` reads
    * as `crashed`, ended at its last sign of life.
