@@ -149,6 +149,68 @@ Deno.test("the params explorer draws a line per run, brushes select exactly the 
   await b.shot("reloaded");
 });
 
+Deno.test("a params axis on a log scale spreads decades evenly, is kept in the URL, and fits a long title", async () => {
+  await using repo = await tempRepo();
+  await sweep(repo);
+  await using up = await startAimUp(repo.path);
+  await using b = await browserPage("params-log");
+  const { page } = b;
+  const search = new URLSearchParams();
+  for (const axis of [LR, OPT, LOSS]) search.append("axis", axis);
+  await page.goto(`${up.url}params?${search}&token=${up.token}`);
+  await page.locator('canvas.parallel[data-lines="60"]').waitFor();
+  const chip = (field: string) =>
+    page.locator(`.axis-chip[data-field='${field}'] button.log-toggle`);
+  assert.equal(
+    await chip(OPT).isDisabled(),
+    true,
+    "a category axis has no log",
+  );
+  const canvas = page.locator("canvas.parallel");
+  const box = (await canvas.boundingBox())!;
+  // The numeric scale of the lr axis (which has None, so a band below it).
+  const top = box.y + 40, bottom = box.y + box.height - 26;
+  const scaleBottom = bottom - 0.12 * (bottom - top);
+  const brushLowerHalf = async () => {
+    const mid = scaleBottom - 0.55 * (scaleBottom - top);
+    await page.mouse.move(box.x + 70, mid);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 70, scaleBottom + 1, { steps: 4 });
+    await page.mouse.up();
+    await page.waitForURL(/brush=/);
+    const brush = JSON.parse(
+      new URL(page.url()).searchParams.get("brush")!,
+    )[LR];
+    return [0.1, 0.01, 0.001, 0.0001].filter((lr) =>
+      lr >= brush.min && lr <= brush.max
+    );
+  };
+  // On a linear scale 0.01, 0.001 and 0.0001 are all in its lower half.
+  assert.deepEqual(await brushLowerHalf(), [0.01, 0.001, 0.0001]);
+  await b.shot("linear");
+  await chip(LR).click();
+  await page.waitForURL(/log=run.hparams.lr/);
+  assert.equal(await chip(LR).getAttribute("aria-pressed"), "true");
+  // On a log scale from 0.0001 to 0.1, 0.01 is at two thirds: above half.
+  assert.deepEqual(await brushLowerHalf(), [0.001, 0.0001]);
+  await b.shot("log");
+  await page.goto(page.url());
+  await page.locator('canvas.parallel[data-lines="60"]').waitFor();
+  assert.equal(await chip(LR).getAttribute("aria-pressed"), "true");
+  // Brushes are values, so the reloaded log axis selects the same runs.
+  const count = await page.locator(".selection-summary").getAttribute(
+    "data-count",
+  );
+  const lrs = Array.from(
+    { length: RUNS },
+    (_, i) => i % 7 === 3 ? null : 10 ** -(1 + (i % 4)),
+  );
+  assert.equal(
+    Number(count),
+    lrs.filter((lr) => lr !== null && lr <= 0.001 * 1.0001).length,
+  );
+});
+
 Deno.test("the scatters explorer draws a point per run, names a run on hover and opens it on click", async () => {
   await using repo = await tempRepo();
   await sweep(repo);
