@@ -58,6 +58,7 @@ import seriesDrawJs from "./ui/series_draw.js" with { type: "text" };
 import seriesMathJs from "./ui/series_math.js" with { type: "text" };
 import statusJs from "./ui/status.js" with { type: "text" };
 import tasksJs from "./ui/tasks.js" with { type: "text" };
+import viewsJs from "./ui/views.js" with { type: "text" };
 import urlsJs from "./ui/urls.js" with { type: "text" };
 import styleCss from "./ui/style.css" with { type: "text" };
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
@@ -132,6 +133,7 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
     ["series_math.js", seriesMathJs, JS],
     ["status.js", statusJs, JS],
     ["tasks.js", tasksJs, JS],
+    ["views.js", viewsJs, JS],
     ["urls.js", urlsJs, JS],
     ["style.css", styleCss, CSS],
     ["uPlot.iife.min.js", uplotJs, JS],

@@ -211,6 +211,85 @@ Deno.test("a params axis on a log scale spreads decades evenly, is kept in the U
   );
 });
 
+Deno.test("a saved view of the params explorer reloads to the same state, and can be renamed and deleted", async () => {
+  await using repo = await tempRepo();
+  await sweep(repo);
+  await using up = await startAimUp(repo.path);
+  await using b = await browserPage("views");
+  const { page } = b;
+  const search = new URLSearchParams();
+  for (const axis of [LR, OPT, LOSS]) search.append("axis", axis);
+  search.set("color", OPT);
+  search.append("log", LR);
+  search.set(
+    "brush",
+    JSON.stringify({ [OPT]: { min: null, max: null, labels: ["sgd"] } }),
+  );
+  await page.goto(`${up.url}params?${search}&token=${up.token}`);
+  await page.locator('canvas.parallel[data-lines="60"]').waitFor();
+  const selection = async () =>
+    await page.locator("table.selection tr[data-hash]").evaluateAll((rows) =>
+      rows.map((r) =>
+        (r as unknown as { dataset: { hash: string } }).dataset.hash
+      )
+    );
+  const saved = {
+    url: new URL(page.url()).search,
+    selected: await selection(),
+    legend: await page.locator(".legend-item").allTextContents(),
+  };
+  assert.equal(saved.selected.length, 20);
+  await page.locator(".views-bar input.view-name").fill("sgd only");
+  await page.getByRole("button", { name: "Save view" }).click();
+  await page.locator('.views-bar[data-count="1"]').waitFor();
+  const views = async () =>
+    (await (await up.fetch("api/views")).json()).views as {
+      id: string;
+      name: string;
+      page: string;
+      state: string;
+    }[];
+  const [view] = await views();
+  assert.deepEqual([view!.name, view!.page, view!.state], [
+    "sgd only",
+    "params",
+    saved.url,
+  ]);
+
+  // Elsewhere, with another state: picking the view brings its state back.
+  await page.goto(`${up.url}params?axis=run.name`);
+  await page.locator('canvas.parallel[data-lines="60"]').waitFor();
+  assert.equal((await selection()).length, 60);
+  await page.locator(".views-bar select").selectOption({ label: "sgd only" });
+  await page.waitForURL((url) => url.search === saved.url);
+  await page.locator('canvas.parallel[data-selected="20"]').waitFor();
+  assert.deepEqual(await selection(), saved.selected);
+  assert.deepEqual(
+    await page.locator(".legend-item").allTextContents(),
+    saved.legend,
+  );
+  assert.equal(
+    await page.locator(
+      `.axis-chip[data-field='${LR}'] button.log-toggle`,
+    ).getAttribute("aria-pressed"),
+    "true",
+  );
+  assert.equal(await page.locator(".views-bar select").inputValue(), view!.id);
+  await b.shot("opened");
+
+  await page.locator(".views-bar input.view-name").fill("the sgd runs");
+  await page.getByRole("button", { name: "Rename" }).click();
+  await page.locator(".views-bar select option", { hasText: "the sgd runs" })
+    .waitFor({ state: "attached" });
+  assert.deepEqual((await views()).map((v) => [v.id, v.name]), [
+    [view!.id, "the sgd runs"],
+  ]);
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.locator('.views-bar[data-count="0"]').waitFor();
+  assert.deepEqual(await views(), []);
+  assert.deepEqual([...Deno.readDirSync(`${repo.path}/views`)], []);
+});
+
 Deno.test("the scatters explorer draws a point per run, names a run on hover and opens it on click", async () => {
   await using repo = await tempRepo();
   await sweep(repo);

@@ -11,6 +11,7 @@ import { errorText, h, toast } from "./dom.js";
 import { pool } from "./tasks.js";
 import { fmtValue } from "./format.js";
 import { link } from "./urls.js";
+import { viewsBar } from "./views.js";
 import {
   brushBetween,
   buildAxis,
@@ -182,6 +183,7 @@ export function mount(root, app) {
     h(
       "section.explorer.params-explorer",
       {},
+      viewsBar("params", app),
       h("div.controls", {}, query, problem),
       h(
         "div.controls",

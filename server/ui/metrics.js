@@ -40,6 +40,7 @@ import {
 } from "./metrics_state.js";
 import { fmtContextKey } from "./format.js";
 import { debounce } from "./tasks.js";
+import { viewsBar } from "./views.js";
 
 /** @import { BinarySeriesPage } from "./api_types.js" */
 /** @import { Line } from "./metrics_lines.js" */
@@ -60,9 +61,10 @@ const REFINE_REDRAW_MS = 1000;
 /**
  * Mounts the explorer in `root`; returns its unmount function.
  * @param {HTMLElement} root
+ * @param {import("./app.js").PageContext} app
  * @returns {() => void}
  */
-export function mount(root) {
+export function mount(root, app) {
   /** @type {ExplorerState} */
   const state = {
     ...readSettings(location.search),
@@ -134,6 +136,7 @@ export function mount(root) {
     h(
       "section.metrics-page",
       {},
+      viewsBar("metrics", app),
       controls.form,
       controls.errorBox,
       controls.options,
