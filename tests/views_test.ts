@@ -121,7 +121,7 @@ Deno.test("bad view input is refused, saying which field and why", async () => {
   );
   assert.match(
     await refused("POST", "/api/views", { name: "a", page: "home", state: "" }),
-    /page must be one of runs, metrics, params, scatters, got "home"/,
+    /page must be one of runs, compare, metrics, params, scatters, got "home"/,
   );
   assert.match(
     await refused("POST", "/api/views", {

@@ -16,7 +16,13 @@ import { AimError, badRequest, writeFailure } from "../errors.ts";
 export const VIEWS_DIR = "views";
 
 /** The pages a view can be saved from. */
-export const VIEW_PAGES = ["runs", "metrics", "params", "scatters"] as const;
+export const VIEW_PAGES = [
+  "runs",
+  "compare",
+  "metrics",
+  "params",
+  "scatters",
+] as const;
 
 /** A page a view can be saved from. */
 export type ViewPage = typeof VIEW_PAGES[number];

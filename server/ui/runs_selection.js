@@ -50,7 +50,12 @@ export class RunSelection {
       this.#info,
       h("button", {
         text: "Compare",
-        onclick: () => this.#compare(),
+        onclick: () => this.#compare("compare"),
+        title: "The selected runs side by side: params that differ, series",
+      }),
+      h("button", {
+        text: "Metrics",
+        onclick: () => this.#compare("metrics"),
         title: "Open the selected runs in the metrics explorer",
       }),
       h("button", {
@@ -127,10 +132,11 @@ export class RunSelection {
     this.#hooks.changed();
   }
 
-  #compare() {
+  /** Opens the selected runs on `page` ("compare" or "metrics"). */
+  #compare(/** @type {string} */ page) {
     const hashes = [...this.#selected.keys()];
     if (hashes.length === 0) return toast("Select runs to compare first");
-    this.#hooks.navigate(`metrics?runs=${hashes.join(",")}`);
+    this.#hooks.navigate(`${page}?runs=${hashes.join(",")}`);
   }
 
   /** @param {{ archived: boolean }} patch */

@@ -21,7 +21,8 @@ import { errorText, h, toast } from "./dom.js";
  */
 
 /**
- * The saved-views bar of `page` ("metrics", "params", "scatters", "runs").
+ * The saved-views bar of `page` ("runs", "compare", "metrics", "params",
+ * "scatters").
  * @param {string} page
  * @param {import("./app.js").PageContext} app
  * @returns {HTMLElement}
