@@ -16,12 +16,12 @@ interface Line {
   coarse?: boolean;
 }
 
-Deno.test("the metrics explorer exports the drawn lines' points as CSV and the chart as PNG", async () => {
+Deno.test("the metrics explorer exports the drawn lines' points as CSV and the chart as PNG, and draws a group's median", async () => {
   await using repo = await tempRepo();
   for (let i = 0; i < 3; i++) {
     const run = await repo.startRun({ name: `m${i}`, handleSignals: false });
     for (let step = 0; step < 12; step++) {
-      run.track(i + 1 / (1 + step), {
+      run.track([0, 1, 100][i]! + 1 / (1 + step), {
         name: "loss",
         step,
         context: { subset: "train" },
@@ -80,4 +80,21 @@ Deno.test("the metrics explorer exports the drawn lines' points as CSV and the c
   ]);
   assert.deepEqual([view.getUint32(16), view.getUint32(20)], canvas);
   await b.shot();
+
+  // The median of the three runs is the middle one (1 + 1 / (1 + step)),
+  // where their mean would be pulled above 33 by the third.
+  await page.goto(`${up.url}metrics?metric=loss&agg=median`);
+  let median: Line | undefined;
+  const until = Date.now() + 20_000;
+  while (Date.now() < until) {
+    median = (await drawn()).find((l) => l.label === "median of 3");
+    if (median !== undefined && !median.coarse) break;
+    await page.waitForTimeout(100);
+  }
+  assert.ok(median !== undefined, "a line labelled median of 3");
+  assert.ok(median.ys.length > 10);
+  for (const y of median.ys) {
+    assert.ok(y !== null && y > 1 && y <= 2 + 1e-9, `median ${y}`);
+  }
+  await b.shot("median");
 });
