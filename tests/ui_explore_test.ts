@@ -172,12 +172,17 @@ Deno.test("a params axis on a log scale spreads decades evenly, is kept in the U
   const top = box.y + 40, bottom = box.y + box.height - 26;
   const scaleBottom = bottom - 0.12 * (bottom - top);
   const brushLowerHalf = async () => {
+    const before = new URL(page.url()).searchParams.get("brush");
     const mid = scaleBottom - 0.55 * (scaleBottom - top);
     await page.mouse.move(box.x + 70, mid);
     await page.mouse.down();
     await page.mouse.move(box.x + 70, scaleBottom + 1, { steps: 4 });
     await page.mouse.up();
-    await page.waitForURL(/brush=/);
+    // The brush this drag made, not the one the URL held before it.
+    await page.waitForURL((url) => {
+      const brush = url.searchParams.get("brush");
+      return brush !== null && brush !== before;
+    });
     const brush = JSON.parse(
       new URL(page.url()).searchParams.get("brush")!,
     )[LR];
