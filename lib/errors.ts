@@ -17,6 +17,7 @@
  * - `repo_not_found`, `repo_version`: no usable repository at the path.
  * - `repo_read_only`: a command that must write met a repository it cannot write.
  * - `run_not_found`, `run_live`, `run_corrupt`: about one run.
+ * - `view_not_found`: no saved view has the id asked for.
  * - `bad_request`: input that breaks a documented rule (a flag, a parameter,
  *   a protocol line, a request body).
  * - `bad_hash`: a run hash that is not 8 to 64 lower-case hex characters.
@@ -34,6 +35,7 @@ export type AimErrorCode =
   | "run_not_found"
   | "run_live"
   | "run_corrupt"
+  | "view_not_found"
   | "bad_request"
   | "bad_hash"
   | "query_syntax"

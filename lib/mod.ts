@@ -86,6 +86,17 @@ export {
   updateRun,
 } from "./repo/mod.ts";
 export {
+  createView,
+  deleteView,
+  getView,
+  listViews,
+  type SavedView,
+  updateView,
+  VIEW_PAGES,
+  type ViewList,
+  type ViewPage,
+} from "./repo/mod.ts";
+export {
   type ArithmeticOp,
   type BinaryExpr,
   type CallExpr,

@@ -16,7 +16,14 @@ import {
   validateHash,
 } from "../lib/mod.ts";
 import { AimError, badRequest } from "../lib/errors.ts";
-import { validatePatch } from "../lib/repo/mod.ts";
+import {
+  createView,
+  deleteView,
+  getView,
+  listViews,
+  updateView,
+  validatePatch,
+} from "../lib/repo/mod.ts";
 import type { IndexerState, QueryRequest } from "./messages.ts";
 import type { PoolStatus } from "./query_pool.ts";
 import { errorResponse, toJson } from "./wire.ts";
@@ -198,6 +205,27 @@ export function createApp(options: AppOptions): Hono {
     const hash = _hash(c);
     removeRun(options.repo, hash);
     return c.json({ deleted: hash });
+  });
+
+  // Saved views are a few small files: read and written here, like edits.
+  app.get("/api/views", (c) => c.json(listViews(options.repo.path)));
+  app.get(
+    "/api/views/:id",
+    (c) => c.json(getView(options.repo.path, c.req.param("id"))),
+  );
+  app.post(
+    "/api/views",
+    async (c) => c.json(createView(options.repo.path, await _body(c)), 201),
+  );
+  app.patch(
+    "/api/views/:id",
+    async (c) =>
+      c.json(updateView(options.repo.path, c.req.param("id"), await _body(c))),
+  );
+  app.delete("/api/views/:id", (c) => {
+    const id = c.req.param("id");
+    deleteView(options.repo.path, id);
+    return c.json({ deleted: id });
   });
 
   app.get("/api/index", async (c) => {

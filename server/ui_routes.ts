@@ -22,6 +22,7 @@ import appJs from "./ui/app.js" with { type: "text" };
 import badgesJs from "./ui/badges.js" with { type: "text" };
 import chartJs from "./ui/chart.js" with { type: "text" };
 import colorsJs from "./ui/colors.js" with { type: "text" };
+import compareJs from "./ui/compare.js" with { type: "text" };
 import domJs from "./ui/dom.js" with { type: "text" };
 import everyJs from "./ui/every.js" with { type: "text" };
 import exploreAxesJs from "./ui/explore_axes.js" with { type: "text" };
@@ -60,6 +61,7 @@ import seriesMathJs from "./ui/series_math.js" with { type: "text" };
 import statusJs from "./ui/status.js" with { type: "text" };
 import tasksJs from "./ui/tasks.js" with { type: "text" };
 import unitsJs from "./ui/units.js" with { type: "text" };
+import viewsJs from "./ui/views.js" with { type: "text" };
 import urlsJs from "./ui/urls.js" with { type: "text" };
 import styleCss from "./ui/style.css" with { type: "text" };
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
@@ -98,6 +100,7 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
     ["badges.js", badgesJs, JS],
     ["chart.js", chartJs, JS],
     ["colors.js", colorsJs, JS],
+    ["compare.js", compareJs, JS],
     ["dom.js", domJs, JS],
     ["every.js", everyJs, JS],
     ["explore_axes.js", exploreAxesJs, JS],
@@ -136,6 +139,7 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
     ["status.js", statusJs, JS],
     ["tasks.js", tasksJs, JS],
     ["units.js", unitsJs, JS],
+    ["views.js", viewsJs, JS],
     ["urls.js", urlsJs, JS],
     ["style.css", styleCss, CSS],
     ["uPlot.iife.min.js", uplotJs, JS],
@@ -147,7 +151,7 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
 
 /** Client-side routes, relative to the base path; each gets the HTML shell. */
 const PAGE =
-  /^\/?$|^\/(runs|metrics|params|scatters|status)\/?$|^\/run\/[0-9a-f]{8,64}\/?$/;
+  /^\/?$|^\/(runs|metrics|params|scatters|compare|status)\/?$|^\/run\/[0-9a-f]{8,64}\/?$/;
 
 // The pages run only their own scripts, talk only to this server, and are
 // never framed; the token in the first URL is never sent on as a referrer.

@@ -62,6 +62,7 @@ export const HTTP_STATUS: Readonly<Record<AimErrorCode, number>> = {
   run_not_found: 404,
   run_live: 409,
   run_corrupt: 422,
+  view_not_found: 404,
   bad_request: 400,
   bad_hash: 400,
   query_syntax: 400,

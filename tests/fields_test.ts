@@ -126,3 +126,33 @@ Deno.test("listFields() offers every param path and series, indexed or not", asy
   }]);
   assert.ok(catalog.attributes.includes("run.name"));
 });
+
+Deno.test("runFields() answers the most fields a request may ask, more than SQLite joins in one statement", async () => {
+  await using repo = await tempRepo();
+  await sweep(repo);
+  const kinds = [
+    "run.hparams.lr",
+    "run.hparams.opt",
+    "run.name",
+    "run.duration",
+    'run.metrics["loss", {"subset": "val"}].min',
+    "run.tags",
+  ];
+  const fields = Array.from({ length: 64 }, (_, i) => kinds[i % kinds.length]!);
+  const values = both(repo, "", fields);
+  assert.deepEqual(values.map((row) => row.length), [64, 64, 64]);
+  // Every repetition of a field has the value of its first occurrence.
+  for (const row of values) {
+    row.forEach((value, i) =>
+      assert.deepEqual(value, row[i % kinds.length], `fields[${i}]`)
+    );
+  }
+  assert.deepEqual(values[0]!.slice(0, 6), [
+    0.1,
+    { name: "adam", beta: 0.9 },
+    "a",
+    values[0]![3],
+    2,
+    [],
+  ]);
+});

@@ -450,6 +450,26 @@ Deno.test("drawGroup() averages the members inside each one's own x range, on ce
   assert.equal(mean.fine, true);
 });
 
+Deno.test("drawGroup() with median draws the members' median, not pulled by one far member, with the min–max band", () => {
+  const group = [
+    member(Array(11).fill(1)),
+    member(Array(11).fill(2)),
+    member(Array(11).fill(100)),
+  ];
+  const median = drawGroup(group, { ...MINMAX, kind: "median" })!;
+  assert.deepEqual(median.ys, Array(11).fill(2));
+  assert.deepEqual(median.band.lo, Array(11).fill(1));
+  assert.deepEqual(median.band.hi, Array(11).fill(100));
+  // Where only two members have points, the median is their mean.
+  const two = drawGroup([member(Array(11).fill(1)), member(Array(6).fill(4))], {
+    ...MINMAX,
+    kind: "median",
+  })!;
+  assert.deepEqual(two.ys, [2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 1, 1, 1, 1, 1]);
+  const mean = drawGroup(group, MINMAX)!;
+  assert.deepEqual(mean.ys, Array(11).fill(103 / 3));
+});
+
 Deno.test("drawGroup() widens the min–max band to a member's spike where it is, from its buckets, fine or coarse", () => {
   const { steps, values } = spiky();
   const flat = steps.map(baseline);

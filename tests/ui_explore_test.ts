@@ -149,6 +149,152 @@ Deno.test("the params explorer draws a line per run, brushes select exactly the 
   await b.shot("reloaded");
 });
 
+Deno.test("a params axis on a log scale spreads decades evenly, is kept in the URL, and fits a long title", async () => {
+  await using repo = await tempRepo();
+  await sweep(repo);
+  await using up = await startAimUp(repo.path);
+  await using b = await browserPage("params-log");
+  const { page } = b;
+  const search = new URLSearchParams();
+  for (const axis of [LR, OPT, LOSS]) search.append("axis", axis);
+  await page.goto(`${up.url}params?${search}&token=${up.token}`);
+  await page.locator('canvas.parallel[data-lines="60"]').waitFor();
+  const chip = (field: string) =>
+    page.locator(`.axis-chip[data-field='${field}'] button.log-toggle`);
+  assert.equal(
+    await chip(OPT).isDisabled(),
+    true,
+    "a category axis has no log",
+  );
+  const canvas = page.locator("canvas.parallel");
+  const box = (await canvas.boundingBox())!;
+  // The numeric scale of the lr axis (which has None, so a band below it).
+  const top = box.y + 40, bottom = box.y + box.height - 26;
+  const scaleBottom = bottom - 0.12 * (bottom - top);
+  const brushLowerHalf = async () => {
+    const before = new URL(page.url()).searchParams.get("brush");
+    const mid = scaleBottom - 0.55 * (scaleBottom - top);
+    await page.mouse.move(box.x + 70, mid);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 70, scaleBottom + 1, { steps: 4 });
+    await page.mouse.up();
+    // The brush this drag made, not the one the URL held before it.
+    await page.waitForURL((url) => {
+      const brush = url.searchParams.get("brush");
+      return brush !== null && brush !== before;
+    });
+    const brush = JSON.parse(
+      new URL(page.url()).searchParams.get("brush")!,
+    )[LR];
+    return [0.1, 0.01, 0.001, 0.0001].filter((lr) =>
+      lr >= brush.min && lr <= brush.max
+    );
+  };
+  // On a linear scale 0.01, 0.001 and 0.0001 are all in its lower half.
+  assert.deepEqual(await brushLowerHalf(), [0.01, 0.001, 0.0001]);
+  await b.shot("linear");
+  await chip(LR).click();
+  await page.waitForURL(/log=run.hparams.lr/);
+  assert.equal(await chip(LR).getAttribute("aria-pressed"), "true");
+  // On a log scale from 0.0001 to 0.1, 0.01 is at two thirds: above half.
+  assert.deepEqual(await brushLowerHalf(), [0.001, 0.0001]);
+  await b.shot("log");
+  await page.goto(page.url());
+  await page.locator('canvas.parallel[data-lines="60"]').waitFor();
+  assert.equal(await chip(LR).getAttribute("aria-pressed"), "true");
+  // Brushes are values, so the reloaded log axis selects the same runs.
+  const count = await page.locator(".selection-summary").getAttribute(
+    "data-count",
+  );
+  const lrs = Array.from(
+    { length: RUNS },
+    (_, i) => i % 7 === 3 ? null : 10 ** -(1 + (i % 4)),
+  );
+  assert.equal(
+    Number(count),
+    lrs.filter((lr) => lr !== null && lr <= 0.001 * 1.0001).length,
+  );
+});
+
+Deno.test("a saved view of the params explorer reloads to the same state, and can be renamed and deleted", async () => {
+  await using repo = await tempRepo();
+  await sweep(repo);
+  await using up = await startAimUp(repo.path);
+  await using b = await browserPage("views");
+  const { page } = b;
+  const search = new URLSearchParams();
+  for (const axis of [LR, OPT, LOSS]) search.append("axis", axis);
+  search.set("color", OPT);
+  search.append("log", LR);
+  search.set(
+    "brush",
+    JSON.stringify({ [OPT]: { min: null, max: null, labels: ["sgd"] } }),
+  );
+  await page.goto(`${up.url}params?${search}&token=${up.token}`);
+  await page.locator('canvas.parallel[data-lines="60"]').waitFor();
+  const selection = async () =>
+    await page.locator("table.selection tr[data-hash]").evaluateAll((rows) =>
+      rows.map((r) =>
+        (r as unknown as { dataset: { hash: string } }).dataset.hash
+      )
+    );
+  const saved = {
+    url: new URL(page.url()).search,
+    selected: await selection(),
+    legend: await page.locator(".legend-item").allTextContents(),
+  };
+  assert.equal(saved.selected.length, 20);
+  await page.locator(".views-bar input.view-name").fill("sgd only");
+  await page.getByRole("button", { name: "Save view" }).click();
+  await page.locator('.views-bar[data-count="1"]').waitFor();
+  const views = async () =>
+    (await (await up.fetch("api/views")).json()).views as {
+      id: string;
+      name: string;
+      page: string;
+      state: string;
+    }[];
+  const [view] = await views();
+  assert.deepEqual([view!.name, view!.page, view!.state], [
+    "sgd only",
+    "params",
+    saved.url,
+  ]);
+
+  // Elsewhere, with another state: picking the view brings its state back.
+  await page.goto(`${up.url}params?axis=run.name`);
+  await page.locator('canvas.parallel[data-lines="60"]').waitFor();
+  assert.equal((await selection()).length, 60);
+  await page.locator(".views-bar select").selectOption({ label: "sgd only" });
+  await page.waitForURL((url) => url.search === saved.url);
+  await page.locator('canvas.parallel[data-selected="20"]').waitFor();
+  assert.deepEqual(await selection(), saved.selected);
+  assert.deepEqual(
+    await page.locator(".legend-item").allTextContents(),
+    saved.legend,
+  );
+  assert.equal(
+    await page.locator(
+      `.axis-chip[data-field='${LR}'] button.log-toggle`,
+    ).getAttribute("aria-pressed"),
+    "true",
+  );
+  assert.equal(await page.locator(".views-bar select").inputValue(), view!.id);
+  await b.shot("opened");
+
+  await page.locator(".views-bar input.view-name").fill("the sgd runs");
+  await page.getByRole("button", { name: "Rename" }).click();
+  await page.locator(".views-bar select option", { hasText: "the sgd runs" })
+    .waitFor({ state: "attached" });
+  assert.deepEqual((await views()).map((v) => [v.id, v.name]), [
+    [view!.id, "the sgd runs"],
+  ]);
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.locator('.views-bar[data-count="0"]').waitFor();
+  assert.deepEqual(await views(), []);
+  assert.deepEqual([...Deno.readDirSync(`${repo.path}/views`)], []);
+});
+
 Deno.test("the scatters explorer draws a point per run, names a run on hover and opens it on click", async () => {
   await using repo = await tempRepo();
   await sweep(repo);

@@ -453,13 +453,14 @@ Deno.test("readSettings() of an empty address gives the explorer's defaults", ()
 
 Deno.test("readSettings() keeps valid run hashes only, and defaults an unknown axis, aggregate or smoothing", () => {
   const settings = readSettings(
-    "?runs=0123456789abcdef,XYZ,,01234567&x=sideways&agg=median&smooth=abc&context=",
+    "?runs=0123456789abcdef,XYZ,,01234567&x=sideways&agg=mode&smooth=abc&context=",
   );
   assert.deepEqual(settings.hashes, ["0123456789abcdef", "01234567"]);
   assert.equal(settings.x, "step");
   assert.equal(settings.agg, "");
   assert.equal(settings.smooth, 0);
   assert.equal(settings.context, "", "an empty context means any context");
+  assert.equal(readSettings("?agg=median").agg, "median");
 });
 
 Deno.test("settingsSearch() leaves defaults out and round-trips through readSettings()", () => {

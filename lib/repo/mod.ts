@@ -20,3 +20,18 @@ export {
 } from "./reads.ts";
 export { removeRun, type RunPatch, updateRun, validatePatch } from "./edit.ts";
 export { type RepoStatus, repoStatus } from "./status.ts";
+export {
+  createView,
+  deleteView,
+  getView,
+  listViews,
+  MAX_VIEW_NAME,
+  MAX_VIEW_STATE,
+  type SavedView,
+  updateView,
+  validateViewId,
+  VIEW_PAGES,
+  type ViewList,
+  type ViewPage,
+  VIEWS_DIR,
+} from "./views.ts";

@@ -53,6 +53,11 @@ const ROUTES = [
     page: "scatters",
     load: () => import("./explore_scatters.js"),
   },
+  {
+    pattern: /^compare\/?$/,
+    page: "runs",
+    load: () => import("./compare.js"),
+  },
   { pattern: /^status\/?$/, page: "status", load: () => import("./status.js") },
 ];
 

@@ -3,13 +3,15 @@
 // The params explorer (/params): parallel coordinates, one axis per chosen
 // field and one line per run matching the query, drawn on a canvas (10,000
 // runs). Drag along an axis to brush it; brushes on several axes combine.
-// Everything it shows lives in the URL: q, axis (repeated), color, brush.
+// Everything it shows lives in the URL: q, axis and log (repeated), color,
+// brush.
 
 import { getRun, patchRun } from "./api.js";
 import { errorText, h, toast } from "./dom.js";
 import { pool } from "./tasks.js";
 import { fmtValue } from "./format.js";
 import { link } from "./urls.js";
+import { viewsBar } from "./views.js";
 import {
   brushBetween,
   buildAxis,
@@ -30,7 +32,7 @@ import {
 /** @import { FieldTable } from "./explore_common.js" */
 
 const PAD_X = 70;
-const PAD_TOP = 34;
+const PAD_TOP = 40;
 const PAD_BOTTOM = 26;
 /** Selected runs listed, at most. */
 const LISTED = 500;
@@ -43,6 +45,7 @@ const PAINTED = "aim:params-painted";
  * @typedef {object} ParamsState
  * @property {string} q
  * @property {string[]} axes
+ * @property {string[]} logs  Fields whose axis is on a log scale.
  * @property {string} color  A field, or "" for none.
  * @property {Record<string, Brush>} brushes  By field.
  */
@@ -64,6 +67,7 @@ export function readState(search) {
   return {
     q: params.get("q") ?? "",
     axes: axes.length > 0 ? axes : DEFAULT_AXES,
+    logs: params.getAll("log"),
     color: params.get("color") ?? "",
     brushes,
   };
@@ -77,6 +81,9 @@ export function writeState(state) {
   const params = new URLSearchParams();
   if (state.q) params.set("q", state.q);
   for (const axis of state.axes) params.append("axis", axis);
+  for (const axis of state.logs) {
+    if (state.axes.includes(axis)) params.append("log", axis);
+  }
   if (state.color) params.set("color", state.color);
   const brushes = Object.entries(state.brushes).filter(([field]) =>
     state.axes.includes(field)
@@ -85,6 +92,26 @@ export function writeState(state) {
     params.set("brush", JSON.stringify(Object.fromEntries(brushes)));
   }
   return `?${params}`;
+}
+
+/**
+ * `text`, or its end after an ellipsis, so that it fits in `width` pixels:
+ * the end of a field (`hparams.optimizer.lr`) says the most.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {string} text
+ * @param {number} width
+ * @returns {string}
+ */
+export function fitText(ctx, text, width) {
+  if (ctx.measureText(text).width <= width) return text;
+  let lo = 0, hi = text.length;
+  // The fewest characters cut from the start for "…" + the rest to fit.
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ctx.measureText(`…${text.slice(mid + 1)}`).width <= width) hi = mid;
+    else lo = mid + 1;
+  }
+  return `…${text.slice(lo + 1)}`;
 }
 
 /**
@@ -103,6 +130,11 @@ export function mount(root, app) {
   let rowColours = [];
   /** @type {boolean[]} */
   let selected = [];
+  /**
+   * Each run's place on each axis (0 bottom, 1 top), row after row:
+   * computed when the axes are built, so a brush move only draws.
+   */
+  let places = new Float64Array(0);
   /** @type {AbortController | null} */
   let loading = null;
 
@@ -151,6 +183,7 @@ export function mount(root, app) {
     h(
       "section.explorer.params-explorer",
       {},
+      viewsBar("params", app),
       h("div.controls", {}, query, problem),
       h(
         "div.controls",
@@ -217,9 +250,7 @@ export function mount(root, app) {
     }
     if (controller.signal.aborted) return;
     const rows = table?.rows ?? [];
-    axes = state.axes.map((_, i) =>
-      buildAxis(rows.map((r) => r.values[i + 2]))
-    );
+    buildAxes();
     const colourColumn = state.color ? fields.length - 1 : -1;
     colours = colourColumn < 0
       ? null
@@ -236,6 +267,33 @@ export function mount(root, app) {
     if (rows.length > 0 && performance.getEntriesByName(PAINTED).length === 0) {
       performance.mark(PAINTED);
     }
+  }
+
+  /** The axes from the table's values, and every run's place on them. */
+  function buildAxes() {
+    const rows = table?.rows ?? [];
+    axes = state.axes.map((field, i) =>
+      buildAxis(rows.map((r) => r.values[i + 2]), {
+        log: state.logs.includes(field),
+      })
+    );
+    const n = axes.length;
+    places = new Float64Array(rows.length * n);
+    rows.forEach((row, k) => {
+      axes.forEach((axis, i) => {
+        places[k * n + i] = position(axis, row.values[i + 2]);
+      });
+    });
+  }
+
+  /** Turns the log scale of `field`'s axis on or off. */
+  function toggleLog(/** @type {string} */ field) {
+    state.logs = state.logs.includes(field)
+      ? state.logs.filter((f) => f !== field)
+      : [...state.logs, field];
+    buildAxes();
+    showAxes();
+    update(false);
   }
 
   function recompute() {
@@ -267,6 +325,7 @@ export function mount(root, app) {
             onclick: () => move(i, -1),
           }),
           h("span.axis-name", { text: shortLabel(field), title: field }),
+          logButton(field, axes[i]),
           h("button", {
             type: "button",
             title: "move right",
@@ -287,6 +346,29 @@ export function mount(root, app) {
         )
       ),
     );
+  }
+
+  /**
+   * The log toggle of an axis: only a numeric axis whose values are all
+   * above 0 (None and non-finite aside) can be drawn on a log scale.
+   * @param {string} field
+   * @param {Axis | undefined} axis
+   */
+  function logButton(field, axis) {
+    const on = state.logs.includes(field);
+    const possible = axis?.kind === "numeric" && axis.min > 0;
+    return h("button.log-toggle", {
+      type: "button",
+      text: "log",
+      title: possible
+        ? "log scale"
+        : axis?.kind === "numeric"
+        ? "no log scale: some values are ≤ 0"
+        : "no log scale: not a numeric axis",
+      disabled: !possible && !on,
+      "aria-pressed": String(on && possible),
+      onclick: () => toggleLog(field),
+    });
   }
 
   /** @param {number} i @param {number} by */
@@ -347,22 +429,19 @@ export function mount(root, app) {
     const brushing = Object.keys(state.brushes).some((f) =>
       state.axes.includes(f)
     );
+    const n = axes.length;
     const xs = axes.map((_, i) => axisX(i, width));
-    // Each run's y on each axis, computed once per draw.
-    const ys = rows.map((r) =>
-      axes.map((axis, i) => yOf(position(axis, r.values[i + 2]), height))
-    );
+    const top = yOf(1, height), span = yOf(0, height) - top;
     /** @param {number[]} indices */
     const path = (indices) => {
       ctx.beginPath();
       for (const k of indices) {
-        const y = /** @type {number[]} */ (ys[k]);
-        ctx.moveTo(/** @type {number} */ (xs[0]), /** @type {number} */ (y[0]));
-        for (let i = 1; i < xs.length; i++) {
-          ctx.lineTo(
-            /** @type {number} */ (xs[i]),
-            /** @type {number} */ (y[i]),
-          );
+        const at = k * n;
+        for (let i = 0; i < n; i++) {
+          const x = /** @type {number} */ (xs[i]);
+          const y = top + (1 - /** @type {number} */ (places[at + i])) * span;
+          if (i === 0) ctx.moveTo(x, y);
+          else ctx.lineTo(x, y);
         }
       }
       ctx.stroke();
@@ -410,11 +489,19 @@ export function mount(root, app) {
     ctx.moveTo(x, yOf(0, height));
     ctx.lineTo(x, yOf(1, height));
     ctx.stroke();
+    // Titles alternate between two rows, so each may be as wide as two
+    // gaps between axes (and twice its distance to the nearer edge).
+    const { width } = size();
+    const gap = axes.length > 1 ? axisX(1, width) - axisX(0, width) : width;
+    const room = Math.min(
+      (axes.length > 1 ? 2 * gap : gap) - 8,
+      2 * Math.min(x, width - x) - 4,
+    );
     ctx.textAlign = "center";
     ctx.fillText(
-      shortLabel(/** @type {string} */ (state.axes[i])).slice(0, 28),
+      fitText(ctx, shortLabel(/** @type {string} */ (state.axes[i])), room),
       x,
-      14,
+      i % 2 === 0 ? 12 : 26,
     );
     ctx.textAlign = "right";
     /** @type {[number, string][]} */

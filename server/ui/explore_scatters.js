@@ -7,6 +7,7 @@
 
 import { errorText, h, toast } from "./dom.js";
 import { fmtValue } from "./format.js";
+import { viewsBar } from "./views.js";
 import {
   buildAxis,
   colouring,
@@ -153,6 +154,7 @@ export function mount(root, app) {
     h(
       "section.explorer.scatters-explorer",
       {},
+      viewsBar("scatters", app),
       h("div.controls", {}, query, problem),
       h(
         "div.controls",

@@ -40,6 +40,9 @@ import {
 } from "./metrics_state.js";
 import { fmtContextKey } from "./format.js";
 import { debounce } from "./tasks.js";
+import { viewsBar } from "./views.js";
+import { download } from "./explore_common.js";
+import { toCsv } from "./explore_axes.js";
 
 /** @import { BinarySeriesPage } from "./api_types.js" */
 /** @import { Line } from "./metrics_lines.js" */
@@ -60,9 +63,10 @@ const REFINE_REDRAW_MS = 1000;
 /**
  * Mounts the explorer in `root`; returns its unmount function.
  * @param {HTMLElement} root
+ * @param {import("./app.js").PageContext} app
  * @returns {() => void}
  */
-export function mount(root) {
+export function mount(root, app) {
   /** @type {ExplorerState} */
   const state = {
     ...readSettings(location.search),
@@ -130,14 +134,30 @@ export function mount(root) {
   const chartBox = h("div.chart-main");
   const empty = h("p.empty.chart-empty", { hidden: true });
   const legend = h("div.legend.panel");
+  const exports = h(
+    "div.chart-exports",
+    {},
+    h("button", {
+      type: "button",
+      text: "Export PNG",
+      onclick: () => exportPng(),
+    }),
+    h("button", {
+      type: "button",
+      text: "Export CSV",
+      onclick: () => exportCsv(),
+    }),
+  );
   root.append(
     h(
       "section.metrics-page",
       {},
+      viewsBar("metrics", app),
       controls.form,
       controls.errorBox,
       controls.options,
       status,
+      exports,
       h(
         "div.explorer-body",
         {},
@@ -146,6 +166,42 @@ export function mount(root) {
       ),
     ),
   );
+  /** The chart as drawn (lines and axes, on white) as a PNG file. */
+  function exportPng() {
+    const plot = chartBox.querySelector("canvas");
+    if (!plot) return toast("Nothing is drawn yet");
+    const out = document.createElement("canvas");
+    out.width = plot.width;
+    out.height = plot.height;
+    const ctx = /** @type {CanvasRenderingContext2D} */ (out.getContext("2d"));
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.drawImage(plot, 0, 0);
+    out.toBlob((blob) => {
+      if (blob) download("metrics.png", blob);
+    }, "image/png");
+  }
+
+  /**
+   * The drawn points as CSV: one row per point of each line (a group's
+   * mean, a run's line), x as the axis shows it; an empty y is a gap.
+   */
+  function exportCsv() {
+    const lines = chart.drawn();
+    if (lines.length === 0) return toast("Nothing is drawn yet");
+    download(
+      "metrics.csv",
+      new Blob([
+        toCsv(
+          ["line", state.x, "value"],
+          lines.flatMap((line) =>
+            line.xs.map((x, i) => [line.label, x, line.ys[i]])
+          ),
+        ),
+      ], { type: "text/csv" }),
+    );
+  }
+
   const chart = new LineChart(chartBox, {
     height: 460,
     xKind: state.x,

@@ -31,6 +31,7 @@ const AGG_OPTIONS = /** @type {const} */ ([
   ["", "every line"],
   ["minmax", "group mean, min–max band"],
   ["std", "group mean ± std band"],
+  ["median", "group median, min–max band"],
 ]);
 
 const X_OPTIONS = /** @type {const} */ ([

@@ -150,12 +150,14 @@ export function planChart(lines, options) {
       ? [{
         members: lines,
         color: paletteColor(0),
-        label: `mean of ${lines.length}`,
+        label: `${agg === "median" ? "median" : "mean"} of ${lines.length}`,
       }]
       : groups.filter((g) => !hidden.has(g.key)).map((g) => ({
         members: g.members,
         color: g.color,
-        label: `${g.label} (mean of ${g.members.length})`,
+        label: `${g.label} (${
+          agg === "median" ? "median" : "mean"
+        } of ${g.members.length})`,
       }));
     for (const set of sets) {
       const members = set.members.flatMap((line) => {

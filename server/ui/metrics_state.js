@@ -10,10 +10,10 @@
 /** The explorer draws at most this many lines (the first ones found). */
 export const MAX_LINES = 1000;
 
-/** @typedef {"" | "minmax" | "std"} AggKind */
+/** @typedef {"" | "minmax" | "std" | "median"} AggKind */
 
 const X_KINDS = /** @type {const} */ (["step", "epoch", "time"]);
-const AGG_KINDS = /** @type {const} */ (["", "minmax", "std"]);
+const AGG_KINDS = /** @type {const} */ (["", "minmax", "std", "median"]);
 
 /**
  * What the address holds: enough to show the same chart again.

@@ -27,6 +27,7 @@ import { RunPages } from "./runs_pages.js";
 import { RunSelection } from "./runs_selection.js";
 import { RunTable } from "./runs_table.js";
 import { debounce } from "./tasks.js";
+import { viewsBar } from "./views.js";
 
 /** @import { QueryProblem, Run, RunPage } from "./api_types.js" */
 /** @import { ColumnChoice, Known, RunsSettings } from "./runs_model.js" */
@@ -42,10 +43,11 @@ import { debounce } from "./tasks.js";
 /**
  * Mounts the page in `root`; returns its unmount function.
  * @param {HTMLElement} root
- * @param {{ navigate: (path: string) => void }} app
+ * @param {import("./app.js").PageContext} app
  * @returns {() => void}
  */
-export function mount(root, { navigate }) {
+export function mount(root, app) {
+  const { navigate } = app;
   /** @type {RunsState} */
   const state = {
     ...readSettings(location.search),
@@ -120,6 +122,7 @@ export function mount(root, { navigate }) {
     h(
       "section.runs-page",
       {},
+      viewsBar("runs", app),
       h(
         "form.querybar",
         { onsubmit: (/** @type {Event} */ e) => (e.preventDefault(), apply()) },

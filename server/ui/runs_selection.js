@@ -79,7 +79,12 @@ export class RunSelection {
       h("button.link", { text: "Clear", onclick: () => this.clear() }),
       h("button", {
         text: "Compare",
-        onclick: () => this.#compare(),
+        onclick: () => this.#compare("compare"),
+        title: "The selected runs side by side: params that differ, series",
+      }),
+      h("button", {
+        text: "Metrics",
+        onclick: () => this.#compare("metrics"),
         title: "Open the selected runs in the metrics explorer",
       }),
       h("button", {
@@ -272,10 +277,11 @@ export class RunSelection {
     this.update();
   }
 
-  #compare() {
+  /** Opens the selected runs on `page` ("compare" or "metrics"). */
+  #compare(/** @type {string} */ page) {
     const hashes = [...this.#selected.keys()];
     if (hashes.length === 0) return toast("Select runs to compare first");
-    this.#hooks.navigate(`metrics?runs=${hashes.join(",")}`);
+    this.#hooks.navigate(`${page}?runs=${hashes.join(",")}`);
   }
 
   /** @param {{ archived: boolean }} patch */

@@ -362,14 +362,29 @@ export function chartLine(drawing, style) {
 }
 
 /**
+ * The median of `values` (not empty); sorts them.
+ * @param {number[]} values
+ * @returns {number}
+ */
+function median(values) {
+  values.sort((a, b) => a - b);
+  const mid = values.length >> 1;
+  return values.length % 2 === 1
+    ? /** @type {number} */ (values[mid])
+    : (/** @type {number} */ (values[mid - 1]) +
+      /** @type {number} */ (values[mid])) / 2;
+}
+
+/**
  * A group's mean and band, drawn honestly from its members' drawings: on
  * `cells` x cells spanning every member, the mean (and standard deviation)
  * of the members' bucket last points, interpolated inside each member's own
  * x range, and for "minmax" the lowest and highest value of any member's
  * buckets overlapping the cell (so a spike widens the band where it is).
- * Coarse when a member is. Null when no member has a point.
+ * "median" draws the members' median instead of their mean, with the
+ * min–max band. Coarse when a member is. Null when no member has a point.
  * @param {readonly Drawing[]} members
- * @param {{ kind: "minmax" | "std", cells: number, log: boolean }} options
+ * @param {{ kind: "minmax" | "std" | "median", cells: number, log: boolean }} options
  * @returns {Drawing | null}
  */
 export function drawGroup(members, { kind, cells, log }) {
@@ -390,6 +405,8 @@ export function drawGroup(members, { kind, cells, log }) {
   const count = new Float64Array(n);
   const lo = new Float64Array(n).fill(Infinity);
   const hi = new Float64Array(n).fill(-Infinity);
+  /** @type {number[][]} Every member's value in each cell, for a median. */
+  const values = kind === "median" ? Array.from({ length: n }, () => []) : [];
   let fine = true, clipped = 0;
   for (const m of members) {
     fine &&= m.fine;
@@ -409,11 +426,12 @@ export function drawGroup(members, { kind, cells, log }) {
         sum[c] = /** @type {number} */ (sum[c]) + v;
         squares[c] = /** @type {number} */ (squares[c]) + v * v;
         count[c] = /** @type {number} */ (count[c]) + 1;
+        values[c]?.push(v);
         if (v < /** @type {number} */ (lo[c])) lo[c] = v;
         if (v > /** @type {number} */ (hi[c])) hi[c] = v;
       }
     }
-    if (kind !== "minmax") continue;
+    if (kind === "std") continue;
     for (let b = 0; b < band.x0.length; b++) {
       const bl = band.lo[b], bh = band.hi[b];
       if (bl === null || bh === null || bl === undefined || bh === undefined) {
@@ -436,7 +454,11 @@ export function drawGroup(members, { kind, cells, log }) {
       ch = /** @type {number} */ (hi[c]);
     if (k === 0 && !(cl <= ch)) continue;
     const x = min + c * step;
-    const mean = k > 0 ? /** @type {number} */ (sum[c]) / k : null;
+    const mean = k === 0
+      ? null
+      : kind === "median"
+      ? median(/** @type {number[]} */ (values[c]))
+      : /** @type {number} */ (sum[c]) / k;
     xs.push(x);
     ys.push(mean);
     out.x0.push(x);
