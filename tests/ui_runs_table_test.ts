@@ -177,7 +177,8 @@ Deno.test("the header's box selects every run the query matches, also those not 
   );
   assert.equal(await info.textContent(), "205 selected");
 
-  await page.locator(".actions button", { hasText: "Compare" }).click();
+  // Metrics opens the selection in the metrics explorer (Compare, side by side).
+  await page.locator(".actions button", { hasText: /^Metrics$/ }).click();
   await page.waitForURL(/\/metrics\?runs=/);
   const selected = new URL(page.url()).searchParams.get("runs")!.split(",");
   assert.equal(selected.length, 205);
