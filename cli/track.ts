@@ -13,24 +13,43 @@ import {
 import { Ingester } from "../lib/tracking/mod.ts";
 import { AimError, type Run } from "../lib/mod.ts";
 import { MAX_BACKLOG } from "../lib/storage/mod.ts";
+import {
+  REMOTE_OPTIONS,
+  type RemoteFlags,
+  trackRemote,
+} from "./_track_remote.ts";
 
 const HELP =
-  `Usage: aim track [--repo PATH] [--experiment E] [--name N] [--tag T]... [--param KEY=VALUE]...
+  `Usage: aim track [--repo PATH | --remote URL [--close-timeout SECONDS]]
+                 [--experiment E] [--name N] [--description D] [--tag T]... [--param KEY=VALUE]...
 
 Starts a run and feeds it the tracking protocol (one JSON object per line)
 from standard input; prints the run's hash first. A {"close": true} line
 finalizes it as finished; end of input without one finalizes it as failed.
 A malformed line is reported (the first few on stderr, all in the run's log)
 and skipped. --param values are JSON when they parse (lr=0.01 is a number),
-strings otherwise.`;
+strings otherwise.
+
+--remote URL sends the run to aim up at URL (with its --base-path) instead
+of a repository, with the token in AIM_TOKEN (the main token or the
+track-only one). Lines are sent in numbered batches, each kept until the
+server says it is stored, and sent again after a network error or a server
+restart; input is not read while 64 MiB wait. At the end, aim track waits
+up to --close-timeout seconds (default 120) for the server.`;
 
 /** Bytes read from standard input at a time. */
 const READ_SIZE = 1 << 20;
 
 /** `aim track`. */
 export async function track(args: string[]): Promise<number> {
-  const { values } = parse("aim track", args, RUN_OPTIONS);
+  const { values } = parse("aim track", args, {
+    ...RUN_OPTIONS,
+    ...REMOTE_OPTIONS,
+  });
   if (values.help) return (console.log(HELP), 0);
+  if (values.remote !== undefined) {
+    return await trackRemote(values as RemoteFlags & { remote: string });
+  }
   const { repo, run } = await startRunFromFlags("aim track", values);
   console.log(run.hash);
   const ingester = new Ingester(run, {
