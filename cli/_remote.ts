@@ -126,7 +126,11 @@ export class RemoteSender {
     try {
       await sender.#open();
     } catch (error) {
-      if (!_retryable(error)) throw error;
+      if (!_retryable(error)) {
+        throw error instanceof AimError
+          ? error
+          : _certificateError(sender.#base, error);
+      }
       sender.#unreachable(error);
     }
     sender.#loop = sender.#send();
@@ -302,9 +306,10 @@ export class RemoteSender {
           continue;
         }
         if (!_retryable(error)) {
-          this.#fatal = error instanceof AimError
-            ? error
-            : new AimError("bad_request", _message(error), { cause: error });
+          this.#fatal = error instanceof AimError ? error : _certificateError(
+            this.#base,
+            error,
+          );
           this.#warn(
             `aim: run ${this.hash}: the server refused tracking for good: ${this.#fatal.message}`,
           );
@@ -518,11 +523,30 @@ function _retryable(error: unknown): boolean {
     return error.status >= 500 || error.status === 429 ||
       error.code === "run_live";
   }
-  return !(error instanceof AimError);
+  // A certificate that cannot be trusted will not be trusted on retry.
+  return !(error instanceof AimError) &&
+    !/invalid peer certificate|certificate verify/i.test(_message(error));
 }
 
+/** The error for a server whose certificate is not trusted, with what to do. */
+function _certificateError(base: string, error: unknown): AimError {
+  return new AimError(
+    "bad_request",
+    `Cannot trust the certificate of ${base}: ${
+      _message(error)
+    } (for a private certificate, set DENO_CERT to its PEM file or its CA's)`,
+    { cause: error },
+  );
+}
+
+/** An error's message with its causes (fetch says only "fetch failed" itself). */
 function _message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const parts: string[] = [];
+  for (let at: unknown = error; at !== undefined && parts.length < 4;) {
+    parts.push(at instanceof Error ? at.message : String(at));
+    at = at instanceof Error ? at.cause : undefined;
+  }
+  return parts.join(": ");
 }
 
 function _concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {

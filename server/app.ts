@@ -89,9 +89,14 @@ export function createApp(options: AppOptions): Hono {
   app.get("/api/health", (c) => {
     const queries = options.queryStatus?.() ?? null;
     const ok = !(queries?.stuck ?? false);
-    const tracking = options.tracking?.status?.() ?? null;
+    const tracking = options.tracking?.status?.();
     return c.json(
-      { ok, version: options.version ?? null, queries, tracking },
+      {
+        ok,
+        version: options.version ?? null,
+        queries,
+        ...(tracking !== undefined ? { tracking } : {}),
+      },
       ok ? 200 : 503,
     );
   });

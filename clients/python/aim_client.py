@@ -397,6 +397,13 @@ class _Http:
 _NETWORK_ERRORS = (OSError, http.client.HTTPException, ValueError)
 
 
+def _untrusted(url, error):
+    return (
+        "cannot trust the certificate of %s (%s): for a private certificate, "
+        "set SSL_CERT_FILE to its PEM file or its CA's" % (url, error)
+    )
+
+
 class _RemoteSink:
     """A run on aim up, fed over HTTP by a background thread.
 
@@ -444,6 +451,8 @@ class _RemoteSink:
                     "aim up at %s refused the run: %s" % (self.url, error)
                 ) from None
             self._unreachable(error)
+        except ssl.SSLCertVerificationError as error:
+            raise RuntimeError(_untrusted(self.url, error)) from None
         except _NETWORK_ERRORS as error:
             self._unreachable(error)
         self._http.timeout = REQUEST_TIMEOUT
@@ -562,6 +571,9 @@ class _RemoteSink:
                 self._unreachable(error)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+            except ssl.SSLCertVerificationError as error:
+                self._fail(_untrusted(self.url, error))
+                return
             except _NETWORK_ERRORS as error:
                 self._unreachable(error)
                 time.sleep(backoff)
