@@ -134,6 +134,16 @@ export async function up(args: string[], version: string): Promise<number> {
     indexer,
     version,
   });
+  // Signals are listened for before the URL is printed: a SIGTERM sent as
+  // soon as it shows must stop the server cleanly, not kill it.
+  let stopRequested = false;
+  let stopNow: (() => void) | null = null;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => {
+      stopRequested = true;
+      stopNow?.();
+    });
+  }
   let server: Deno.HttpServer;
   try {
     server = Deno.serve({
@@ -198,9 +208,8 @@ export async function up(args: string[], version: string): Promise<number> {
     await indexer?.stop(3000);
     repo.close();
   };
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    Deno.addSignalListener(signal, () => void stop());
-  }
+  stopNow = () => void stop();
+  if (stopRequested) stopNow();
   await server.finished;
   return 0;
 }
