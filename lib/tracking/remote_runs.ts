@@ -33,14 +33,19 @@ export const MAX_BATCH_WARNINGS = 5;
 export interface RemoteOpen {
   /** The run's hash, chosen by the client (8 to 64 lower-case hex characters). */
   hash: string;
+  /** The experiment of a new run; default `""`. */
   experiment?: string;
+  /** The name of a new run; default `""`. */
   name?: string;
+  /** The description of a new run; default `""`. */
   description?: string;
+  /** The tags of a new run (non-empty strings). */
   tags?: string[];
 }
 
 /** Where a remote run stands. */
 export interface RemoteState {
+  /** The run's hash. */
   hash: string;
   /** The highest batch number stored: every batch up to it is on disk. */
   seq: number;
