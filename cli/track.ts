@@ -20,7 +20,7 @@ import {
 } from "./_track_remote.ts";
 
 const HELP =
-  `Usage: aim track [--repo PATH | --remote URL [--close-timeout SECONDS]]
+  `Usage: aim track [--repo PATH [--init] | --remote URL [--close-timeout SECONDS]]
                  [--experiment E] [--name N] [--description D] [--tag T]... [--param KEY=VALUE]...
 
 Starts a run and feeds it the tracking protocol (one JSON object per line)
@@ -28,7 +28,9 @@ from standard input; prints the run's hash first. A {"close": true} line
 finalizes it as finished; end of input without one finalizes it as failed.
 A malformed line is reported (the first few on stderr, all in the run's log)
 and skipped. --param values are JSON when they parse (lr=0.01 is a number),
-strings otherwise.
+strings otherwise. --init creates the repository when there is none, as
+Aim's SDK does for a new run (the Python client passes it): --repo PATH or
+$AIM_REPO when given, else the nearest .aim upward, else ./.aim.
 
 --remote URL sends the run to aim up at URL (with its --base-path) instead
 of a repository, with the token in AIM_TOKEN (the main token or the
@@ -45,12 +47,15 @@ export async function track(args: string[]): Promise<number> {
   const { values } = parse("aim track", args, {
     ...RUN_OPTIONS,
     ...REMOTE_OPTIONS,
+    init: { type: "boolean" },
   });
   if (values.help) return (console.log(HELP), 0);
   if (values.remote !== undefined) {
     return await trackRemote(values as RemoteFlags & { remote: string });
   }
-  const { repo, run } = await startRunFromFlags("aim track", values);
+  const { repo, run } = await startRunFromFlags("aim track", values, {
+    create: values.init ?? false,
+  });
   console.log(run.hash);
   const ingester = new Ingester(run, {
     onMalformed: (text, count) => {

@@ -109,7 +109,9 @@ export type QueryRequest =
     to?: number;
   }
   | { kind: "logs"; hash: string; offset?: number; limit?: number }
-  | { kind: "status" };
+  | { kind: "status" }
+  /** Warnings for the params a query and a sort name that no run has. */
+  | { kind: "names"; q: string; sort?: string };
 
 /** Main thread → query Worker. */
 export type ToQuery =

@@ -19,8 +19,12 @@ export type Json = Awaited<ReturnType<Response["json"]>>;
 
 /** Options of {@linkcode startAimUp}. */
 export interface AimUpOptions {
-  /** The token (default {@linkcode TEST_TOKEN}); null runs with `--no-auth`. */
-  token?: string | null;
+  /**
+   * The token (default {@linkcode TEST_TOKEN}); null runs with `--no-auth`;
+   * `"generated"` gives none, so that aim up uses the one it keeps (read
+   * from the URL it prints).
+   */
+  token?: string | null | "generated";
   /** `--index-interval` (default "0.5"). */
   indexInterval?: string;
   /** More flags for `aim up`. */
@@ -61,7 +65,7 @@ export async function startAimUp(
   repo: string,
   options: AimUpOptions = {},
 ): Promise<AimUp> {
-  const token = options.token === undefined ? TEST_TOKEN : options.token;
+  const given = options.token === undefined ? TEST_TOKEN : options.token;
   const spawnedAt = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -73,7 +77,11 @@ export async function startAimUp(
       repo,
       "--port",
       String(options.port ?? 0),
-      ...(token === null ? ["--no-auth"] : ["--token", token]),
+      ...(given === null
+        ? ["--no-auth"]
+        : given === "generated"
+        ? []
+        : ["--token", given]),
       "--index-interval",
       options.indexInterval ?? "0.5",
       ...(options.args ?? []),
@@ -98,7 +106,7 @@ export async function startAimUp(
   const reader = child.stdout.pipeThrough(new TextDecoderStream())
     .getReader();
   const pattern =
-    /open (https?:\/\/[^\s/]+:(\d+)\/(?:[\w.~/-]*\/)?)(?:\?token=|\s)/;
+    /open (https?:\/\/[^\s/]+:(\d+)\/(?:[\w.~/-]*\/)?)(?:\?token=(\S+)|\s)/;
   let out = "";
   let match: RegExpExecArray | null = null;
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
@@ -139,6 +147,7 @@ export async function startAimUp(
   })();
   const url = match[1]!.replace("://localhost:", "://127.0.0.1:");
   const port = Number(match[2]);
+  const token = given === "generated" ? match[3] ?? null : given;
   let exited: Deno.CommandStatus | null = null;
   void child.status.then((status) => (exited = status));
 

@@ -64,3 +64,19 @@ export {
   searchRuns,
 } from "./search.ts";
 export { isoTime, runToJson } from "./run_json.ts";
+export {
+  closestNames,
+  editDistance,
+  forEachExpr,
+  formatParamPath,
+  type NameWarning,
+  orList,
+  paramNameWarnings,
+  paramsNamed,
+} from "./names.ts";
+export {
+  checkNames,
+  knownParamPaths,
+  type NamedTexts,
+  type QueryNameWarning,
+} from "./name_check.ts";
