@@ -126,6 +126,13 @@ export class RemoteSender {
     try {
       await sender.#open();
     } catch (error) {
+      if (error instanceof _HttpError && error.status === 404) {
+        throw new AimError(
+          "bad_request",
+          `${sender.#base} has no tracking route (${error.message}): --remote must be the URL aim up printed, with its --base-path if it has one`,
+          { cause: error },
+        );
+      }
       if (!_retryable(error)) {
         throw error instanceof AimError
           ? error

@@ -12,6 +12,7 @@ import {
   secondsOption,
   UsageError,
 } from "./_args.ts";
+import { AimError } from "../lib/mod.ts";
 import { RemoteSender, type RemoteSenderOptions } from "./_remote.ts";
 
 /** Flags of the commands that can track remotely. */
@@ -64,6 +65,14 @@ export async function openRemoteFromFlags(
     }
   }
   const token = Deno.env.get("AIM_TOKEN") || null;
+  // An HTTP header cannot carry it, and fetch's error would read like a
+  // network failure, retried until --close-timeout.
+  if (token !== null && !/^[\x21-\x7e]+$/.test(token)) {
+    throw new AimError(
+      "bad_request",
+      `AIM_TOKEN holds a space, a line break or a character outside printable ASCII (${token.length} characters): set it to the token aim up printed, alone`,
+    );
+  }
   const sender = await RemoteSender.open({
     url: values.remote,
     token,

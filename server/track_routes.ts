@@ -105,6 +105,16 @@ export function mountTracking(app: Hono, options: TrackingOptions): void {
   if (trackToken === null) return;
   // Every other route: the track-only token reads nothing.
   app.use("*", async (c, next) => {
+    // A tracking call that matched no route (a wrong base path in the
+    // client's URL) is told as such, not as a read refused to the token.
+    if (c.req.path.includes("/api/track/")) {
+      return c.json({
+        error: {
+          code: "not_found",
+          message: `No route ${c.req.method} ${c.req.path}`,
+        },
+      }, 404);
+    }
     const given = [
       c.req.query("token") || undefined,
       _bearer(c),

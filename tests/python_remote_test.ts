@@ -191,6 +191,54 @@ except RuntimeError as error:
   );
 });
 
+Deno.test("Python: a token pasted with a line break, a server that is down and a URL without the base path are clear errors at once", async () => {
+  await using repo = await tempRepo();
+  await using server = await startAimUp(repo.path);
+  const down = `http://127.0.0.1:${freePort()}`;
+  const astray = new URL("elsewhere/", server.url).href;
+  await using client = python(
+    `
+import os, sys
+from aim_client import Repo, Run
+def attempt(what, call):
+    try:
+        call()
+        print(what, "no error")
+    except Exception as error:
+        print(what, type(error).__name__, error)
+os.environ["AIM_TOKEN"], good = "track-1234\\nabcdefgh", os.environ["AIM_TOKEN"]
+attempt("pasted", lambda: Run(repo=sys.argv[1]))
+attempt("pasted-read", lambda: Repo(sys.argv[1], token="track-1234 abcdefgh").query_runs())
+os.environ["AIM_TOKEN"] = good
+attempt("down", lambda: Repo(sys.argv[2]).query_runs())
+attempt("astray-read", lambda: Repo(sys.argv[3]).query_runs())
+attempt("astray-track", lambda: Run(repo=sys.argv[3]))
+`,
+    [server.url, down, astray],
+  );
+  const started = performance.now();
+  assert.equal((await client.finished()).code, 0, client.stderr);
+  assert.ok(performance.now() - started < 30_000, "none waits for a timeout");
+  const [pasted, pastedRead, gone, read, track] = client.lines;
+  assert.match(
+    pasted!,
+    /^pasted ValueError AIM_TOKEN holds a space, a line break or a character outside printable ASCII/,
+  );
+  assert.match(pastedRead!, /^pasted-read ValueError token holds a space/);
+  assert.match(
+    gone!,
+    /^down ConnectionError cannot reach aim up at http:\/\/127\.0\.0\.1:\d+ \(.*\): is it running, and is this the URL it printed\?$/,
+  );
+  assert.match(
+    read!,
+    /^astray-read RuntimeError aim up at .*\/elsewhere\/: No route GET \/elsewhere\/api\/runs \(is this the URL aim up printed, with its --base-path if it has one\?\)$/,
+  );
+  assert.match(
+    track!,
+    /^astray-track RuntimeError aim up at .*\/elsewhere refused the run: No route POST \/elsewhere\/api\/track\/runs \(is this the URL aim up printed/,
+  );
+});
+
 /** Tracks two runs, then reads them back through `Repo(where)` and prints what it found as JSON. */
 const READ_BACK = `
 import json, math, sys

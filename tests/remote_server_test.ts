@@ -10,6 +10,7 @@ import { readSeries, type Repo } from "../lib/mod.ts";
 import { readMeta } from "../lib/storage/mod.ts";
 import { Spawned, tempRepo, waitFor } from "./_helpers.ts";
 import { startAimUp, TEST_TOKEN } from "./_aim_up.ts";
+import { deriveTrackToken } from "../server/track_routes.ts";
 import { aimArgs, PYTHON_CLIENT } from "./fixtures/spawned.ts";
 
 const encoder = new TextEncoder();
@@ -303,6 +304,28 @@ Deno.test("aim track --remote: a wrong token, a missing server and a bad URL are
   await wrong.child.stdin.close();
   assert.equal((await wrong.finished()).code, 1);
   assert.match(wrong.stderr, /^error: Tracking needs a token: set AIM_TOKEN/m);
+  // Two lines pasted: fetch cannot send it, which is no network failure.
+  const started = performance.now();
+  await using pasted = remoteTrack(server.url, [], {
+    AIM_TOKEN: `track-only\n${server.token}`,
+  });
+  await pasted.child.stdin.close();
+  assert.equal((await pasted.finished()).code, 1);
+  assert.match(pasted.stderr, /^error: AIM_TOKEN holds a space, a line break/m);
+  assert.ok(performance.now() - started < 30_000, "refused, not retried");
+  // A URL without aim up's base path, with either token.
+  for (const token of [TEST_TOKEN, await deriveTrackToken(TEST_TOKEN)]) {
+    await using astray = remoteTrack(new URL("elsewhere/", server.url).href, [
+      "--close-timeout",
+      "30",
+    ], { AIM_TOKEN: token });
+    await astray.child.stdin.close();
+    assert.equal((await astray.finished()).code, 1);
+    assert.match(
+      astray.stderr,
+      /^error: http:\/\/127\.0\.0\.1:\d+\/elsewhere has no tracking route \(No route POST \/elsewhere\/api\/track\/runs\): --remote must be the URL aim up printed, with its --base-path/m,
+    );
+  }
   await using bad = remoteTrack("ftp://example.com");
   await bad.child.stdin.close();
   assert.equal((await bad.finished()).code, 1);

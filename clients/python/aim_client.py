@@ -328,7 +328,7 @@ class _ServerError(Exception):
 class _Http:
     """One kept-alive connection to aim up (reopened after any failure)."""
 
-    def __init__(self, url, token):
+    def __init__(self, url, token, source="AIM_TOKEN"):
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
@@ -339,6 +339,14 @@ class _Http:
         self._host = parts.hostname
         self._port = parts.port
         self._base = parts.path.rstrip("/")
+        # An HTTP header cannot carry it: http.client would fail each request
+        # as if the network had, and the run would wait out its timeout.
+        if token and not all("!" <= c <= "~" for c in token):
+            raise ValueError(
+                "%s holds a space, a line break or a character outside "
+                "printable ASCII (%d characters): set it to the token aim up "
+                "printed, alone" % (source, len(token))
+            )
         self._headers = {"Authorization": "Bearer " + token} if token else {}
         self._conn = None
         self.timeout = REQUEST_TIMEOUT
@@ -400,6 +408,12 @@ class _Http:
 _NETWORK_ERRORS = (OSError, http.client.HTTPException, ValueError)
 
 
+def _url_hint(error):
+    if error.status != 404:
+        return ""
+    return " (is this the URL aim up printed, with its --base-path if it has one?)"
+
+
 def _untrusted(url, error):
     return (
         "cannot trust the certificate of %s (%s): for a private certificate, "
@@ -451,7 +465,7 @@ class _RemoteSink:
         except _ServerError as error:
             if not error.retryable:
                 raise RuntimeError(
-                    "aim up at %s refused the run: %s" % (self.url, error)
+                    "aim up at %s refused the run: %s%s" % (self.url, error, _url_hint(error))
                 ) from None
             self._unreachable(error)
         except ssl.SSLCertVerificationError as error:
@@ -1145,7 +1159,10 @@ class Repo:
         self.path = path
         self._http = None
         if _is_url(path):
-            self._http = _Http(path, token if token is not None else os.environ.get("AIM_TOKEN"))
+            if token is not None:
+                self._http = _Http(path, token, "token")
+            else:
+                self._http = _Http(path, os.environ.get("AIM_TOKEN"))
 
     @classmethod
     def from_path(cls, path):
@@ -1248,7 +1265,16 @@ class Repo:
                 raise PermissionError(
                     "%s (AIM_TOKEN is the track-only token: reading needs the main one)" % error
                 ) from None
-            raise RuntimeError("aim up at %s: %s" % (self.path, error)) from None
+            raise RuntimeError(
+                "aim up at %s: %s%s" % (self.path, error, _url_hint(error))
+            ) from None
+        except ssl.SSLCertVerificationError as error:
+            raise RuntimeError(_untrusted(self.path, error)) from None
+        except (OSError, http.client.HTTPException) as error:
+            raise ConnectionError(
+                "cannot reach aim up at %s (%s): is it running, and is this "
+                "the URL it printed?" % (self.path, error)
+            ) from None
 
     def _cli(self, args, query, sort, limit):
         command = _aim_command("aim " + " ".join(args[:2])) + args
