@@ -458,7 +458,9 @@ export class RemoteSender {
       error?.code ?? "http",
       error?.message ??
         `HTTP ${response.status} from ${this.#base}${path}: ${
-          text.slice(0, 200)
+          // A proxy's error page, told in one line.
+          text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim()
+            .slice(0, 200)
         }`,
     );
   }

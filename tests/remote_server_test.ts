@@ -343,6 +343,42 @@ Deno.test("aim track --remote: a wrong token, a missing server and a bad URL are
   assert.deepEqual(repo.listRuns(), [], "a wrong token creates nothing");
 });
 
+Deno.test("a proxy's error page is told in one line by both clients, and retried", async () => {
+  const page =
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n";
+  await using proxy = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(page, { status: 502 }),
+  );
+  const url = `http://127.0.0.1:${proxy.addr.port}`;
+  await using deno = remoteTrack(url, ["--close-timeout", "1"]);
+  await writeAll(deno, '{"track": 1, "name": "x"}\n');
+  assert.equal((await deno.finished()).code, 1);
+  const oneLine =
+    /HTTP 502 from http:\/\/127\.0\.0\.1:\d+\/api\/track\/runs: 502 Bad Gateway 502 Bad Gateway\)/;
+  assert.match(deno.stderr, oneLine);
+  assert.match(deno.stderr, /retrying, nothing is lost meanwhile/);
+  assert.doesNotMatch(deno.stderr, /<|\r/);
+  await using python = new Spawned("python3", [
+    "-c",
+    `
+import sys
+from aim_client import Run
+run = Run(repo=sys.argv[1])
+run.track(1.0, name="x")
+try:
+    run.close(timeout=1)
+except Exception as error:
+    print(type(error).__name__, error)
+`,
+    url,
+  ], { env: { PYTHONPATH: PYTHON_CLIENT, AIM_TOKEN: TEST_TOKEN } });
+  assert.equal((await python.finished()).code, 0, python.stderr);
+  assert.match(python.lines[0]!, /^RemoteError .*did not acknowledge/);
+  assert.match(python.lines.join("\n") + python.stderr, oneLine);
+  assert.doesNotMatch(python.lines.join("\n") + python.stderr, /<|\r/);
+});
+
 Deno.test("aim up serves HTTPS with --cert and --key; clients trust it through DENO_CERT or SSL_CERT_FILE", async () => {
   const openssl = await new Deno.Command("openssl", { args: ["version"] })
     .output().catch(() => null);

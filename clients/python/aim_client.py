@@ -49,6 +49,7 @@ import http.client
 import json
 import operator
 import os
+import re
 import select
 import shlex
 import shutil
@@ -386,7 +387,8 @@ class _Http:
                 code = "http"
                 message = "HTTP %d from %s%s: %s" % (
                     response.status, self.url, path,
-                    data[:200].decode("utf-8", "replace"),
+                    # A proxy's error page, told in one line.
+                    " ".join(re.sub(r"<[^>]*>", " ", data[:2000].decode("utf-8", "replace")).split())[:200],
                 )
             raise _ServerError(response.status, code, message)
         return data, response.getheader("Content-Type") or ""
