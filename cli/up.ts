@@ -33,8 +33,9 @@ one and keeps it for the next start in ${
 shorter than 16 characters is refused. --no-auth is refused on a
 non-loopback --host.
 
-Requests must name a host this server answers to: the bound address (every name of loopback for 127.0.0.1, this
-machine's names and addresses for 0.0.0.0), or one given with
+Requests must name a host this server answers to: the bound address
+(every name of loopback for 127.0.0.1, this machine's names and
+addresses for 0.0.0.0), or one given with
 --allowed-host (a reverse proxy's public name). A search that runs
 longer than --query-timeout (default 10 s) is stopped and answered 503.
 
