@@ -4,7 +4,7 @@ import { deriveTrackToken } from "../server/track_routes.ts";
 import { answer } from "../server/query_worker.ts";
 import type { BatchAck, RemoteState } from "../lib/tracking/mod.ts";
 import type { TrackingRequest } from "../server/messages.ts";
-import { tempRepo } from "./_helpers.ts";
+import { tempRepo, waitFor } from "./_helpers.ts";
 import { startAimUp, TEST_TOKEN } from "./_aim_up.ts";
 
 const TOKEN = "the-main-token-0123";
@@ -159,6 +159,11 @@ Deno.test("aim up derives and prints a track-only token that only tracks; --trac
   await using repo = await tempRepo();
   await using server = await startAimUp(repo.path);
   const derived = await deriveTrackToken(TEST_TOKEN);
+  // It is printed after the URL, which is all that startAimUp waits for.
+  await waitFor(
+    () => server.stdout().includes("track-only token"),
+    "the track-only token's line",
+  );
   assert.match(
     server.stdout(),
     new RegExp(
@@ -185,5 +190,9 @@ Deno.test("aim up derives and prints a track-only token that only tracks; --trac
   await using given = await startAimUp(repo.path, {
     args: ["--track-token", "a-tracking-token-of-mine"],
   });
+  await waitFor(
+    () => given.stdout().includes("track-only token"),
+    "the given track-only token's line",
+  );
   assert.match(given.stdout(), /: a-tracking-token-of-mine\n/);
 });
