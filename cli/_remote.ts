@@ -460,8 +460,7 @@ export class RemoteSender {
         `HTTP ${response.status} from ${this.#base}${path}: ${
           // A proxy's error page, told in one line.
           text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim()
-            .slice(0, 200)
-        }`,
+            .slice(0, 200)}`,
     );
   }
 
