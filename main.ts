@@ -18,9 +18,11 @@ Usage: aim <command> [options]
 Commands:
   init                 create a repository (.aim) here or at --repo
   runs ls              list runs, indexed or not; --query filters them
+  runs export          write matching runs as CSV or JSON lines
   metrics ls           search series across runs with a metric query
+  metrics export       write the points of matching series as CSV or JSON lines
   runs rm <hash...>    delete runs (refuses live runs without --force)
-  track                record a run from the tracking protocol on stdin
+  track                record a run from the tracking protocol on stdin (--remote URL: on aim up)
   run -- COMMAND       record a run around any command (output, system metrics, exit, signals)
   reindex              index runs whose writer did not (crashed, killed)
   status               counts of runs, indexed and not, and the index size

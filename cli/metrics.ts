@@ -22,23 +22,29 @@ import { NEWEST_FIRST } from "./runs.ts";
 
 const HELP =
   `Usage: aim metrics ls [--repo PATH] [--query Q] [--sort KEY] [--system] [--limit N] [--offset N] [--json]
+       aim metrics export [--repo PATH] [--query Q] [--format csv|jsonl] [--points N] [--output FILE] ...
 
 Lists (run, series) pairs matching a query, indexed or not, with each
 series' summary (values rounded for reading; --json keeps them whole),
 newest run first. System metrics (the series aim run samples, with the
 context {"system": true}) are left out unless --system is given or the
 query names metric.context.system. Example:
-  aim metrics ls --query 'metric.name == "loss" and metric.context.subset == "train" and metric.last < 0.1'`;
+  aim metrics ls --query 'metric.name == "loss" and metric.context.subset == "train" and metric.last < 0.1'
+'aim metrics export' writes their points as CSV or JSON lines; see
+aim metrics export --help.`;
 
 /** `aim metrics`. */
-export function metrics(args: string[]): number {
+export async function metrics(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === undefined || sub === "--help" || sub === "-h") {
     return (console.log(HELP), sub ? 0 : 2);
   }
+  if (sub === "export") {
+    return await (await import("./export.ts")).metricsExport(rest);
+  }
   if (sub !== "ls") {
     throw new UsageError(
-      unknownWord("subcommand", sub, ["ls"]),
+      unknownWord("subcommand", sub, ["ls", "export"]),
       "aim metrics",
     );
   }

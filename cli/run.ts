@@ -22,20 +22,22 @@ import {
   startRunFromFlags,
   UsageError,
 } from "./_args.ts";
-import type { Ending, Run } from "../lib/mod.ts";
+import type { Ending } from "../lib/mod.ts";
 import type { ParamValue } from "../lib/types.ts";
 import {
   gpuSamples,
-  Ingester,
   launchInfo,
   monitorSystem,
   ProcessTreeSampler,
   type SystemMonitor,
   TerminalLog,
 } from "../lib/tracking/mod.ts";
+import { LocalTarget, RemoteTarget, type RunTarget } from "./_run_target.ts";
+import { openRemoteFromFlags, REMOTE_OPTIONS } from "./_track_remote.ts";
 
 const HELP =
-  `Usage: aim run [--repo PATH] [--experiment E] [--name N] [--description D]
+  `Usage: aim run [--repo PATH | --remote URL [--close-timeout SECONDS]]
+               [--experiment E] [--name N] [--description D]
                [--tag T]... [--param KEY=VALUE]... [--no-capture]
                [--system-interval SECONDS] [--grace SECONDS] -- COMMAND [ARG]...
 
@@ -57,7 +59,11 @@ killed by a signal failed with the signal; aim run exits with the child's
 code (128+n for a signal). SIGTERM, SIGINT and SIGHUP are forwarded to the
 child; if it still runs --grace seconds later (default 20) its process group
 is SIGKILLed; the run is then terminated with the signal and aim run exits
-128+n.`;
+128+n.
+
+--remote URL records the run on aim up at URL instead of a repository (token
+in AIM_TOKEN; see aim track --help); the child gets AIM_REPO=URL and the same
+tracking pipe.`;
 
 /** Log bytes buffered before the run is flushed, whatever the time. */
 const LOG_FLUSH_BYTES = 4 << 20;
@@ -76,6 +82,7 @@ const RUN_FLAGS = {
   "no-capture": { type: "boolean" },
   "system-interval": { type: "string" },
   grace: { type: "string" },
+  ...REMOTE_OPTIONS,
 } as const;
 
 /** `aim run`. */
@@ -109,6 +116,31 @@ export async function run(args: string[]): Promise<number> {
       fallback: 20,
     }),
   };
+  if (values.remote !== undefined) {
+    const url = values.remote;
+    let echoed = 0;
+    const { sender, closeTimeoutMs } = await openRemoteFromFlags(
+      "aim run",
+      { ...values, remote: url },
+      {
+        onMalformed: (text) => {
+          if (++echoed <= ECHOED_ERRORS) {
+            console.error(`aim run: warning: tracking pipe ${text}`);
+          }
+        },
+      },
+    );
+    const launch = await launchInfo(command);
+    if (Deno.stderr.isTerminal()) {
+      console.error(`aim: run ${sender.hash} on ${url}`);
+    }
+    return await _supervise(
+      new RemoteTarget(sender, url, closeTimeoutMs),
+      command,
+      launch,
+      options,
+    );
+  }
   // aim run finalizes the run itself, once the child has ended.
   const { repo, run } = await startRunFromFlags("aim run", values, {
     handleSignals: false,
@@ -118,10 +150,25 @@ export async function run(args: string[]): Promise<number> {
     if (Deno.stderr.isTerminal()) {
       console.error(`aim: run ${run.hash} in ${repo.path}`);
     }
-    return await _supervise(run, repo.path, command, launch, options);
+    const target = new LocalTarget(run, repo.path, _warnStorage(run.hash));
+    return await _supervise(target, command, launch, options);
   } finally {
     repo.close();
   }
+}
+
+/** Tells once on stderr that the run could not store everything; the command goes on. */
+function _warnStorage(hash: string): (error: unknown) => void {
+  let warned = false;
+  return (error) => {
+    if (warned) return;
+    warned = true;
+    console.error(
+      `aim run: warning: run ${hash} could not store everything: ${
+        error instanceof Error ? error.message : error
+      }`,
+    );
+  };
 }
 
 /**
@@ -162,8 +209,7 @@ type ChildEnd =
   | { error: NodeJS.ErrnoException };
 
 async function _supervise(
-  run: Run,
-  repoPath: string,
+  run: RunTarget,
   command: string[],
   launch: Record<string, ParamValue>,
   options: Options,
@@ -184,7 +230,7 @@ async function _supervise(
       // client's lines. Unbuffered, as on a terminal, unless the user chose.
       ...(options.capture ? { PYTHONUNBUFFERED: "1" } : {}),
       ...Deno.env.toObject(),
-      AIM_REPO: repoPath,
+      AIM_REPO: run.repo,
       AIM_RUN_HASH: run.hash,
       AIM_TRACK_FD: "3",
     },
@@ -231,16 +277,7 @@ async function _supervise(
 
   // A failing disk must not stop the command: its output keeps flowing and
   // its pipe keeps being read; what cannot be stored is reported once.
-  let storageWarned = false;
-  const onStorageError = (error: unknown) => {
-    if (storageWarned) return;
-    storageWarned = true;
-    console.error(
-      `aim run: warning: run ${run.hash} could not store everything: ${
-        error instanceof Error ? error.message : error
-      }`,
-    );
-  };
+  const onStorageError = _warnStorage(run.hash);
   const readers: Promise<void>[] = [];
   const logs: TerminalLog[] = [];
   if (options.capture && child.stdout && child.stderr) {
@@ -277,19 +314,7 @@ async function _supervise(
     }
   }
   const tracking = child.stdio[3] as Readable | null;
-  let ingester: Ingester | null = null;
-  if (tracking) {
-    ingester = new Ingester(run, {
-      stopAtClose: false,
-      onError: onStorageError,
-      onMalformed: (text, count) => {
-        if (count <= ECHOED_ERRORS) {
-          console.error(`aim run: warning: tracking pipe ${text}`);
-        }
-      },
-    });
-    readers.push(_ingest(tracking, ingester, () => stopped));
-  }
+  if (tracking) readers.push(_ingest(tracking, run, () => stopped));
 
   let monitor: SystemMonitor | null = null;
   if (options.systemInterval > 0 && pid !== undefined) {
@@ -327,15 +352,15 @@ async function _supervise(
   stopped = true;
   monitor?.stop();
   for (const log of logs) log.end();
-  const summary = ingester?.end();
+  const malformed = tracking ? run.endFeed() : 0;
   for (const stream of [child.stdout, child.stderr, tracking]) {
     stream?.destroy();
   }
   // A signal from now on finds `exited` set and is ignored: the child's
   // ending stands, and finalization is synchronous, so nothing interleaves.
-  if (summary && summary.malformed > ECHOED_ERRORS) {
+  if (malformed > ECHOED_ERRORS) {
     console.error(
-      `aim run: warning: ${summary.malformed} malformed tracking lines in all (see the run's log)`,
+      `aim run: warning: ${malformed} malformed tracking lines in all (see the run's log)`,
     );
   }
   const { ending, code } = _ending(end, received);
@@ -346,7 +371,7 @@ async function _supervise(
     run.log(text, "error");
     console.error(`aim run: error: ${text}`);
   }
-  run.finalize(ending);
+  await run.finish(ending);
   return code;
 }
 
@@ -425,13 +450,13 @@ async function _passThrough(
 
 async function _ingest(
   stream: Readable,
-  ingester: Ingester,
+  target: RunTarget,
   stopped: () => boolean,
 ): Promise<void> {
   try {
     for await (const chunk of stream as AsyncIterable<Uint8Array>) {
       if (stopped()) return;
-      ingester.push(chunk);
+      await target.feed(chunk);
     }
   } catch {
     // Destroyed after the drain period.

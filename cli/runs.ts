@@ -33,7 +33,7 @@ import {
   validateHash,
 } from "../lib/mod.ts";
 
-const HELP = `Usage: aim runs <ls|rm> [options]
+const HELP = `Usage: aim runs <ls|rm|export> [options]
 
   aim runs ls [--repo PATH] [--query Q] [--sort KEY] [--columns EXPR,...]
               [--limit N] [--offset N] [--json]
@@ -55,21 +55,28 @@ const HELP = `Usage: aim runs <ls|rm> [options]
       about on stderr, with the closest names.
   aim runs rm <hash...> [--repo PATH] [--force]
       Deletes runs: their files and their index rows. Refuses a live run
-      unless --force.`;
+      unless --force.
+  aim runs export [--repo PATH] [--query Q] [--sort KEY] [--limit N] [--offset N]
+                  [--format csv|jsonl] [--output FILE]
+      Writes the matching runs as CSV (params as dotted-path columns) or
+      JSON lines; see aim runs export --help.`;
 
 /** The default order: newest first, as in the web UI. */
 export const NEWEST_FIRST = "-run.created_at";
 
 /** `aim runs`. */
-export function runs(args: string[]): number {
+export async function runs(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "ls") return _ls(rest);
   if (sub === "rm") return _rm(rest);
+  if (sub === "export") {
+    return await (await import("./export.ts")).runsExport(rest);
+  }
   if (sub === undefined || sub === "--help" || sub === "-h") {
     return (console.log(HELP), sub ? 0 : 2);
   }
   throw new UsageError(
-    unknownWord("subcommand", sub, ["ls", "rm"]),
+    unknownWord("subcommand", sub, ["ls", "rm", "export"]),
     "aim runs",
   );
 }

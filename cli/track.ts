@@ -13,9 +13,15 @@ import {
 import { Ingester } from "../lib/tracking/mod.ts";
 import { AimError, type Run } from "../lib/mod.ts";
 import { MAX_BACKLOG } from "../lib/storage/mod.ts";
+import {
+  REMOTE_OPTIONS,
+  type RemoteFlags,
+  trackRemote,
+} from "./_track_remote.ts";
 
 const HELP =
-  `Usage: aim track [--repo PATH] [--init] [--experiment E] [--name N] [--tag T]... [--param KEY=VALUE]...
+  `Usage: aim track [--repo PATH [--init] | --remote URL [--close-timeout SECONDS]]
+                 [--experiment E] [--name N] [--description D] [--tag T]... [--param KEY=VALUE]...
 
 Starts a run and feeds it the tracking protocol (one JSON object per line)
 from standard input; prints the run's hash first. A {"close": true} line
@@ -24,7 +30,14 @@ A malformed line is reported (the first few on stderr, all in the run's log)
 and skipped. --param values are JSON when they parse (lr=0.01 is a number),
 strings otherwise. --init creates the repository when there is none, as
 Aim's SDK does for a new run (the Python client passes it): --repo PATH or
-$AIM_REPO when given, else the nearest .aim upward, else ./.aim.`;
+$AIM_REPO when given, else the nearest .aim upward, else ./.aim.
+
+--remote URL sends the run to aim up at URL (with its --base-path) instead
+of a repository, with the token in AIM_TOKEN (the main token or the
+track-only one). Lines are sent in numbered batches, each kept until the
+server says it is stored, and sent again after a network error or a server
+restart; input is not read while 64 MiB wait. At the end, aim track waits
+up to --close-timeout seconds (default 120) for the server.`;
 
 /** Bytes read from standard input at a time. */
 const READ_SIZE = 1 << 20;
@@ -33,9 +46,13 @@ const READ_SIZE = 1 << 20;
 export async function track(args: string[]): Promise<number> {
   const { values } = parse("aim track", args, {
     ...RUN_OPTIONS,
+    ...REMOTE_OPTIONS,
     init: { type: "boolean" },
   });
   if (values.help) return (console.log(HELP), 0);
+  if (values.remote !== undefined) {
+    return await trackRemote(values as RemoteFlags & { remote: string });
+  }
   const { repo, run } = await startRunFromFlags("aim track", values, {
     create: values.init ?? false,
   });

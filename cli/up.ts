@@ -10,12 +10,15 @@ import { createApp } from "../server/app.ts";
 import { IndexerSupervisor } from "../server/indexer_supervisor.ts";
 import { QueryPool } from "../server/query_pool.ts";
 import { allowedHostsFor, checkToken } from "../server/guard.ts";
+import { TrackingPool } from "../server/tracking_pool.ts";
+import { TRACKING_FLAGS, trackingSettings } from "./_up_tracking.ts";
 import { type KeptToken, keptToken, saveToken, tokenFile } from "./_token.ts";
 
 const HELP = `Usage: aim up [--repo PATH] [--host 127.0.0.1] [--port 43800]
               [--token TOKEN | --rotate-token | --no-auth]
               [--index-interval SECONDS] [--no-index] [--base-path /prefix]
               [--query-timeout SECONDS] [--allowed-host NAME]...
+              [--track-token TOKEN] [--track-timeout SECONDS] [--cert FILE --key FILE]
 
 Serves the web UI and the JSON API, and keeps the index complete in the
 background (stalled runs are indexed and recorded crashed; no cron needed).
@@ -30,11 +33,21 @@ one and keeps it for the next start in ${
 shorter than 16 characters is refused. --no-auth is refused on a
 non-loopback --host.
 
-Requests must name a host this server answers to: the bound address (every name of loopback for 127.0.0.1, this
-machine's names and addresses for 0.0.0.0), or one given with
+Requests must name a host this server answers to: the bound address
+(every name of loopback for 127.0.0.1, this machine's names and
+addresses for 0.0.0.0), or one given with
 --allowed-host (a reverse proxy's public name). A search that runs
 longer than --query-timeout (default 10 s) is stopped and answered 503.
-SIGTERM or SIGINT stops it cleanly.`;
+
+Programs on other machines track through it (aim track --remote URL, aim
+run --remote URL, the Python client with AIM_REPO=URL). The track-only
+token (--track-token, AIM_TRACK_TOKEN, or derived from the main token and
+printed) opens, feeds and ends runs and reads nothing. A remote run whose
+client is silent for --track-timeout seconds (default 60) is recorded
+crashed. --cert and --key (PEM files) serve HTTPS.
+
+SIGTERM or SIGINT stops it cleanly: remote runs are flushed and left
+running, and their clients resume them when it is back.`;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
@@ -51,6 +64,7 @@ export async function up(args: string[], version: string): Promise<number> {
     "base-path": { type: "string", default: "" },
     "query-timeout": { type: "string" },
     "allowed-host": { type: "string", multiple: true },
+    ...TRACKING_FLAGS,
   });
   if (values.help) return (console.log(HELP), 0);
   const port = Number(values.port);
@@ -121,8 +135,13 @@ export async function up(args: string[], version: string): Promise<number> {
     token = kept.token;
     if (kept.warning !== null) console.error(`warning: ${kept.warning}`);
   }
+  // After the kept token: the track-only one is derived from it.
+  const remote = await trackingSettings(values, token);
   repo.index(); // Create or upgrade the index before the Workers open it.
   const workerUrl = Deno.mainModule;
+  const tracking = new TrackingPool(repo.path, workerUrl, {
+    timeoutMs: remote.timeoutSeconds * 1000,
+  });
   const pool = new QueryPool(repo.path, workerUrl, {
     timeoutMs: queryTimeout * 1000,
   });
@@ -137,20 +156,37 @@ export async function up(args: string[], version: string): Promise<number> {
     basePath: values["base-path"],
     query: (request, signal) => pool.request(request, signal),
     queryStatus: () => pool.status(),
+    tracking: {
+      request: (request) => tracking.request(request),
+      trackToken: remote.trackToken,
+      status: () => tracking.status(),
+    },
     indexer,
     version,
   });
+  // Signals are listened for before the URL is printed: a SIGTERM sent as
+  // soon as it shows must stop the server cleanly, not kill it.
+  let stopRequested = false;
+  let stopNow: (() => void) | null = null;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => {
+      stopRequested = true;
+      stopNow?.();
+    });
+  }
   let server: Deno.HttpServer;
   try {
     server = Deno.serve({
       hostname: host,
       port,
+      ...remote.tls,
       // The address is printed below, once the token is kept and signals
       // are handled: a client may act on the printed URL at once.
       onListen: () => {},
     }, app.fetch);
   } catch (error) {
     pool.close();
+    tracking.close();
     if (error instanceof Deno.errors.AddrInUse) {
       throw new AimError(
         "bad_request",
@@ -188,22 +224,31 @@ export async function up(args: string[], version: string): Promise<number> {
     // Searches in flight are answered "shutting down" at once, so the
     // listener's shutdown does not wait for a stuck Worker.
     pool.close();
+    // Batches in flight are stored and acknowledged before the listener
+    // closes; then every remote run is flushed and left to be resumed.
     await server.shutdown();
+    await tracking.suspend(3000);
+    tracking.close();
     await indexer?.stop(3000);
     repo.close();
   };
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    Deno.addSignalListener(signal, () => void stop());
-  }
+  stopNow = () => void stop();
+  if (stopRequested) stopNow();
   const { hostname, port: bound } = server.addr as Deno.NetAddr;
   const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
   const base = values["base-path"].replace(/\/+$/, "");
+  const scheme = remote.tls === undefined ? "http" : "https";
   console.log(`aim ${version} serving ${repo.path}`);
   console.log(
-    `open http://${shown}:${bound}${base}/${
+    `open ${scheme}://${shown}:${bound}${base}/${
       token === null ? "" : `?token=${token}`
     }`,
   );
+  if (remote.trackToken !== null) {
+    console.log(
+      `track-only token (AIM_TOKEN for programs that only track): ${remote.trackToken}`,
+    );
+  }
   if (keptIn !== null) {
     console.log(
       `the token is kept in ${keptIn} for the next start (aim up --rotate-token replaces it)`,

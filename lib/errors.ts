@@ -27,6 +27,10 @@
  * - `storage_full`: the disk is full; what was not stored is kept and retried.
  * - `unauthorized`, `forbidden`: the server's token and origin checks.
  * - `unavailable`: the server cannot answer now (shutting down, Workers stuck).
+ * - `run_closed`: a remote write to a run that has ended, or that was not
+ *   created by remote tracking.
+ * - `out_of_order`: a remote batch whose sequence number is not the next
+ *   one; the client asks the run's state again and resends from there.
  */
 export type AimErrorCode =
   | "repo_not_found"
@@ -44,7 +48,9 @@ export type AimErrorCode =
   | "storage_full"
   | "unauthorized"
   | "forbidden"
-  | "unavailable";
+  | "unavailable"
+  | "run_closed"
+  | "out_of_order";
 
 /**
  * A problem a person can act on: `code` is stable, `message` is for people

@@ -28,6 +28,7 @@ const SECTIONS: Record<string, () => Promise<Section>> = {
   server: async () => (await import("./bench_server.ts")).server,
   series: async () => (await import("./bench_series.ts")).series,
   compare: async () => (await import("./bench_compare.ts")).compare,
+  remote: async () => (await import("./bench_remote.ts")).remote,
 };
 
 /** Runs the sections named in `args` (all when none); returns the exit code. */

@@ -30,6 +30,9 @@ import { errorResponse, toJson } from "./wire.ts";
 import { guardHostAndOrigin, requireToken } from "./guard.ts";
 import { mountUi, notFoundPage } from "./ui_routes.ts";
 import { SERIES_COLUMNS, type SeriesColumn } from "./series_binary.ts";
+import { readBodyBytes } from "./body.ts";
+import { mountTracking, type TrackingOptions } from "./track_routes.ts";
+import type { TrackingStatus } from "./tracking_pool.ts";
 
 export { TOKEN_COOKIE } from "./guard.ts";
 
@@ -58,6 +61,13 @@ export interface AppOptions {
   ) => Promise<string | Uint8Array>;
   /** How busy the query Workers are, for `/api/health`. */
   queryStatus?: () => PoolStatus;
+  /**
+   * Remote tracking (the tracking Workers and the track-only token), or
+   * null for a server that takes none.
+   */
+  tracking?:
+    | (Omit<TrackingOptions, "token"> & { status?: () => TrackingStatus })
+    | null;
   /** The background indexer, when running. */
   indexer?: { readonly state: IndexerState; wake(): void } | null;
   version?: string;
@@ -86,11 +96,20 @@ export function createApp(options: AppOptions): Hono {
   app.get("/api/health", (c) => {
     const queries = options.queryStatus?.() ?? null;
     const ok = !(queries?.stuck ?? false);
+    const tracking = options.tracking?.status?.();
     return c.json(
-      { ok, version: options.version ?? null, queries },
+      {
+        ok,
+        version: options.version ?? null,
+        queries,
+        ...(tracking !== undefined ? { tracking } : {}),
+      },
       ok ? 200 : 503,
     );
   });
+  if (options.tracking) {
+    mountTracking(app, { ...options.tracking, token: options.token });
+  }
   app.use("*", requireToken(guard));
 
   app.get("/api/runs", async (c) => {
@@ -424,32 +443,7 @@ function _context(text: string | undefined): Record<string, unknown> {
  * never held.
  */
 async function _body(c: HonoContext): Promise<Record<string, unknown>> {
-  const tooLarge = () =>
-    new AimError(
-      "too_large",
-      `The request body is over the limit of ${MAX_BODY_BYTES} bytes`,
-    );
-  const declared = Number(c.req.header("content-length") ?? 0);
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = c.req.raw.body?.getReader();
-  while (reader !== undefined) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
+  const bytes = await readBodyBytes(c, MAX_BODY_BYTES);
   let body: unknown;
   try {
     body = JSON.parse(new TextDecoder().decode(bytes));

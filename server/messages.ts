@@ -6,6 +6,8 @@
  */
 
 import type { SeriesColumn } from "./series_binary.ts";
+import type { Ending } from "../lib/mod.ts";
+import type { BatchAck, RemoteOpen, RemoteState } from "../lib/tracking/mod.ts";
 
 /** Worker names: `main.ts` starts the matching loop when it runs as a Worker. */
 export const INDEXER_WORKER = "aim-indexer";
@@ -160,3 +162,38 @@ export type FromQuery =
   | { type: "ready" }
   | { type: "result"; id: number; body: string | Uint8Array }
   | { type: "error"; id: number; error: WireError };
+
+/** The tracking Workers' name: they hold the writers of remote runs. */
+export const TRACKING_WORKER = "aim-tracking";
+
+/** A call on the remote runs of a tracking Worker (see `RemoteRuns`). */
+export type TrackingRequest =
+  | { kind: "open"; open: RemoteOpen }
+  | {
+    kind: "batch";
+    hash: string;
+    seq: number;
+    /** The batch's protocol lines, moved (not copied) to the Worker. */
+    bytes: Uint8Array;
+    stopAtClose: boolean;
+  }
+  | { kind: "close"; hash: string; seq: number; ending: Ending };
+
+/** Main thread → tracking Worker. */
+export type ToTracking =
+  | {
+    type: "start";
+    repo: string;
+    /** Client silence before its run is recorded crashed, in milliseconds. */
+    timeoutMs: number;
+  }
+  | { type: "request"; id: number; request: TrackingRequest }
+  | { type: "suspend" };
+
+/** Tracking Worker → main thread. */
+export type FromTracking =
+  | { type: "ready" }
+  | { type: "result"; id: number; body: RemoteState | BatchAck }
+  | { type: "error"; id: number; error: WireError }
+  | { type: "crashed"; hashes: string[] }
+  | { type: "suspended"; count: number };

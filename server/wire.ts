@@ -72,6 +72,8 @@ export const HTTP_STATUS: Readonly<Record<AimErrorCode, number>> = {
   unauthorized: 401,
   forbidden: 403,
   unavailable: 503,
+  run_closed: 409,
+  out_of_order: 409,
 };
 
 /** The body of an error answer: `{"error": {"code", "message", "column"?}}`. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { INDEXER_WORKER, QUERY_WORKER } from "./messages.ts";
+import { INDEXER_WORKER, QUERY_WORKER, TRACKING_WORKER } from "./messages.ts";
 
 /** The Worker role of this thread, or null on the main thread. */
 export function workerRole(): string | null {
@@ -24,5 +24,7 @@ export async function runWorker(role: string): Promise<void> {
     (await import("./indexer_worker.ts")).runIndexerWorker();
   } else if (role === QUERY_WORKER) {
     (await import("./query_worker.ts")).runQueryWorker();
+  } else if (role === TRACKING_WORKER) {
+    (await import("./tracking_worker.ts")).runTrackingWorker();
   } else throw new Error(`Unknown worker ${JSON.stringify(role)}`);
 }

@@ -33,6 +33,8 @@ export interface AimUpOptions {
   env?: Record<string, string>;
   /** How long to wait for the URL, in milliseconds (default 20,000). */
   timeoutMs?: number;
+  /** `--port` (default 0: a free one). */
+  port?: number;
 }
 
 /** A running `aim up`; disposing of it stops it with SIGTERM and checks it exited 0. */
@@ -48,6 +50,8 @@ export interface AimUp extends AsyncDisposable {
   listeningAt: number;
   /** What it wrote to stderr so far (its start and its end when long). */
   stderr(): string;
+  /** What it wrote to stdout so far (its first 50,000 characters). */
+  stdout(): string;
   /** Fetches `path` (relative to {@linkcode AimUp.url}) with the token as a bearer. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** GETs `path` with the token; the status and the parsed JSON body. */
@@ -72,7 +76,7 @@ export async function startAimUp(
       "--repo",
       repo,
       "--port",
-      "0",
+      String(options.port ?? 0),
       ...(given === null
         ? ["--no-auth"]
         : given === "generated"
@@ -102,7 +106,7 @@ export async function startAimUp(
   const reader = child.stdout.pipeThrough(new TextDecoderStream())
     .getReader();
   const pattern =
-    /open (http:\/\/[^\s/]+:(\d+)\/(?:[\w.~/-]*\/)?)(?:\?token=(\S+)|\s)/;
+    /open (https?:\/\/[^\s/]+:(\d+)\/(?:[\w.~/-]*\/)?)(?:\?token=(\S+)|\s)/;
   let out = "";
   let match: RegExpExecArray | null = null;
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
@@ -134,8 +138,8 @@ export async function startAimUp(
   // Keep reading, so a chatty server never blocks on a full pipe.
   const stdoutDone = (async () => {
     try {
-      while (!(await reader.read()).done) {
-        // Discarded.
+      for (let chunk; !(chunk = await reader.read()).done;) {
+        if (out.length < 50_000) out += chunk.value;
       }
     } catch {
       // Cancelled.
@@ -156,6 +160,7 @@ export async function startAimUp(
     spawnedAt,
     listeningAt,
     stderr: () => errors,
+    stdout: () => out,
     fetch(path, init = {}) {
       const headers = new Headers(init.headers);
       if (token !== null && !headers.has("authorization")) {

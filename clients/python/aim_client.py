@@ -22,33 +22,69 @@ and writes to its standard input: ``close()`` finishes the run, and a
 process that dies without it (an exception, SIGKILL) closes the pipe, which
 ``aim track`` records as ``failed``.
 
+With ``repo`` (or ``AIM_REPO``) set to the URL of ``aim up``
+(``http://host:43800``, with its base path if any) the run is tracked
+remotely, with the token in ``AIM_TOKEN``: a background thread sends the
+lines in numbered batches and keeps each until the server says it is
+stored, resending after a network error or a server restart (the server
+recognizes a batch it has). ``track()`` never waits on the network; it waits
+only when ``AIM_REMOTE_BUFFER`` bytes (64 MiB, about 800,000 points) are
+unacknowledged, so memory stays bounded and no point is dropped.
+``close()`` waits for the server (``AIM_CLOSE_TIMEOUT`` seconds, 120) and
+raises ``RemoteError`` saying what was not stored if it is gone.
+
 ``track()`` only formats a line and appends it to a buffer (about a
 microsecond); the buffer is written when it holds 1024 lines, every half
 second from a daemon thread, and on ``close()`` and at exit. A process
 killed by a signal loses at most the unwritten buffer.
+
+``Repo(path_or_url).query_runs(q)`` and ``.query_metrics(q)`` read runs
+back (through the ``aim`` command for a path, through the HTTP API for a
+URL); ``.dataframe()`` turns either into a pandas DataFrame.
 """
 
 import atexit
+import datetime
+import http.client
 import json
 import operator
 import os
+import re
 import select
 import shlex
 import shutil
+import ssl
 import stat
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import weakref
+from array import array
 from collections import deque
 
-__all__ = ["Run"]
+__all__ = ["Run", "Repo", "RemoteError"]
 
 #: Seconds between background writes of the buffer.
 FLUSH_INTERVAL = 0.5
 #: Lines buffered before ``track()`` writes them itself.
 BUFFER_LINES = 1024
+#: Bytes a remote run keeps until the server acknowledges them; beyond,
+#: ``track()`` waits (``AIM_REMOTE_BUFFER`` overrides it).
+REMOTE_BUFFER_BYTES = 64 << 20
+#: Bytes per batch sent to the server, at most.
+BATCH_BYTES = 2 << 20
+#: Seconds ``close()`` waits for the server (``AIM_CLOSE_TIMEOUT`` overrides it).
+CLOSE_TIMEOUT = 120.0
+#: A remote run with nothing to send tells the server it is alive this often
+#: (seconds); the server waits 60 s by default before recording it crashed.
+KEEPALIVE = 10.0
+#: Seconds the first contact with the server may take before ``Run()``
+#: goes on and keeps trying in the background.
+OPEN_TIMEOUT = 5.0
+#: Seconds one request may take before it is sent again.
+REQUEST_TIMEOUT = 60.0
 
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 _time = time.time
@@ -169,7 +205,7 @@ def _tracking_fd():
     return fd if stat.S_ISSOCK(mode) or stat.S_ISFIFO(mode) else None
 
 
-def _aim_command():
+def _aim_command(what="aim track"):
     """The command that runs aim: AIM_BIN split like a shell would, else aim on PATH."""
     configured = os.environ.get("AIM_BIN")
     if configured:
@@ -177,7 +213,7 @@ def _aim_command():
     found = shutil.which("aim")
     if found is None:
         raise FileNotFoundError(
-            "Cannot start `aim track`: aim is not on PATH and AIM_BIN is not set "
+            "Cannot start `%s`: aim is not on PATH and AIM_BIN is not set " % what +
             "(set AIM_BIN to the aim binary or to a command such as "
             "'deno run -A /path/to/aim/main.ts')"
         )
@@ -195,7 +231,7 @@ class _FdSink:
         with _fd_lock:
             _write_all(self.fd, data)
 
-    def close(self, finished):
+    def close(self, finished, timeout=None):
         pass  # the pipe belongs to the process, and aim run ends the run
 
 
@@ -237,7 +273,7 @@ class _TrackSink:
     def write(self, data):
         _write_all(self.fd, data)
 
-    def close(self, finished):
+    def close(self, finished, timeout=None):
         try:
             self.process.stdin.close()
         except OSError:
@@ -252,13 +288,408 @@ class _TrackSink:
         self.process.stdout.close()
 
 
+
+class RemoteError(RuntimeError):
+    """A remote run's data did not all reach the server: the message says
+    what was stored (every acknowledged point) and what was not."""
+
+
+def _is_url(text):
+    return isinstance(text, str) and text.startswith(("http://", "https://"))
+
+
+def _env_number(name, fallback):
+    text = os.environ.get(name)
+    if not text:
+        return fallback
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("%s must be a number, got %r" % (name, text)) from None
+    if value < 0:
+        raise ValueError("%s must not be negative, got %r" % (name, text))
+    return value
+
+
+class _ServerError(Exception):
+    """An error answer from aim up: its HTTP status, code and message."""
+
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+    @property
+    def retryable(self):
+        # 5xx: a server starting, stopping or out of disk; run_live: a server
+        # that restarted sees its former self's lock for a moment.
+        return self.status >= 500 or self.status == 429 or self.code == "run_live"
+
+
+class _Http:
+    """One kept-alive connection to aim up (reopened after any failure)."""
+
+    def __init__(self, url, token, source="AIM_TOKEN"):
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "the URL of aim up must look like http://host:43800, got %r" % (url,)
+            )
+        self.url = url.rstrip("/")
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._base = parts.path.rstrip("/")
+        # An HTTP header cannot carry it: http.client would fail each request
+        # as if the network had, and the run would wait out its timeout.
+        if token and not all("!" <= c <= "~" for c in token):
+            raise ValueError(
+                "%s holds a space, a line break or a character outside "
+                "printable ASCII (%d characters): set it to the token aim up "
+                "printed, alone" % (source, len(token))
+            )
+        self._headers = {"Authorization": "Bearer " + token} if token else {}
+        self._conn = None
+        self.timeout = REQUEST_TIMEOUT
+
+    def request(self, method, path, body=None, content_type="application/json"):
+        """The answer's bytes and content type; _ServerError for an error
+        answer, OSError or HTTPException when the server cannot be reached."""
+        if self._conn is None:
+            if self._https:
+                # The system's CAs; SSL_CERT_FILE adds a private one.
+                self._conn = http.client.HTTPSConnection(
+                    self._host, self._port, timeout=self.timeout,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                self._conn = http.client.HTTPConnection(
+                    self._host, self._port, timeout=self.timeout
+                )
+        headers = dict(self._headers)
+        if body is not None:
+            headers["Content-Type"] = content_type
+        try:
+            self._conn.timeout = self.timeout
+            if self._conn.sock is not None:
+                self._conn.sock.settimeout(self.timeout)
+            self._conn.request(method, self._base + path, body=body, headers=headers)
+            response = self._conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise
+        if response.status >= 400:
+            try:
+                error = json.loads(data)["error"]
+                code, message = error["code"], error["message"]
+            except (ValueError, KeyError, TypeError):
+                code = "http"
+                message = "HTTP %d from %s%s: %s" % (
+                    response.status, self.url, path,
+                    # A proxy's error page, told in one line.
+                    " ".join(re.sub(r"<[^>]*>", " ", data[:2000].decode("utf-8", "replace")).split())[:200],
+                )
+            raise _ServerError(response.status, code, message)
+        return data, response.getheader("Content-Type") or ""
+
+    def json(self, method, path, value=None):
+        body = None if value is None else json.dumps(value).encode("utf-8")
+        data, _ = self.request(method, path, body)
+        return json.loads(data)
+
+    def close(self):
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except OSError:
+                pass
+            self._conn = None
+
+
+_NETWORK_ERRORS = (OSError, http.client.HTTPException, ValueError)
+
+
+def _url_hint(error):
+    if error.status != 404:
+        return ""
+    return " (is this the URL aim up printed, with its --base-path if it has one?)"
+
+
+def _untrusted(url, error):
+    return (
+        "cannot trust the certificate of %s (%s): for a private certificate, "
+        "set SSL_CERT_FILE to its PEM file or its CA's" % (url, error)
+    )
+
+
+class _RemoteSink:
+    """A run on aim up, fed over HTTP by a background thread.
+
+    Lines are kept until the server acknowledges the batch that holds them
+    (it does once they are stored); a batch is sent again, with the same
+    number, after any failure, and the server recognizes one it has.
+    ``write()`` waits only when REMOTE_BUFFER_BYTES are unacknowledged.
+    """
+
+    def __init__(self, url, experiment, name, description, tags):
+        self.hash = os.urandom(10).hex()
+        self.url = url.rstrip("/")
+        self.broken = False
+        self._http = _Http(url, os.environ.get("AIM_TOKEN"))
+        self._limit = int(_env_number("AIM_REMOTE_BUFFER", REMOTE_BUFFER_BYTES))
+        self._open_body = {
+            "hash": self.hash,
+            "experiment": experiment or "",
+            "name": name or "",
+            "description": description or "",
+            "tags": list(tags),
+        }
+        self._cond = threading.Condition()
+        self._queue = deque()
+        self._queued = 0  # unacknowledged bytes, the batch in flight included
+        self._inflight = None  # (seq, body)
+        self._next_seq = 1
+        self._acked = 0
+        self._opened = False
+        self._stopped = False
+        self._fatal = None
+        self._last_error = None
+        self._unreachable_since = None
+        self._waiting = False
+        self._last_contact = time.monotonic()
+        self._malformed = 0
+        # One quick try, so that a wrong token or URL is an error here;
+        # an unreachable server is tried again in the background.
+        self._http.timeout = OPEN_TIMEOUT
+        try:
+            self._open()
+        except _ServerError as error:
+            if not error.retryable:
+                raise RuntimeError(
+                    "aim up at %s refused the run: %s%s" % (self.url, error, _url_hint(error))
+                ) from None
+            self._unreachable(error)
+        except ssl.SSLCertVerificationError as error:
+            raise RuntimeError(_untrusted(self.url, error)) from None
+        except _NETWORK_ERRORS as error:
+            self._unreachable(error)
+        self._http.timeout = REQUEST_TIMEOUT
+        self._thread = threading.Thread(target=self._loop, name="aim-remote", daemon=True)
+        self._thread.start()
+
+    def write(self, data):
+        with self._cond:
+            if self._fatal is not None:
+                raise OSError(str(self._fatal))
+            if self._queued and self._queued + len(data) > self._limit:
+                if not self._waiting:
+                    self._waiting = True
+                    sys.stderr.write(
+                        "aim_client: run %s: %d MiB wait for %s%s; track() waits "
+                        "until it takes them (nothing is dropped)\n"
+                        % (self.hash, self._queued >> 20, self.url, self._why())
+                    )
+                while (
+                    self._queued and self._queued + len(data) > self._limit
+                    and self._fatal is None
+                ):
+                    self._cond.wait()
+                if self._fatal is not None:
+                    raise OSError(str(self._fatal))
+            self._queue.append(data)
+            self._queued += len(data)
+            self._cond.notify_all()
+
+    def close(self, finished, timeout=None):
+        if timeout is None:
+            timeout = _env_number("AIM_CLOSE_TIMEOUT", CLOSE_TIMEOUT)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+            while (self._queue or self._inflight is not None) and self._fatal is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            pending = self._queued
+            fatal = self._fatal
+        if fatal is not None:
+            raise RemoteError(
+                "run %s: aim up at %s refused it (%s): what it acknowledged is stored, "
+                "the rest (%d bytes) is lost" % (self.hash, self.url, fatal, pending)
+            )
+        if pending:
+            raise RemoteError(
+                "run %s: aim up at %s did not acknowledge %d bytes within %g s%s: "
+                "every point it acknowledged is stored, the rest is lost; the run "
+                "reads as crashed once the server's --track-timeout passes"
+                % (self.hash, self.url, pending, timeout, self._why())
+            )
+        body = {"seq": self._acked, "status": "finished" if finished else "failed"}
+        backoff = 0.1
+        while True:
+            try:
+                self._http.json("POST", "/api/track/runs/%s/close" % self.hash, body)
+                self._http.close()
+                return
+            except _ServerError as error:
+                if not error.retryable:
+                    raise RemoteError(
+                        "run %s: aim up at %s refused to end it: %s"
+                        % (self.hash, self.url, error)
+                    ) from None
+                self._last_error = str(error)
+            except _NETWORK_ERRORS as error:
+                self._last_error = str(error)
+            if time.monotonic() + backoff > deadline:
+                raise RemoteError(
+                    "run %s: aim up at %s did not end it within %g s%s: every point "
+                    "is stored; the run reads as crashed once the server's "
+                    "--track-timeout passes" % (self.hash, self.url, timeout, self._why())
+                )
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    def _why(self):
+        return " (last error: %s)" % self._last_error if self._last_error else ""
+
+    def _loop(self):
+        backoff = 0.1
+        while True:
+            with self._cond:
+                if self._fatal is not None:
+                    return
+                if self._inflight is None:
+                    while not self._queue:
+                        if self._stopped:
+                            self._cond.notify_all()
+                            return
+                        left = KEEPALIVE - (time.monotonic() - self._last_contact)
+                        if left <= 0:
+                            break
+                        self._cond.wait(left)
+                    if self._queue:
+                        self._inflight = self._take()
+                batch = self._inflight
+            try:
+                if not self._opened or batch is None:
+                    self._open()  # first contact, after out_of_order, keep-alive
+                if batch is not None and self._inflight is batch:
+                    self._post(batch)
+                self._reachable()
+                backoff = 0.1
+            except _ServerError as error:
+                if error.code == "out_of_order":
+                    self._opened = False
+                    continue
+                if not error.retryable:
+                    self._fail(error)
+                    return
+                self._unreachable(error)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except ssl.SSLCertVerificationError as error:
+                self._fail(_untrusted(self.url, error))
+                return
+            except _NETWORK_ERRORS as error:
+                self._unreachable(error)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _take(self):
+        parts = []
+        size = 0
+        queue = self._queue
+        while queue and (not parts or size + len(queue[0]) <= BATCH_BYTES):
+            part = queue.popleft()
+            parts.append(part)
+            size += len(part)
+        batch = (self._next_seq, b"".join(parts))
+        self._next_seq += 1
+        return batch
+
+    def _open(self):
+        state = self._http.json("POST", "/api/track/runs", self._open_body)
+        self._last_contact = time.monotonic()
+        if state.get("status") != "running":
+            raise _ServerError(409, "run_closed", "the run has ended on the server (%s)" % state.get("status"))
+        with self._cond:
+            self._acked = max(self._acked, state["seq"])
+            batch = self._inflight
+            if batch is not None and state["seq"] >= batch[0]:
+                self._done(batch)
+            elif batch is not None and state["seq"] < batch[0] - 1:
+                raise _ServerError(
+                    409, "lost",
+                    "the server has batches 1 to %d but %d were acknowledged"
+                    % (state["seq"], batch[0] - 1),
+                )
+        self._opened = True
+
+    def _post(self, batch):
+        seq, body = batch
+        data, _ = self._http.request(
+            "POST", "/api/track/runs/%s/batches?seq=%d" % (self.hash, seq),
+            body, "application/x-ndjson",
+        )
+        self._last_contact = time.monotonic()
+        ack = json.loads(data)
+        for warning in ack.get("warnings", []):
+            self._malformed += 1
+            if self._malformed <= 5:
+                sys.stderr.write("aim_client: warning: run %s: %s\n" % (self.hash, warning))
+        with self._cond:
+            self._acked = max(self._acked, ack["seq"])
+            self._done(batch)
+
+    def _done(self, batch):
+        """The batch is stored: forget it (under the lock)."""
+        if self._inflight is batch:
+            self._inflight = None
+            self._queued -= len(batch[1])
+            self._cond.notify_all()
+
+    def _fail(self, error):
+        with self._cond:
+            self._fatal = error
+            self._cond.notify_all()
+        sys.stderr.write(
+            "aim_client: error: run %s: aim up at %s refused tracking: %s; "
+            "later points are dropped\n" % (self.hash, self.url, error)
+        )
+
+    def _unreachable(self, error):
+        self._last_error = str(error) or type(error).__name__
+        if self._unreachable_since is None:
+            self._unreachable_since = time.monotonic()
+            sys.stderr.write(
+                "aim_client: run %s: cannot reach %s (%s); retrying, nothing is lost\n"
+                % (self.hash, self.url, self._last_error)
+            )
+
+    def _reachable(self):
+        if self._unreachable_since is not None:
+            sys.stderr.write(
+                "aim_client: run %s: %s answers again after %.1f s\n"
+                % (self.hash, self.url, time.monotonic() - self._unreachable_since)
+            )
+            self._unreachable_since = None
+        self._last_error = None
+        with self._cond:
+            if self._waiting and self._queued < self._limit // 2:
+                self._waiting = False
+
+
 class Run:
     """A run: parameters, metric series, tags and log lines.
 
     ``experiment``, ``name``, ``description`` and ``tags`` describe it;
     ``repo`` is the repository (default: ``AIM_REPO``, then the nearest
-    ``.aim`` upward), ignored under ``aim run``, whose repository wins.
-    As in Aim, a missing repository is created: at ``repo`` or
+    ``.aim`` upward), or the URL of ``aim up`` to track remotely (token in
+    ``AIM_TOKEN``); ignored under ``aim run``, whose repository wins.
+    As in Aim, a missing local repository is created: at ``repo`` or
     ``AIM_REPO`` when given, else as ``.aim`` in the current folder.
     ``run_hash`` (resuming) is not supported. Aim's
     ``system_tracking_interval``, ``log_system_params`` and
@@ -322,7 +753,11 @@ class Run:
             for tag in tags:
                 self.add_tag(tag)
         else:
-            self._sink = _TrackSink(repo, experiment, name, description, tags)
+            where = repo if repo is not None else os.environ.get("AIM_REPO")
+            if _is_url(where):
+                self._sink = _RemoteSink(where, experiment, name, description, tags)
+            else:
+                self._sink = _TrackSink(repo, experiment, name, description, tags)
             self.hash = self._sink.hash
             self._tags = tags
         self._stop = threading.Event()
@@ -493,12 +928,16 @@ class Run:
                 "aim_client: warning: run %s: %s; its points are dropped\n" % (self.hash, why)
             )
 
-    def close(self):
+    def close(self, timeout=None):
         """Finishes the run: writes what is buffered and, outside ``aim run``,
-        waits until ``aim track`` has finalized it. Safe to call twice."""
-        self._end(finished=True)
+        waits until ``aim track`` has finalized it. Safe to call twice.
 
-    def _end(self, finished):
+        A remote run waits until the server has stored everything, at most
+        ``timeout`` seconds (default ``AIM_CLOSE_TIMEOUT``, else 120), then
+        raises ``RemoteError`` saying what was not stored."""
+        self._end(finished=True, timeout=timeout)
+
+    def _end(self, finished, timeout=None):
         if self._closed or os.getpid() != self._pid:
             return
         if self in _open_runs:
@@ -509,7 +948,7 @@ class Run:
         self._append = self._refuse
         self._stop.set()
         self.flush()
-        self._sink.close(finished)
+        self._sink.close(finished, timeout)
 
     def __enter__(self):
         return self
@@ -530,6 +969,361 @@ class Run:
         raise ValueError("Run %s is closed: no more can be recorded" % self.hash)
 
 
+# --- Reading runs back ------------------------------------------------------
+
+_FLOATS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+#: Series per request when reading points over HTTP.
+_SERIES_PAGE = 16
+#: Runs per request when reading runs over HTTP.
+_RUNS_PAGE = 1000
+
+
+def _float(value):
+    """A number from aim's JSON, where non-finite ones are strings."""
+    if type(value) is str:
+        return _FLOATS.get(value, value)
+    return value
+
+
+def _time_of(text):
+    if not text:
+        return None
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _flatten(params, prefix="", out=None):
+    """Leaves of nested params by dotted path; lists and empty dicts are leaves."""
+    out = {} if out is None else out
+    for key, value in params.items():
+        path = prefix + key
+        if isinstance(value, dict) and value:
+            _flatten(value, path + ".", out)
+        else:
+            out[path] = value
+    return out
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError(
+            "dataframe() needs pandas: pip install pandas (Debian: apt install python3-pandas)"
+        ) from None
+    return pandas
+
+
+class RunRecord:
+    """One run as a search found it: its attributes, parameters and series
+    summaries. ``record["hparams"]`` is a parameter, as on Aim's Run.
+
+    Attributes: ``hash``, ``name``, ``experiment``, ``description``,
+    ``tags``, ``status`` (running, finished, failed, terminated, crashed),
+    ``signal``, ``exit_code``, ``archived``, ``live``, ``indexed``,
+    ``created_at`` and ``ended_at`` (UTC datetimes; ``ended_at`` None while
+    running), ``creation_time`` and ``end_time`` (seconds since the epoch),
+    ``duration`` (seconds), ``params`` (dict) and ``metrics`` (a list of
+    dicts: name, context, count, first_step, last_step, last, min, max).
+    """
+
+    def __init__(self, data):
+        self._data = data
+        for key in ("hash", "name", "experiment", "description", "tags", "status",
+                    "signal", "exit_code", "archived", "live", "indexed", "duration",
+                    "data_version"):
+            setattr(self, key, data.get(key))
+        self.params = data.get("params") or {}
+        self.created_at = _time_of(data.get("created_at"))
+        self.ended_at = _time_of(data.get("ended_at"))
+        self.creation_time = self.created_at.timestamp() if self.created_at else None
+        self.end_time = self.ended_at.timestamp() if self.ended_at else None
+        self.metrics = [
+            dict(m, last=_float(m.get("last")), min=_float(m.get("min")),
+                 max=_float(m.get("max")))
+            for m in data.get("metrics") or []
+        ]
+
+    def __getitem__(self, key):
+        return self.params[key]
+
+    def get(self, key, default=None):
+        return self.params.get(key, default)
+
+    def __repr__(self):
+        return "<RunRecord %s %r %s>" % (self.hash, self.name, self.status)
+
+    def row(self):
+        """The run as one flat dict: attributes, params by dotted path, and
+        ``metrics.NAME.FIELD`` / ``metrics.NAME{CONTEXT}.FIELD`` summaries
+        (as ``aim runs export`` names its CSV columns)."""
+        row = {key: getattr(self, key) for key in (
+            "hash", "name", "experiment", "description", "tags", "status", "signal",
+            "exit_code", "live", "indexed", "archived", "created_at", "ended_at",
+            "duration", "data_version")}
+        metrics = {}
+        for m in self.metrics:
+            context = m.get("context") or {}
+            base = "metrics." + m["name"] + (
+                json.dumps(context, sort_keys=True, separators=(",", ":")) if context else ""
+            )
+            for field in ("last", "min", "max", "count", "last_step"):
+                metrics["%s.%s" % (base, field)] = m.get(field)
+        for path, value in _flatten(self.params).items():
+            if path in row or path in metrics or path.startswith("params."):
+                path = "params." + path
+            row[path] = value
+        row.update(metrics)
+        return row
+
+
+class RunCollection(list):
+    """The runs a query found (a list of ``RunRecord``)."""
+
+    def iter_runs(self):
+        return iter(self)
+
+    def dataframe(self):
+        """One row per run (``RunRecord.row()``); needs pandas."""
+        pandas = _pandas()
+        return pandas.DataFrame([run.row() for run in self])
+
+
+class Metric:
+    """One series of one run: ``name``, ``context``, ``run`` (a
+    ``RunRecord``), and its points as lists: ``steps``, ``values``,
+    ``epochs`` (None where none was tracked), ``times`` (seconds since the
+    epoch). ``total`` counts the points before downsampling;
+    ``resolution`` says how they were chosen (``{"kind": "raw"}``, or
+    ``"buckets"`` of a ``width`` in steps, each keeping its first, last,
+    lowest and highest point)."""
+
+    def __init__(self, run, name, context, total, resolution, steps, values, epochs, times):
+        self.run = run
+        self.name = name
+        self.context = context
+        self.total = total
+        self.resolution = resolution
+        self.steps = steps
+        self.values = values
+        self.epochs = epochs
+        self.times = times
+
+    def __len__(self):
+        return len(self.steps)
+
+    def __repr__(self):
+        return "<Metric %r %s of run %s: %d points>" % (
+            self.name, json.dumps(self.context), self.run.hash, len(self.steps))
+
+    def rows(self):
+        """The points as dicts, one per point, with the run and series named."""
+        head = {
+            "run.hash": self.run.hash,
+            "run.name": self.run.name,
+            "run.experiment": self.run.experiment,
+            "metric.name": self.name,
+            "metric.context": json.dumps(self.context, sort_keys=True, separators=(",", ":")),
+        }
+        for key, value in _flatten(self.context).items():
+            head["metric.context." + key] = value
+        for step, value, epoch, at in zip(self.steps, self.values, self.epochs, self.times):
+            row = dict(head)
+            row.update(step=step, value=value, epoch=epoch, time=at)
+            yield row
+
+    def dataframe(self):
+        """The points of this series, one row each; needs pandas."""
+        return _pandas().DataFrame(list(self.rows()))
+
+
+class MetricCollection(list):
+    """The series a metric query found (a list of ``Metric``)."""
+
+    def iter(self):
+        return iter(self)
+
+    def dataframe(self):
+        """One row per point of every series: run.hash, run.name,
+        run.experiment, metric.name, metric.context (compact JSON) and one
+        metric.context.KEY column per context key, step, value, epoch,
+        time; needs pandas."""
+        return _pandas().DataFrame([row for metric in self for row in metric.rows()])
+
+
+class Repo:
+    """A repository to read runs from: a path (read through the ``aim``
+    command, ``AIM_BIN`` or ``aim`` on PATH) or the URL of ``aim up`` (read
+    through its API, with the token from ``token`` or ``AIM_TOKEN``).
+    Without ``path``: ``AIM_REPO``, else the nearest ``.aim`` upward.
+
+    Queries are aim's query language, as in the web UI and ``aim runs ls``.
+    """
+
+    def __init__(self, path=None, token=None):
+        if path is None:
+            path = os.environ.get("AIM_REPO")
+        self.path = path
+        self._http = None
+        if _is_url(path):
+            if token is not None:
+                self._http = _Http(path, token, "token")
+            else:
+                self._http = _Http(path, os.environ.get("AIM_TOKEN"))
+
+    @classmethod
+    def from_path(cls, path):
+        """Aim's spelling of ``Repo(path)``."""
+        return cls(path)
+
+    def query_runs(self, query="", sort=None, limit=None):
+        """The runs matching ``query`` (a run query; "" for all), oldest
+        first or by ``sort`` (an expression; a leading - descends), at most
+        ``limit``, as a ``RunCollection``."""
+        if self._http is None:
+            lines = self._cli(["runs", "export", "--format", "jsonl"], query, sort, limit)
+            return RunCollection(RunRecord(json.loads(line)) for line in lines)
+        out = RunCollection()
+        offset = 0
+        while limit is None or len(out) < limit:
+            page = _RUNS_PAGE if limit is None else min(_RUNS_PAGE, limit - len(out))
+            params = {"q": query, "limit": page, "offset": offset}
+            if sort:
+                params["sort"] = sort
+            answer = self._read("GET", "/api/runs?" + urllib.parse.urlencode(params))
+            out.extend(RunRecord(run) for run in answer["runs"])
+            offset += len(answer["runs"])
+            if not answer["runs"] or offset >= answer["total"]:
+                break
+        return out
+
+    def query_metrics(self, query="", points=None, step_range=None, sort=None, limit=None):
+        """Every series matching ``query`` (a metric query such as
+        ``metric.name == "loss" and run.hparams.lr < 0.01``) with its
+        points, as a ``MetricCollection``. ``points`` downsamples each
+        series to that many buckets, each keeping its first, last, lowest
+        and highest point (default: every point); ``step_range`` =
+        (first, last) bounds the steps."""
+        if points is not None and (type(points) is not int or points < 1):
+            raise ValueError("points must be a positive integer or None, got %r" % (points,))
+        if self._http is None:
+            args = ["metrics", "export", "--format", "jsonl", "--points", str(points or 0)]
+            if step_range is not None:
+                args += ["--from", str(int(step_range[0])), "--to", str(int(step_range[1]))]
+            out = MetricCollection()
+            for line in self._cli(args, query, sort, limit):
+                item = json.loads(line)
+                out.append(Metric(
+                    RunRecord(item["run"]), item["name"], item["context"], item["total"],
+                    item["resolution"], item["steps"], [float(_float(v)) for v in item["values"]],
+                    item["epochs"], item["times"],
+                ))
+            return out
+        return self._query_metrics_http(query, points, step_range, sort, limit)
+
+    def _query_metrics_http(self, query, points, step_range, sort, limit):
+        out = MetricCollection()
+        offset = 0
+        while limit is None or len(out) < limit:
+            page = _SERIES_PAGE if limit is None else min(_SERIES_PAGE, limit - len(out))
+            body = {
+                "q": query, "points": points or 0, "detail": "full",
+                "encoding": "binary", "limit": page, "offset": offset,
+            }
+            if sort:
+                body["sort"] = sort
+            if step_range is not None:
+                body["from"], body["to"] = int(step_range[0]), int(step_range[1])
+            data, _ = self._request(
+                "POST", "/api/series/search", json.dumps(body).encode("utf-8")
+            )
+            header, columns = _decode_series(data)
+            for match in header["series"]:
+                if match["data"] is None:
+                    sys.stderr.write(
+                        "aim_client: warning: run %s: %s\n" % (match["run"]["hash"], match["error"])
+                    )
+                    continue
+                found = match["data"]
+                n = found["n"]
+                column = lambda name: columns(found["columns"].get(name), n)
+                epochs = [None if e != e else int(e) for e in column("epochs")]
+                steps = [int(x) for x in column("steps")]
+                out.append(Metric(
+                    RunRecord(match["run"]), match["series"]["name"],
+                    match["series"]["context"], found.get("total", n),
+                    found.get("resolution"), steps, list(column("values")), epochs,
+                    list(column("times")),
+                ))
+            offset += len(header["series"])
+            if not header["series"] or offset >= header["total"]:
+                break
+        return out
+
+    def _read(self, method, path, body=None):
+        data, _ = self._request(method, path, body)
+        return json.loads(data)
+
+    def _request(self, method, path, body=None):
+        try:
+            return self._http.request(method, path, body)
+        except _ServerError as error:
+            if error.code == "forbidden" and "only tracks" in str(error):
+                raise PermissionError(
+                    "%s (AIM_TOKEN is the track-only token: reading needs the main one)" % error
+                ) from None
+            raise RuntimeError(
+                "aim up at %s: %s%s" % (self.path, error, _url_hint(error))
+            ) from None
+        except ssl.SSLCertVerificationError as error:
+            raise RuntimeError(_untrusted(self.path, error)) from None
+        except (OSError, http.client.HTTPException) as error:
+            raise ConnectionError(
+                "cannot reach aim up at %s (%s): is it running, and is this "
+                "the URL it printed?" % (self.path, error)
+            ) from None
+
+    def _cli(self, args, query, sort, limit):
+        command = _aim_command("aim " + " ".join(args[:2])) + args
+        if self.path is not None:
+            command += ["--repo", os.fspath(self.path)]
+        if query:
+            command += ["--query", query]
+        if sort:
+            command += ["--sort=" + sort]
+        if limit is not None:
+            command += ["--limit", str(int(limit))]
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # Exit 1 with output: some series could not be read (told on stderr).
+        if done.returncode != 0 and not done.stdout:
+            raise RuntimeError(
+                "`aim %s` failed (exit code %d): %s"
+                % (" ".join(args[:2]), done.returncode,
+                   done.stderr.decode("utf-8", "replace").strip())
+            )
+        if done.stderr:
+            sys.stderr.write(done.stderr.decode("utf-8", "replace"))
+        return done.stdout.decode("utf-8").splitlines()
+
+
+def _decode_series(data):
+    """A binary series answer: its JSON header, and a reader of its float64 columns."""
+    length = int.from_bytes(data[:4], "little")
+    header = json.loads(data[4:4 + length].decode("utf-8"))
+    start = (4 + length + 7) // 8 * 8
+    floats = array("d")
+    floats.frombytes(data[start:])
+    if sys.byteorder != "little":
+        floats.byteswap()
+
+    def column(offset, n):
+        if offset is None:
+            return [None] * n
+        at = offset // 8
+        return floats[at:at + n]
+
+    return header, column
+
+
 def _flush_loop(ref, stop):
     while not stop.wait(FLUSH_INTERVAL):
         run = ref()
@@ -547,4 +1341,7 @@ def _close_at_exit():
     for run in list(_open_runs):
         if failed:
             run.log("uncaught %s" % type(sys.last_value).__name__, "error")
-        run._end(finished=not failed)
+        try:
+            run._end(finished=not failed)
+        except RemoteError as error:
+            sys.stderr.write("aim_client: error: %s\n" % error)

@@ -27,6 +27,7 @@ import {
   INDEX_DB,
   initRepo,
   newHash,
+  validateHash,
 } from "../storage/layout.ts";
 import { writeHeartbeat } from "../storage/liveness.ts";
 import {
@@ -67,6 +68,18 @@ export interface StartRunOptions {
    * itself on those signals.
    */
   handleSignals?: boolean;
+  /**
+   * The new run's hash (8 to 64 lower-case hex characters); default a fresh
+   * random one. A remote client chooses its run's hash, so that opening the
+   * run again after a lost answer finds the same run. `AimError`
+   * `run_live` when a run of that hash exists.
+   */
+  hash?: string;
+  /**
+   * @internal Attributes no record shows, written with the run's creation
+   * (see `Run.setInternal`).
+   */
+  internal?: Record<string, number | string | boolean | null>;
 }
 
 /**
@@ -201,7 +214,16 @@ export class Repo extends RunSpaces implements RunHost, Disposable {
         "startRun() option tags must be an array of non-empty strings of valid Unicode",
       );
     }
-    const hash = newHash();
+    let hash = newHash();
+    if (options.hash !== undefined) {
+      hash = validateHash(options.hash);
+      if (_exists(this.runDir(hash))) {
+        throw new AimError(
+          "run_live",
+          `Cannot start run ${hash}: a run of that hash exists in ${this.path}`,
+        );
+      }
+    }
     const meta = new Map<string, unknown>([
       ["hash", hash],
       ["name", options.name ?? ""],
@@ -214,6 +236,7 @@ export class Repo extends RunSpaces implements RunHost, Disposable {
       ["created_at", this.clock.now() / 1000],
       ["ended_at", null],
       ["archived", false],
+      ...Object.entries(options.internal ?? {}),
     ]);
     const lock = this.createRun(hash, meta);
     return Promise.resolve(
@@ -329,6 +352,16 @@ export class Repo extends RunSpaces implements RunHost, Disposable {
       run.flush();
     }
     return run;
+  }
+}
+
+function _exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
   }
 }
 

@@ -56,6 +56,12 @@ export interface Ending {
   signal?: string | null;
   /** Exit code of the process the run recorded; default `null`. */
   exitCode?: number | null;
+  /**
+   * When the run ended, in seconds since the epoch; default now. A run
+   * recorded `crashed` after its remote client fell silent ended when it
+   * was last heard from.
+   */
+  endedAt?: number;
 }
 
 /** Points buffered before a flush is forced, whatever the time. */
@@ -214,6 +220,8 @@ export class Run {
   #stopTimer: () => void;
   #clock: Clock;
   #closed = false;
+  /** While above 0, track() and log() leave flushing to the holder (see holdFlushes). */
+  #holds = 0;
   #insertChunk: StatementSync;
   /** The run file's pyramid blocks. */
   #blocks: BlockStore;
@@ -426,7 +434,8 @@ export class Run {
     if (this.#dirtySince === 0) this.#dirtySince = now;
     // Checked here too, so a loop that never yields to the timer still flushes every second.
     if (
-      ++this.#buffered >= FLUSH_POINTS || now - this.#dirtySince >= FLUSH_MS
+      (++this.#buffered >= FLUSH_POINTS ||
+        now - this.#dirtySince >= FLUSH_MS) && this.#holds === 0
     ) {
       this.#flushOrKeep(now);
     }
@@ -451,7 +460,42 @@ export class Run {
     }
     this.#logs.push({ time, level, text: String(text) });
     this.#dirtySince ||= this.#clock.now();
-    if (this.#logs.length >= 10_000) this.#flushOrKeep(this.#clock.now());
+    if (this.#logs.length >= 10_000 && this.#holds === 0) {
+      this.#flushOrKeep(this.#clock.now());
+    }
+  }
+
+  /**
+   * @internal Runs `fn` with no flush started from inside `track()` or
+   * `log()`, so that what `fn` records is committed in one transaction by
+   * the caller's own `flush()` (with the sequence number that says it is
+   * stored: remote tracking, docs/ARCHITECTURE.md, "Remote tracking"). The
+   * timer cannot run meanwhile: `fn` is synchronous.
+   */
+  holdFlushes<T>(fn: () => T): T {
+    this.#holds++;
+    try {
+      return fn();
+    } finally {
+      this.#holds--;
+    }
+  }
+
+  /**
+   * @internal Sets the attribute `key`, which no record shows, with the
+   * next flush: in the same transaction as the data (remote tracking keeps
+   * the last batch it stored under `remote_seq`).
+   */
+  setInternal(key: string, value: number | string | boolean | null): void {
+    this.#checkOpen();
+    this.#meta.set(key, value);
+    this.#dirtyMeta.add(key);
+    this.#dirtySince ||= this.#clock.now();
+  }
+
+  /** @internal The attribute `key` as this writer has it (see {@linkcode Run.setInternal}). */
+  getInternal(key: string): unknown {
+    return this.#meta.get(key);
   }
 
   /**
@@ -677,7 +721,7 @@ export class Run {
     unregisterOpenRun(this);
     try {
       this.#meta.set("status", ending.status);
-      this.#meta.set("ended_at", this.#clock.now() / 1000);
+      this.#meta.set("ended_at", ending.endedAt ?? this.#clock.now() / 1000);
       this.#meta.set("signal", ending.signal ?? null);
       this.#meta.set("exit_code", ending.exitCode ?? null);
       for (const key of ["status", "ended_at", "signal", "exit_code"]) {
@@ -724,6 +768,31 @@ export class Run {
           throw error;
         }
         _sleep(250);
+      }
+    }
+  }
+
+  /**
+   * @internal Closes the writer without ending the run: with `keep` (the
+   * default) what is buffered is flushed first; without it, it is dropped
+   * (what was committed stays). The lock is released and the run still
+   * says `running` in its own file: it reads as crashed once this process
+   * is gone, and {@linkcode Run} can be resumed with `Repo.resumeRun()`.
+   * `aim up` does this to its remote runs when it stops, so their clients
+   * resume them when it is back. Safe to call twice, and after finalize().
+   */
+  suspend(keep = true): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopTimer();
+    unregisterOpenRun(this);
+    try {
+      if (keep) this.#finalFlush();
+    } finally {
+      try {
+        this.#db.close();
+      } finally {
+        this.#lock.release();
       }
     }
   }
