@@ -238,6 +238,8 @@ async function _supervise(
   if (tracking) {
     ingester = new Ingester(run, {
       stopAtClose: false,
+      // The command runs here: its images may come as files.
+      allowPaths: true,
       onError: onStorageError,
       onMalformed: (text, count) => {
         if (count <= ECHOED_ERRORS) {

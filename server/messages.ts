@@ -6,6 +6,7 @@
  */
 
 import type { SeriesColumn } from "./series_binary.ts";
+import type { SequenceKind, SequenceRef } from "../lib/mod.ts";
 
 /** Worker names: `main.ts` starts the matching loop when it runs as a Worker. */
 export const INDEXER_WORKER = "aim-indexer";
@@ -107,7 +108,52 @@ export type QueryRequest =
     to?: number;
   }
   | { kind: "logs"; hash: string; offset?: number; limit?: number }
-  | { kind: "status" };
+  | { kind: "status" }
+  | {
+    kind: "sequences";
+    /** The kind of sequence searched, when the query names none. */
+    sequence?: SequenceKind;
+    q: string;
+    sort?: string;
+    limit?: number;
+    offset?: number;
+    /** Inline each match's index thumbnail as a data URL. */
+    thumbs?: boolean;
+  }
+  | {
+    kind: "sequence";
+    hash: string;
+    sequence: SequenceKind;
+    name: string;
+    context: Record<string, unknown>;
+    from?: number;
+    to?: number;
+    limit?: number;
+    offset?: number;
+    search?: string;
+  }
+  | { kind: "object"; hash: string; id: number; thumb: boolean }
+  | {
+    kind: "objects";
+    objects: { run: string; id: number }[];
+    thumb: boolean;
+  }
+  | {
+    kind: "objects_at";
+    sequence: SequenceKind;
+    sequences: SequenceRef[];
+    step: number;
+  }
+  | {
+    kind: "distribution";
+    hash: string;
+    name: string;
+    context: Record<string, unknown>;
+    from?: number;
+    to?: number;
+    rows?: number;
+    bins?: number;
+  };
 
 /** Main thread → query Worker. */
 export type ToQuery =

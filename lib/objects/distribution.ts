@@ -136,17 +136,19 @@ export class Distribution {
     let low = Infinity, high = -Infinity;
     for (let i = 0; i < samples.length; i++) {
       const v = samples[i]!;
+      if (!Number.isFinite(v)) continue;
       if (v < low) low = v;
       if (v > high) high = v;
     }
     if (low === Infinity) [low, high] = [0, 1];
     else if (low === high) [low, high] = [low - 0.5, high + 0.5];
     const counts = new Float64Array(bins);
-    const width = (high - low) / bins;
+    // Halved, so that a range wider than the largest double does not overflow.
+    const width = (high / 2 - low / 2) / bins;
     for (let i = 0; i < samples.length; i++) {
       const v = samples[i]!;
       if (!Number.isFinite(v)) continue;
-      counts[Math.min(bins - 1, Math.floor((v - low) / width))]!++;
+      counts[Math.min(bins - 1, Math.floor((v / 2 - low / 2) / width))]!++;
     }
     return new Distribution(counts, { range: [low, high] });
   }
@@ -181,7 +183,8 @@ export function uniformEdges(
   n: number,
 ): Float64Array {
   const edges = new Float64Array(n + 1);
-  for (let i = 0; i <= n; i++) edges[i] = low + ((high - low) * i) / n;
+  // A weighted mean, which never overflows whatever the range.
+  for (let i = 0; i <= n; i++) edges[i] = low * ((n - i) / n) + high * (i / n);
   edges[n] = high;
   return edges;
 }
