@@ -83,6 +83,8 @@ _CACHE_LIMIT = 4096
 LINE_BUDGET = 1_000_000
 #: Largest image sent inline as base64; a larger one is handed over as a file.
 INLINE_IMAGE_BYTES = 700_000
+#: Largest image aim stores, in bytes as encoded.
+MAX_IMAGE_BYTES = 16 << 20
 #: Bytes of object lines buffered before ``track()`` writes them itself.
 BUFFER_BYTES = 4 << 20
 
@@ -478,6 +480,11 @@ class Image:
             raise ValueError("Image() format must be 'png' or 'jpeg', got %r" % (format,))
         self.caption = _caption(caption)
         self.data, self.format = _image_bytes(image, fmt, int(quality), bool(optimize))
+        if len(self.data) > MAX_IMAGE_BYTES:
+            raise ValueError(
+                "Image() is %d bytes as %s, more than the %d aim stores"
+                % (len(self.data), self.format.upper(), MAX_IMAGE_BYTES)
+            )
 
     def _item(self):
         """The image's part of a protocol line (a file for a large one)."""

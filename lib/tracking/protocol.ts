@@ -375,9 +375,13 @@ export class Ingester {
 
   #tooLong() {
     this.#summary.lines++;
+    // An image is the likeliest reason for a long line: say what to do.
+    const hint = /^\s*\{\s*"image"/.test(this.#firstOfLong)
+      ? ` (a line holds about 760 KiB of image as base64: give a larger image as a file, "path")`
+      : "";
     this.#malformed(
       badRequest(
-        `line is ${this.#skipping} characters long, more than ${MAX_LINE}`,
+        `line is ${this.#skipping} characters long, more than ${MAX_LINE}${hint}`,
       ),
       this.#firstOfLong,
     );
