@@ -495,8 +495,15 @@ Deno.test("a sequence query gives the same answer over indexed, unindexed and ha
     for (const hash of hashes) repos[1]!.touchMarker(hash);
     hashes.forEach((hash, i) => i % 2 === 1 && repos[2]!.touchMarker(hash));
     const now = Date.now() / 1000 + 3600;
-    const key = (m: { run: { record: { hash: string } }; sequence: { name: string; context: Context } }) =>
-      `${m.run.record.hash}/${m.sequence.name}/${JSON.stringify(m.sequence.context)}`;
+    const key = (
+      m: {
+        run: { record: { hash: string } };
+        sequence: { name: string; context: Context };
+      },
+    ) =>
+      `${m.run.record.hash}/${m.sequence.name}/${
+        JSON.stringify(m.sequence.context)
+      }`;
     let nonEmpty = 0, partial = 0;
     const queries = 240;
     for (let i = 0; i < queries; i++) {
@@ -518,16 +525,31 @@ Deno.test("a sequence query gives the same answer over indexed, unindexed and ha
           return [`error: ${(error as Error).message}`];
         }
       });
-      const context = `seed ${seed}, sequence query ${i} (${kind}): ${text}, sort ${sort}`;
-      assert.deepEqual(answers[1], answers[0], `unindexed differs (${context})`);
-      assert.deepEqual(answers[2], answers[0], `half-indexed differs (${context})`);
+      const context =
+        `seed ${seed}, sequence query ${i} (${kind}): ${text}, sort ${sort}`;
+      assert.deepEqual(
+        answers[1],
+        answers[0],
+        `unindexed differs (${context})`,
+      );
+      assert.deepEqual(
+        answers[2],
+        answers[0],
+        `half-indexed differs (${context})`,
+      );
       const all = answers[0]!;
       if (all.length > 0 && !all[0]!.startsWith("error")) {
         nonEmpty++;
         const offset = r.int(all.length + 1);
         const limit = r.int(5);
         for (const [n, repo] of repos.entries()) {
-          const page = searchSequences(repo, text, { now, limit, offset, sort, kind });
+          const page = searchSequences(repo, text, {
+            now,
+            limit,
+            offset,
+            sort,
+            kind,
+          });
           assert.deepEqual(
             page.matches.map(key),
             all.slice(offset, offset + limit),
@@ -539,8 +561,14 @@ Deno.test("a sequence query gives the same answer over indexed, unindexed and ha
         if (all.length < every.total) partial++;
       }
     }
-    assert.ok(nonEmpty > queries / 4, `only ${nonEmpty} of ${queries} sequence queries matched anything`);
-    assert.ok(partial > queries / 8, `only ${partial} of ${queries} sequence queries split the sequences`);
+    assert.ok(
+      nonEmpty > queries / 4,
+      `only ${nonEmpty} of ${queries} sequence queries matched anything`,
+    );
+    assert.ok(
+      partial > queries / 8,
+      `only ${partial} of ${queries} sequence queries split the sequences`,
+    );
     for (const repo of repos) repo.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
