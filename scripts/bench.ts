@@ -27,6 +27,7 @@ const SECTIONS: Record<string, () => Promise<Section>> = {
   track: async () => (await import("./bench_track.ts")).track,
   server: async () => (await import("./bench_server.ts")).server,
   series: async () => (await import("./bench_series.ts")).series,
+  objects: async () => (await import("./bench_objects.ts")).objects,
 };
 
 /** Runs the sections named in `args` (all when none); returns the exit code. */

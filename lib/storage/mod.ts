@@ -87,11 +87,7 @@ export {
   type Tail,
   TAIL_OBJECTS,
 } from "./run_objects.ts";
-export {
-  kindOf,
-  SequenceWriter,
-  type TrackedObject,
-} from "./sequence_writer.ts";
+export { kindOf, type TrackedObject } from "./sequence_writer.ts";
 export {
   type Ending,
   MAX_BACKLOG,
