@@ -36,8 +36,10 @@ export {
   writeHeartbeat,
 } from "./liveness.ts";
 export {
+  hasObjectTables,
   type LogLine,
   MAX_TIME,
+  OBJECT_SCHEMA,
   readDataVersion,
   readLogLines,
   readMeta,

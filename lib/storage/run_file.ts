@@ -78,8 +78,9 @@ export class RunFileError extends Error {
  * user_version`. 1: the first files (no previews, no chunk step bounds);
  * 2: series previews; 3: chunk step bounds; 4: each chunk's first point
  * number and each series' pyramid (`blocks`, see `series/pyramid.ts`);
- * 5: sequences of objects (`sequences`, `objects`, `payloads`, `thumbs`,
- * see `run_objects.ts`). Files of version 0 were written before the
+ * 5: sequences of objects, whose tables ({@linkcode OBJECT_SCHEMA}) its
+ * writer creates with the first object it stores (a run without objects
+ * pays nothing for them). Files of version 0 were written before the
  * version was recorded and may hold any of the first three.
  */
 export const RUN_FILE_VERSION = 5;
@@ -108,6 +109,13 @@ CREATE TABLE IF NOT EXISTS blocks(
   data BLOB NOT NULL, UNIQUE(series_id, level, page));
 CREATE TABLE IF NOT EXISTS logs(
   seq INTEGER PRIMARY KEY, time REAL NOT NULL, level TEXT NOT NULL, text TEXT NOT NULL);
+`;
+
+/**
+ * Tables of the sequences of objects in `run.db` (format 5), created by the
+ * writer in the flush that stores its first object (see `run_objects.ts`).
+ */
+export const OBJECT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS sequences(
   id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, context TEXT NOT NULL,
   count INTEGER NOT NULL, items INTEGER NOT NULL, first_step INTEGER, last_step INTEGER,
@@ -118,6 +126,7 @@ CREATE TABLE IF NOT EXISTS objects(
   meta TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS payloads(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS thumbs(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS objects_step ON objects(sequence_id, step, id);
 `;
 
 /**
@@ -129,7 +138,6 @@ CREATE TABLE IF NOT EXISTS thumbs(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
  */
 const RUN_INDEXES = `
 CREATE INDEX IF NOT EXISTS chunks_steps ON chunks(series_id, max_step, min_step) WHERE unordered = 1;
-CREATE INDEX IF NOT EXISTS objects_step ON objects(sequence_id, step, id);
 `;
 
 /**
@@ -388,8 +396,6 @@ export interface RunFileFeatures {
   chunkBounds: boolean;
   /** Chunks record their first point's number, and series may have a pyramid. */
   pyramid: boolean;
-  /** Sequences of objects (images, distributions, texts) may be stored. */
-  objects: boolean;
 }
 
 /** The features of an opened run file: from its version, or probed when it has none. */
@@ -398,35 +404,17 @@ export function runFileFeatures(db: DatabaseSync): RunFileFeatures {
     (db.prepare("PRAGMA user_version").get() as { user_version: number })
       .user_version,
   );
-  if (version >= 4) {
-    return {
-      previews: true,
-      chunkBounds: true,
-      pyramid: true,
-      objects: version >= 5,
-    };
-  }
+  if (version >= 4) return { previews: true, chunkBounds: true, pyramid: true };
   if (version === 3) {
-    return {
-      previews: true,
-      chunkBounds: true,
-      pyramid: false,
-      objects: false,
-    };
+    return { previews: true, chunkBounds: true, pyramid: false };
   }
   if (version > 0) {
-    return {
-      previews: version >= 2,
-      chunkBounds: false,
-      pyramid: false,
-      objects: false,
-    };
+    return { previews: version >= 2, chunkBounds: false, pyramid: false };
   }
   return {
     previews: _hasColumn(db, "series", "preview"),
     chunkBounds: _hasColumn(db, "chunks", "min_step"),
     pyramid: false,
-    objects: false,
   };
 }
 
@@ -555,9 +543,19 @@ export function readRecord(db: DatabaseSync, hash: string): RunRecord {
     archived: meta.get("archived") === true,
     params,
     metrics,
-    sequences: runFileFeatures(db).objects ? readSequenceSummaries(db) : [],
+    sequences: hasObjectTables(db) ? readSequenceSummaries(db) : [],
     data_version: Number(meta.get("data_version") ?? 0),
   };
+}
+
+/**
+ * Whether a run file holds the tables of sequences of objects: a file of
+ * format 5 whose writer stored an object.
+ */
+export function hasObjectTables(db: DatabaseSync): boolean {
+  return db.prepare(
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sequences'",
+  ).get() !== undefined;
 }
 
 /** The summaries of a run file's sequences of objects (format 5), in the order they were first tracked. */

@@ -1,6 +1,7 @@
 /**
  * Sequences of objects in a run file (format 5): how they are stored and
- * read. A sequence is one row of `sequences` (its summary, the objects of
+ * read. Their tables exist once the writer stored an object. A sequence is
+ * one row of `sequences` (its summary, the objects of
  * its last step as `tail`, the index's thumbnail); each object is one small
  * row of `objects` (step, epoch, time, point, item, metadata as JSON), its
  * payload a row of `payloads` and an image's thumbnail a row of `thumbs`,
@@ -14,7 +15,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { SequenceKind } from "../types.ts";
 import { decodeDistribution } from "../objects/distribution.ts";
-import { RunFileError, runFileFeatures } from "./run_file.ts";
+import { hasObjectTables, RunFileError } from "./run_file.ts";
 
 /** Objects of a sequence's last step that its tail (and the index) keeps. */
 export const TAIL_OBJECTS = 64;
@@ -66,7 +67,7 @@ export function sequenceId(
   name: string,
   contextKey: string,
 ): number | null {
-  if (!runFileFeatures(db).objects) return null;
+  if (!hasObjectTables(db)) return null;
   const row = db.prepare(
     "SELECT id FROM sequences WHERE kind = ? AND name = ? AND context = ?",
   ).get(kind, name, contextKey) as { id: number } | undefined;
@@ -90,7 +91,7 @@ export function readTails(
     string,
     { tail: string | null; thumb: Uint8Array | null }
   >();
-  if (!runFileFeatures(db).objects) return out;
+  if (!hasObjectTables(db)) return out;
   for (
     const row of db.prepare(
       "SELECT kind, name, context, tail, thumb FROM sequences",
@@ -229,7 +230,7 @@ export function readPayload(
   id: number,
   thumb = false,
 ): Uint8Array | null {
-  if (!runFileFeatures(db).objects) return null;
+  if (!hasObjectTables(db)) return null;
   if (thumb) {
     const row = db.prepare("SELECT data FROM thumbs WHERE id = ?").get(id) as
       | { data: Uint8Array }

@@ -13,6 +13,7 @@ import { Distribution, encodeDistribution } from "../objects/distribution.ts";
 import { Text } from "../objects/text.ts";
 import type { SequenceKind } from "../types.ts";
 import { type ObjectMeta, type Tail, TAIL_OBJECTS } from "./run_objects.ts";
+import { hasObjectTables, OBJECT_SCHEMA } from "./run_file.ts";
 
 /** One object a run can track besides a number. */
 export type TrackedObject = Image | Distribution | Text;
@@ -69,6 +70,27 @@ export interface SequenceWrites {
   sequences: _Sequence[];
   objects: number;
   bytes: number;
+  statements: _Statements;
+}
+
+interface _Statements {
+  insertObject: StatementSync;
+  insertPayload: StatementSync;
+  insertThumb: StatementSync;
+  updateSequence: StatementSync;
+}
+
+function _prepare(db: DatabaseSync): _Statements {
+  return {
+    insertObject: db.prepare(
+      "INSERT INTO objects(id, sequence_id, step, epoch, time, point, item, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ),
+    insertPayload: db.prepare("INSERT INTO payloads(id, data) VALUES (?, ?)"),
+    insertThumb: db.prepare("INSERT INTO thumbs(id, data) VALUES (?, ?)"),
+    updateSequence: db.prepare(
+      "UPDATE sequences SET count = ?, items = ?, first_step = ?, last_step = ?, last_time = ?, tail = ?, thumb = coalesce(?, thumb) WHERE id = ?",
+    ),
+  };
 }
 
 /**
@@ -82,13 +104,18 @@ export class SequenceWriter {
   #nextSequence: number;
   #objects = 0;
   #bytes = 0;
-  #insertObject: StatementSync;
-  #insertPayload: StatementSync;
-  #insertThumb: StatementSync;
-  #updateSequence: StatementSync;
+  /** Statements over the object tables, once they exist (committed). */
+  #statements: _Statements | null = null;
 
-  /** The sequences stored in `db` (a run file of format 5, opened for writing). */
+  /**
+   * The sequences stored in `db` (a run file of format 5, opened for
+   * writing); their tables are created with the first object stored.
+   */
   constructor(db: DatabaseSync) {
+    this.#nextId = 1;
+    this.#nextSequence = 1;
+    if (!hasObjectTables(db)) return;
+    this.#statements = _prepare(db);
     const next = db.prepare(
       "SELECT (SELECT coalesce(max(id), 0) + 1 FROM objects) AS object, (SELECT coalesce(max(id), 0) + 1 FROM sequences) AS sequence",
     ).get() as { object: number; sequence: number };
@@ -121,18 +148,6 @@ export class SequenceWriter {
         sequence,
       );
     }
-    this.#insertObject = db.prepare(
-      "INSERT INTO objects(id, sequence_id, step, epoch, time, point, item, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    );
-    this.#insertPayload = db.prepare(
-      "INSERT INTO payloads(id, data) VALUES (?, ?)",
-    );
-    this.#insertThumb = db.prepare(
-      "INSERT INTO thumbs(id, data) VALUES (?, ?)",
-    );
-    this.#updateSequence = db.prepare(
-      "UPDATE sequences SET count = ?, items = ?, first_step = ?, last_step = ?, last_time = ?, tail = ?, thumb = coalesce(?, thumb) WHERE id = ?",
-    );
   }
 
   /** Objects waiting for a flush. */
@@ -219,6 +234,12 @@ export class SequenceWriter {
    * nothing in memory changes until {@linkcode commit}.
    */
   write(db: DatabaseSync): SequenceWrites {
+    let statements = this.#statements;
+    if (statements === null) {
+      // The first object of the run: its tables, in this flush's transaction.
+      db.exec(OBJECT_SCHEMA);
+      statements = _prepare(db);
+    }
     const written: _Sequence[] = [];
     for (const sequence of this.#dirty) {
       if (!sequence.stored) {
@@ -227,7 +248,7 @@ export class SequenceWriter {
         ).run(sequence.id, sequence.kind, sequence.name, sequence.contextKey);
       }
       for (const object of sequence.pending) {
-        this.#insertObject.run(
+        statements.insertObject.run(
           object.id,
           sequence.id,
           object.step,
@@ -237,12 +258,12 @@ export class SequenceWriter {
           object.item,
           object.meta,
         );
-        this.#insertPayload.run(object.id, object.payload);
+        statements.insertPayload.run(object.id, object.payload);
         if (object.thumb !== null) {
-          this.#insertThumb.run(object.id, object.thumb);
+          statements.insertThumb.run(object.id, object.thumb);
         }
       }
-      this.#updateSequence.run(
+      statements.updateSequence.run(
         sequence.count,
         sequence.items,
         sequence.firstStep,
@@ -254,11 +275,17 @@ export class SequenceWriter {
       );
       written.push(sequence);
     }
-    return { sequences: written, objects: this.#objects, bytes: this.#bytes };
+    return {
+      sequences: written,
+      objects: this.#objects,
+      bytes: this.#bytes,
+      statements,
+    };
   }
 
   /** After the transaction of {@linkcode write} committed: forgets what it stored. */
   commit(writes: SequenceWrites): void {
+    this.#statements = writes.statements;
     for (const sequence of writes.sequences) {
       sequence.stored = true;
       sequence.pending = [];
