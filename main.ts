@@ -4,7 +4,7 @@
  * @module
  */
 
-import { UsageError } from "./cli/_args.ts";
+import { unknownWord, UsageError } from "./cli/_args.ts";
 import { AimError } from "./lib/errors.ts";
 import { runWorker, workerRole } from "./server/worker_entry.ts";
 
@@ -81,7 +81,10 @@ export async function main(args: string[]): Promise<number> {
   const load = COMMANDS[name];
   try {
     if (load === undefined) {
-      throw new UsageError(`unknown command ${JSON.stringify(name)}`, "aim");
+      throw new UsageError(
+        unknownWord("command", name, Object.keys(COMMANDS)),
+        "aim",
+      );
     }
     return await (await load())(rest);
   } catch (error) {

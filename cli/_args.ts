@@ -7,11 +7,15 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import {
+  AimError,
+  checkNames,
   type ParamValue,
   Repo,
   type Run,
   type StartRunOptions,
 } from "../lib/mod.ts";
+import { initRepo } from "../lib/storage/mod.ts";
+import { closestNames, orList } from "../lib/query/mod.ts";
 
 /** How many malformed protocol lines are echoed to stderr before going quiet. */
 export const ECHOED_ERRORS = 5;
@@ -25,6 +29,23 @@ export class UsageError extends Error {
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * `unknown command "rnus": did you mean runs?`: a word that is not one of
+ * `known`, with the closest of them (or all of them when none is close).
+ */
+export function unknownWord(
+  what: string,
+  word: string,
+  known: readonly string[],
+): string {
+  const close = closestNames(word, known);
+  return `unknown ${what} ${JSON.stringify(word)}: ${
+    close.length > 0
+      ? `did you mean ${orList(close)}?`
+      : `expected ${orList(known)}`
+  }`;
+}
 
 /** Options every command takes. */
 export const COMMON_OPTIONS = {
@@ -48,12 +69,54 @@ export function parse<const O extends Options>(
       allowPositionals,
     });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    if (!(error instanceof TypeError)) throw error;
     throw new UsageError(
-      message.replace(/\. To specify a positional argument.*$/s, ""),
+      _explain(error, args, { ...COMMON_OPTIONS, ...options }),
       command,
     );
   }
+}
+
+/**
+ * What `parseArgs` refused, said so that it can be fixed: a value that
+ * starts with a dash (`--sort -run.hparams.lr`, `--limit -1`) gets the
+ * form to write or the rule, an unknown option the closest known ones.
+ */
+function _explain(error: TypeError, args: string[], options: Options): string {
+  const message = error.message.replace(
+    /\. To specify a positional argument.*$/s,
+    "",
+  );
+  const code = (error as TypeError & { code?: string }).code;
+  const flag = /^Option '(?:-\w, )?(--[\w-]+)/.exec(message)?.[1];
+  if (
+    code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag !== undefined &&
+    /ambiguous/.test(message)
+  ) {
+    const name = flag.slice(2);
+    const short = options[name]?.short;
+    const at = args.findIndex((arg) =>
+      arg === flag || (short !== undefined && arg === `-${short}`)
+    );
+    const value = args[at + 1];
+    if (value !== undefined) {
+      if (/^-(\d|\.\d)/.test(value)) {
+        return `${flag} must be 0 or more, got ${value}`;
+      }
+      return `${flag}'s value ${
+        JSON.stringify(value)
+      } starts with a dash, so it reads as an option: write it joined with =, as in ${flag}=${value}`;
+    }
+  }
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const given = /^Unknown option '(-?-[^']*)'/.exec(message)?.[1];
+    if (given !== undefined) {
+      const known = Object.keys(options).map((name) => `--${name}`);
+      const close = closestNames(given.replace(/=.*$/, ""), known);
+      if (close.length > 0) return `${message}: did you mean ${orList(close)}?`;
+    }
+  }
+  return message;
 }
 
 /** Writes `value` as JSON; non-finite numbers become the strings "NaN", "Infinity", "-Infinity". */
@@ -184,7 +247,10 @@ export async function startRunFromFlags(
     tag?: string[];
     param?: string[];
   },
-  options: Pick<StartRunOptions, "handleSignals"> = {},
+  options: Pick<StartRunOptions, "handleSignals"> & {
+    /** Create the repository when there is none (see {@linkcode openOrCreateRepo}). */
+    create?: boolean;
+  } = {},
 ): Promise<{ repo: Repo; run: Run }> {
   const params = parseParams(values.param ?? [], command);
   for (const tag of values.tag ?? []) {
@@ -192,7 +258,10 @@ export async function startRunFromFlags(
       throw new UsageError("--tag must not be empty", command);
     }
   }
-  const repo = Repo.openSync(values.repo);
+  const { create = false, ...startOptions } = options;
+  const repo = create
+    ? openOrCreateRepo(values.repo)
+    : Repo.openSync(values.repo);
   try {
     const run = await repo.startRun({
       ...(values.experiment !== undefined
@@ -203,13 +272,52 @@ export async function startRunFromFlags(
         ? { description: values.description }
         : {}),
       tags: values.tag ?? [],
-      ...options,
+      ...startOptions,
     });
     for (const [key, value] of params) run.set(key, value);
     return { repo, run };
   } catch (error) {
     repo.close();
     throw error;
+  }
+}
+
+/**
+ * Opens the repository, creating it when there is none, as Aim's SDK does
+ * for a new run: `given` (`--repo`) or `$AIM_REPO` is created when missing;
+ * without either, the nearest `.aim` upward is used, and `./.aim` is
+ * created when there is none. Says on stderr when it creates one.
+ */
+export function openOrCreateRepo(given: string | undefined): Repo {
+  const explicit = given ?? (Deno.env.get("AIM_REPO") || undefined);
+  if (explicit === undefined) {
+    try {
+      return Repo.openSync();
+    } catch (error) {
+      if (!(error instanceof AimError) || error.code !== "repo_not_found") {
+        throw error;
+      }
+    }
+  }
+  const { path, created } = initRepo(explicit ?? ".");
+  if (created) console.error(`aim: created a repository in ${path}`);
+  return Repo.openSync(path);
+}
+
+/**
+ * Warns on stderr about each param that the query, the sort or the column
+ * expressions name and no run has (a typo such as `run.hparms.lr`, which
+ * is None in every run), with the closest names. Changes no answer.
+ */
+export function warnUnknownNames(
+  repo: Repo,
+  q: string,
+  sort: string | undefined,
+  columns: readonly string[] = [],
+): void {
+  for (const warning of checkNames(repo, { q, sort: sort ?? "", columns })) {
+    const where = warning.field === "q" ? "--query" : `--${warning.field}`;
+    console.error(`warning: ${where}: ${warning.message}`);
   }
 }
 

@@ -23,19 +23,36 @@ export function printable(text: string): string {
   });
 }
 
-/** Prints `rows` under `header` in aligned columns; every cell is made printable. */
+/** How a column's cells line up: numbers read best aligned on the right. */
+export type Align = "left" | "right";
+
+/**
+ * Prints `rows` under `header` in aligned columns; every cell is made
+ * printable. `align[i]` lines up column i (default left); `empty` is
+ * printed when there is no row.
+ */
 export function printTable(
   header: string[],
   rows: string[][],
   empty = "(none)",
+  align: readonly Align[] = [],
 ): void {
   const safe = rows.map((row) => row.map(printable));
   const widths = header.map((h, i) =>
     Math.max(h.length, ...safe.map((r) => r[i]!.length))
   );
   const line = (cells: string[]) =>
-    cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+    cells.map((c, i) =>
+      align[i] === "right" ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)
+    ).join("  ").trimEnd();
   console.log(line(header));
   for (const row of safe) console.log(line(row));
   if (rows.length === 0) console.log(empty);
+}
+
+/** Whether every cell of a column is a number as `formatNumber` writes it, or "-". */
+export function isNumeric(cells: readonly string[]): boolean {
+  return cells.every((cell) =>
+    cell === "-" || /^-?(\d[\d.]*(e[+-]?\d+)?|inf|NaN)$/.test(cell)
+  );
 }

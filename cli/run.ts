@@ -10,9 +10,11 @@
  */
 
 import { spawn } from "node:child_process";
+import { parseArgs } from "node:util";
 import { constants } from "node:os";
 import type { Readable } from "node:stream";
 import {
+  COMMON_OPTIONS,
   ECHOED_ERRORS,
   parse,
   RUN_OPTIONS,
@@ -67,18 +69,21 @@ interface Options {
   grace: number;
 }
 
+const RUN_FLAGS = {
+  ...RUN_OPTIONS,
+  "no-capture": { type: "boolean" },
+  "system-interval": { type: "string" },
+  grace: { type: "string" },
+} as const;
+
 /** `aim run`. */
 export async function run(args: string[]): Promise<number> {
   const split = args.indexOf("--");
+  if (split < 0) _requireSeparator(args);
   const { values } = parse(
     "aim run",
     split < 0 ? args : args.slice(0, split),
-    {
-      ...RUN_OPTIONS,
-      "no-capture": { type: "boolean" },
-      "system-interval": { type: "string" },
-      grace: { type: "string" },
-    },
+    RUN_FLAGS,
   );
   if (values.help) return (console.log(HELP), 0);
   const command = split < 0 ? [] : args.slice(split + 1);
@@ -115,6 +120,38 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     repo.close();
   }
+}
+
+/**
+ * Refuses a command given without `--` before it (`aim run python3
+ * train.py`), showing the line to write: without `--`, the command's own
+ * flags would be read as aim's.
+ */
+function _requireSeparator(args: string[]): void {
+  const { tokens } = parseArgs({
+    args,
+    options: { ...COMMON_OPTIONS, ...RUN_FLAGS },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const first = tokens.find((token) => token.kind === "positional");
+  if (first === undefined) return;
+  const quoted = (words: string[]) =>
+    words.map((w) =>
+      /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`
+    );
+  throw new UsageError(
+    `put -- before the command, so that its own options are not read as aim's: aim ${
+      [
+        "run",
+        ...quoted(args.slice(0, first.index)),
+        "--",
+        ...quoted(args.slice(first.index)),
+      ].join(" ")
+    }`,
+    "aim run",
+  );
 }
 
 /** How the child ended, as node reports it, or why it never started. */

@@ -15,23 +15,30 @@ import { AimError, type Run } from "../lib/mod.ts";
 import { MAX_BACKLOG } from "../lib/storage/mod.ts";
 
 const HELP =
-  `Usage: aim track [--repo PATH] [--experiment E] [--name N] [--tag T]... [--param KEY=VALUE]...
+  `Usage: aim track [--repo PATH] [--init] [--experiment E] [--name N] [--tag T]... [--param KEY=VALUE]...
 
 Starts a run and feeds it the tracking protocol (one JSON object per line)
 from standard input; prints the run's hash first. A {"close": true} line
 finalizes it as finished; end of input without one finalizes it as failed.
 A malformed line is reported (the first few on stderr, all in the run's log)
 and skipped. --param values are JSON when they parse (lr=0.01 is a number),
-strings otherwise.`;
+strings otherwise. --init creates the repository when there is none, as
+Aim's SDK does for a new run (the Python client passes it): --repo PATH or
+$AIM_REPO when given, else the nearest .aim upward, else ./.aim.`;
 
 /** Bytes read from standard input at a time. */
 const READ_SIZE = 1 << 20;
 
 /** `aim track`. */
 export async function track(args: string[]): Promise<number> {
-  const { values } = parse("aim track", args, RUN_OPTIONS);
+  const { values } = parse("aim track", args, {
+    ...RUN_OPTIONS,
+    init: { type: "boolean" },
+  });
   if (values.help) return (console.log(HELP), 0);
-  const { repo, run } = await startRunFromFlags("aim track", values);
+  const { repo, run } = await startRunFromFlags("aim track", values, {
+    create: values.init ?? false,
+  });
   console.log(run.hash);
   const ingester = new Ingester(run, {
     // The program feeding stdin runs here: its images may come as files.

@@ -10,19 +10,27 @@ import { createApp } from "../server/app.ts";
 import { IndexerSupervisor } from "../server/indexer_supervisor.ts";
 import { QueryPool } from "../server/query_pool.ts";
 import { allowedHostsFor, checkToken } from "../server/guard.ts";
+import { type KeptToken, keptToken, saveToken, tokenFile } from "./_token.ts";
 
-const HELP =
-  `Usage: aim up [--repo PATH] [--host 127.0.0.1] [--port 43800] [--token TOKEN | --no-auth]
+const HELP = `Usage: aim up [--repo PATH] [--host 127.0.0.1] [--port 43800]
+              [--token TOKEN | --rotate-token | --no-auth]
               [--index-interval SECONDS] [--no-index] [--base-path /prefix]
               [--query-timeout SECONDS] [--allowed-host NAME]...
 
 Serves the web UI and the JSON API, and keeps the index complete in the
 background (stalled runs are indexed and recorded crashed; no cron needed).
 Requests need the token, given in the printed URL (then kept in a cookie), as
-'Authorization: Bearer TOKEN', or from AIM_TOKEN; without --token one is
-generated; a token shorter than 16 characters is refused. --no-auth is
-refused on a non-loopback --host. Requests must name a host this server
-answers to: the bound address (every name of loopback for 127.0.0.1, this
+'Authorization: Bearer TOKEN', or pasted into the sign-in page a browser
+gets without it. It comes from --token or AIM_TOKEN; else aim up generates
+one and keeps it for the next start in ${
+  tokenFile() ?? "$XDG_CONFIG_HOME/aim/token or ~/.config/aim/token"
+}
+(readable by you only, mode 0600), so bookmarks survive restarts;
+--rotate-token replaces it (the old one is refused from then on). A token
+shorter than 16 characters is refused. --no-auth is refused on a
+non-loopback --host.
+
+Requests must name a host this server answers to: the bound address (every name of loopback for 127.0.0.1, this
 machine's names and addresses for 0.0.0.0), or one given with
 --allowed-host (a reverse proxy's public name). A search that runs
 longer than --query-timeout (default 10 s) is stopped and answered 503.
@@ -37,6 +45,7 @@ export async function up(args: string[], version: string): Promise<number> {
     port: { type: "string", default: "43800" },
     token: { type: "string" },
     "no-auth": { type: "boolean" },
+    "rotate-token": { type: "boolean" },
     "index-interval": { type: "string" },
     "no-index": { type: "boolean" },
     "base-path": { type: "string", default: "" },
@@ -71,6 +80,19 @@ export async function up(args: string[], version: string): Promise<number> {
       "aim up",
     );
   }
+  const given = values.token ?? Deno.env.get("AIM_TOKEN");
+  if (values["rotate-token"] && (values["no-auth"] || given !== undefined)) {
+    throw new UsageError(
+      `--rotate-token replaces the token aim up generates and keeps; it does not go with ${
+        values["no-auth"]
+          ? "--no-auth"
+          : values.token !== undefined
+          ? "--token"
+          : "AIM_TOKEN"
+      }`,
+      "aim up",
+    );
+  }
   if (values["no-auth"] && !LOOPBACK.test(host)) {
     throw new UsageError(
       `refusing --no-auth on ${host}: anyone who can reach it could read and delete runs; drop --no-auth or bind to 127.0.0.1`,
@@ -78,13 +100,14 @@ export async function up(args: string[], version: string): Promise<number> {
     );
   }
   let token: string | null = null;
+  let kept: KeptToken | null = null;
   if (!values["no-auth"]) {
     try {
-      token = values.token !== undefined
-        ? checkToken(values.token, "--token")
-        : Deno.env.get("AIM_TOKEN") !== undefined
-        ? checkToken(Deno.env.get("AIM_TOKEN")!, "AIM_TOKEN")
-        : _newToken();
+      if (values.token !== undefined) {
+        token = checkToken(values.token, "--token");
+      } else if (given !== undefined) {
+        token = checkToken(given, "AIM_TOKEN");
+      }
     } catch (error) {
       if (error instanceof AimError) {
         throw new UsageError(error.message, "aim up");
@@ -93,6 +116,11 @@ export async function up(args: string[], version: string): Promise<number> {
     }
   }
   const repo = Repo.openSync(values.repo);
+  if (!values["no-auth"] && token === null) {
+    kept = keptToken(tokenFile(), { rotate: values["rotate-token"] ?? false });
+    token = kept.token;
+    if (kept.warning !== null) console.error(`warning: ${kept.warning}`);
+  }
   repo.index(); // Create or upgrade the index before the Workers open it.
   const workerUrl = Deno.mainModule;
   const pool = new QueryPool(repo.path, workerUrl, {
@@ -117,16 +145,9 @@ export async function up(args: string[], version: string): Promise<number> {
     server = Deno.serve({
       hostname: host,
       port,
-      onListen: ({ hostname, port }) => {
-        const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
-        const base = values["base-path"].replace(/\/+$/, "");
-        console.log(`aim ${version} serving ${repo.path}`);
-        console.log(
-          `open http://${shown}:${port}${base}/${
-            token === null ? "" : `?token=${token}`
-          }`,
-        );
-      },
+      // The address is printed below, once the token is kept and signals
+      // are handled: a client may act on the printed URL at once.
+      onListen: () => {},
     }, app.fetch);
   } catch (error) {
     pool.close();
@@ -153,6 +174,13 @@ export async function up(args: string[], version: string): Promise<number> {
     }
     throw error;
   }
+  let keptIn: string | null = null;
+  if (kept !== null) {
+    // Kept only once the server listens: a start that fails changes nothing.
+    const failed = saveToken(kept);
+    if (failed !== null) console.error(`warning: ${failed}`);
+    else keptIn = kept.file;
+  }
   indexer?.start();
   const stop = async () => {
     // Exit within 5 s whatever happens.
@@ -167,13 +195,20 @@ export async function up(args: string[], version: string): Promise<number> {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(signal, () => void stop());
   }
+  const { hostname, port: bound } = server.addr as Deno.NetAddr;
+  const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const base = values["base-path"].replace(/\/+$/, "");
+  console.log(`aim ${version} serving ${repo.path}`);
+  console.log(
+    `open http://${shown}:${bound}${base}/${
+      token === null ? "" : `?token=${token}`
+    }`,
+  );
+  if (keptIn !== null) {
+    console.log(
+      `the token is kept in ${keptIn} for the next start (aim up --rotate-token replaces it)`,
+    );
+  }
   await server.finished;
   return 0;
-}
-
-function _newToken(): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(18)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium } from "../tests/_dev_deps.ts";
 
 /** Debian's Chromium (package `chromium`); playwright's own download is unreachable here. */
 export const CHROMIUM = "/usr/bin/chromium";

@@ -26,7 +26,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Page } from "../tests/_dev_deps.ts";
 import { launchChromium } from "./_chromium.ts";
 import { startAimUp } from "../tests/_aim_up.ts";
 import { newHash, Repo } from "../lib/mod.ts";

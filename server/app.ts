@@ -23,7 +23,7 @@ import type { IndexerState, QueryRequest } from "./messages.ts";
 import type { PoolStatus } from "./query_pool.ts";
 import { errorResponse, toJson } from "./wire.ts";
 import { guardHostAndOrigin, requireToken } from "./guard.ts";
-import { mountUi } from "./ui_routes.ts";
+import { mountUi, notFoundPage } from "./ui_routes.ts";
 import { SERIES_COLUMNS, type SeriesColumn } from "./series_binary.ts";
 import {
   checkObjectList,
@@ -322,15 +322,22 @@ export function createApp(options: AppOptions): Hono {
     );
   });
 
-  mountUi(app, { basePath: base });
+  mountUi(app, {
+    basePath: base,
+    names: async (q, sort, signal) =>
+      JSON.parse(
+        await options.query({ kind: "names", q, sort }, signal) as string,
+      ),
+  });
 
   app.notFound((c) =>
-    c.json({
-      error: {
-        code: "not_found",
-        message: `No route ${c.req.method} ${c.req.path}`,
-      },
-    }, 404)
+    notFoundPage(c, base) ??
+      c.json({
+        error: {
+          code: "not_found",
+          message: `No route ${c.req.method} ${c.req.path}`,
+        },
+      }, 404)
   );
   app.onError((error, c) => {
     const { status, body } = errorResponse(error);

@@ -3,7 +3,8 @@
  * "Security model"): the `Host` a request names must be one this server
  * answers to (against DNS rebinding), a request that changes something must
  * come from the server's own pages (against cross-origin forgery), and every
- * route but `/api/health` needs the token.
+ * route but `/api/health` needs the token (a browser without it gets a
+ * sign-in page).
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { hostname, networkInterfaces } from "node:os";
 import type { Context as HonoContext, Next } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { AimError } from "../lib/mod.ts";
+import { SIGN_IN_HEADERS, signInPage, tokenFromPasted } from "./sign_in.ts";
 
 /** The cookie that carries the token after the first visit. */
 export const TOKEN_COOKIE = "aim_token";
@@ -113,19 +115,36 @@ export function guardHostAndOrigin(options: GuardOptions) {
 /**
  * Lets a request through when one of its credentials is the token: a
  * non-empty `?token=` (then kept in an HttpOnly, SameSite=Strict cookie),
- * `Authorization: Bearer TOKEN` (the scheme in any case), or the cookie.
+ * which may also be the whole URL `aim up` printed, pasted;
+ * `Authorization: Bearer TOKEN` (the scheme in any case); or the cookie.
  * Tokens are compared in time that does not depend on where they differ.
+ * Refused, a page request from a browser gets the sign-in page (401);
+ * anything else (`/api/`, assets, scripts) a JSON 401 `unauthorized`.
  */
 export function requireToken(options: GuardOptions) {
   const { token } = options;
   return async (c: HonoContext, next: Next) => {
     if (token === null) return await next();
-    const fromQuery = c.req.query("token") || undefined;
+    const query = c.req.query("token");
+    const fromQuery = query ? tokenFromPasted(query) || undefined : undefined;
     const bearer = /^bearer\s+(\S+)\s*$/i.exec(
       c.req.header("authorization") ?? "",
     )?.[1];
-    const candidates = [fromQuery, bearer, getCookie(c, TOKEN_COOKIE)];
+    const cookie = getCookie(c, TOKEN_COOKIE);
+    const candidates = [fromQuery, bearer, cookie];
     if (!candidates.some((given) => given && _sameText(given, token))) {
+      if (wantsPage(c, options.basePath)) {
+        const reason = fromQuery !== undefined
+          ? "wrong"
+          : cookie
+          ? "stale"
+          : "missing";
+        return c.body(
+          signInPage(new URL(c.req.url), reason),
+          401,
+          SIGN_IN_HEADERS,
+        );
+      }
       throw new AimError(
         "unauthorized",
         "A token is required: open the URL that aim up printed",
@@ -140,6 +159,18 @@ export function requireToken(options: GuardOptions) {
     }
     await next();
   };
+}
+
+/**
+ * Whether the request is a browser asking for a page: a GET or HEAD that
+ * accepts HTML, outside the API, the assets and the pages' own checks
+ * (under `basePath`).
+ */
+export function wantsPage(c: HonoContext, basePath: string): boolean {
+  if (c.req.method !== "GET" && c.req.method !== "HEAD") return false;
+  if (!/\btext\/html\b/.test(c.req.header("accept") ?? "")) return false;
+  const path = c.req.path.slice(basePath.length);
+  return !/^\/(api|static|ui)(\/|$)/.test(path);
 }
 
 function _sameOrigin(origin: string, url: URL): boolean {

@@ -153,7 +153,9 @@ export type QueryRequest =
     to?: number;
     rows?: number;
     bins?: number;
-  };
+  }
+  /** Warnings for the params a query and a sort name that no run has. */
+  | { kind: "names"; q: string; sort?: string };
 
 /** Main thread → query Worker. */
 export type ToQuery =

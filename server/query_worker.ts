@@ -8,6 +8,7 @@
 
 import {
   AimError,
+  checkNames,
   type Context,
   type ListedRun,
   readLogs,
@@ -82,6 +83,10 @@ export function answer(
     }
     case "status":
       return toJson(repoStatus(repo));
+    case "names":
+      return toJson(
+        checkNames(repo, { q: request.q, sort: request.sort ?? "" }, check),
+      );
     case "logs":
       validateHash(request.hash);
       return toJson(

@@ -1,7 +1,7 @@
 /**
  * The web UI's routes: the HTML shell at `/` and at every client-side route
- * (`/runs`, `/run/:hash`, `/metrics`, `/status`), and its assets under
- * `/static/`. Every asset is imported as text, so the bundle and the compiled
+ * (`/runs`, `/run/:hash`, `/metrics`, `/status`), its assets under
+ * `/static/`, and `/ui/check`, which checks a query as it is typed. Every asset is imported as text, so the bundle and the compiled
  * binary carry the UI and serve it offline: nothing is read from disk at run
  * time and nothing comes from the internet.
  *
@@ -9,7 +9,12 @@
  */
 
 import type { Context as HonoContext, Hono } from "hono";
-import { parseQuery, QuerySyntaxError } from "../lib/query/mod.ts";
+import {
+  parseQuery,
+  type QueryNameWarning,
+  QuerySyntaxError,
+} from "../lib/query/mod.ts";
+import { wantsPage } from "./guard.ts";
 import indexHtml from "./ui/index.html" with { type: "text" };
 import apiJs from "./ui/api.js" with { type: "text" };
 import apiTypesJs from "./ui/api_types.js" with { type: "text" };
@@ -58,6 +63,15 @@ import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 export interface UiOptions {
   /** The prefix the app is served under (`--base-path`), e.g. `/aim`; `""` for none. */
   basePath: string;
+  /**
+   * Warnings for the params a well-formed query and sort name that no run
+   * has (a query Worker's `names` answer); none when absent.
+   */
+  names?: (
+    q: string,
+    sort: string,
+    signal: AbortSignal,
+  ) => Promise<QueryNameWarning[]>;
 }
 
 interface _Asset {
@@ -157,18 +171,39 @@ export function mountUi(app: Hono, options: UiOptions): void {
   });
   // The pages check a query before they search with it: a syntax error is
   // then an answer, not a failed request (which browsers log as an error).
-  app.get("/ui/check", (c) => {
+  // A well-formed one gets warnings about params no run has (typos).
+  app.get("/ui/check", async (c) => {
     const kind = c.req.query("kind") === "metrics" ? "metrics" : "runs";
-    return c.json(
-      checkQuery(c.req.query("q") ?? "", kind) ??
-        checkSort(c.req.query("sort") ?? "") ?? { ok: true },
-    );
+    const q = c.req.query("q") ?? "";
+    const sort = c.req.query("sort") ?? "";
+    const problem = checkQuery(q, kind) ?? checkSort(sort);
+    if (problem !== null) return c.json(problem);
+    const warnings = options.names === undefined
+      ? []
+      : await options.names(q, sort, c.req.raw.signal);
+    return c.json({ ok: true, warnings });
   });
   app.get("*", (c, next) => {
     const suffix = _suffix(c, base);
     if (suffix === null || !PAGE.test(suffix)) return next();
     return c.body(_shell(_relativeRoot(suffix, base), base), 200, PAGE_HEADERS);
   });
+}
+
+/**
+ * The app's own "no page here" for a browser's request of a page that does
+ * not exist: the HTML shell, answered 404, whose router shows it with the
+ * app's navigation. Null when the request is not for a page (the API's
+ * JSON 404 answers it).
+ */
+export function notFoundPage(
+  c: HonoContext,
+  basePath: string,
+): Response | null {
+  const base = basePath.replace(/\/+$/, "");
+  const suffix = _suffix(c, base);
+  if (suffix === null || !wantsPage(c, base)) return null;
+  return c.body(_shell(_relativeRoot(suffix, base), base), 404, PAGE_HEADERS);
 }
 
 /** A problem with a query, as `/ui/check` reports it. */

@@ -19,8 +19,12 @@ export type Json = Awaited<ReturnType<Response["json"]>>;
 
 /** Options of {@linkcode startAimUp}. */
 export interface AimUpOptions {
-  /** The token (default {@linkcode TEST_TOKEN}); null runs with `--no-auth`. */
-  token?: string | null;
+  /**
+   * The token (default {@linkcode TEST_TOKEN}); null runs with `--no-auth`;
+   * `"generated"` gives none, so that aim up uses the one it keeps (read
+   * from the URL it prints).
+   */
+  token?: string | null | "generated";
   /** `--index-interval` (default "0.5"). */
   indexInterval?: string;
   /** More flags for `aim up`. */
@@ -57,7 +61,7 @@ export async function startAimUp(
   repo: string,
   options: AimUpOptions = {},
 ): Promise<AimUp> {
-  const token = options.token === undefined ? TEST_TOKEN : options.token;
+  const given = options.token === undefined ? TEST_TOKEN : options.token;
   const spawnedAt = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -69,7 +73,11 @@ export async function startAimUp(
       repo,
       "--port",
       "0",
-      ...(token === null ? ["--no-auth"] : ["--token", token]),
+      ...(given === null
+        ? ["--no-auth"]
+        : given === "generated"
+        ? []
+        : ["--token", given]),
       "--index-interval",
       options.indexInterval ?? "0.5",
       ...(options.args ?? []),
@@ -94,7 +102,7 @@ export async function startAimUp(
   const reader = child.stdout.pipeThrough(new TextDecoderStream())
     .getReader();
   const pattern =
-    /open (http:\/\/[^\s/]+:(\d+)\/(?:[\w.~/-]*\/)?)(?:\?token=|\s)/;
+    /open (http:\/\/[^\s/]+:(\d+)\/(?:[\w.~/-]*\/)?)(?:\?token=(\S+)|\s)/;
   let out = "";
   let match: RegExpExecArray | null = null;
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
@@ -135,6 +143,7 @@ export async function startAimUp(
   })();
   const url = match[1]!.replace("://localhost:", "://127.0.0.1:");
   const port = Number(match[2]);
+  const token = given === "generated" ? match[3] ?? null : given;
   let exited: Deno.CommandStatus | null = null;
   void child.status.then((status) => (exited = status));
 

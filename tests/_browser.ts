@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Page } from "./_dev_deps.ts";
 import { launchChromium } from "../scripts/_chromium.ts";
 import { ROOT } from "./_helpers.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "./_dev_deps.ts";
 import { downsample } from "../lib/series/mod.ts";
 
 /** Deterministic noise in [0, 1) so failures reproduce. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "./_dev_deps.ts";
 import { Preview, PREVIEW_BUCKETS } from "../lib/series/mod.ts";
 
 Deno.test("a preview keeps a single spike among a million points in at most 3 points per bucket", () => {

@@ -8,7 +8,7 @@ import {
   PYTHON_CLIENT,
   Spawned,
 } from "./fixtures/spawned.ts";
-import type { Repo } from "../lib/mod.ts";
+import { Repo } from "../lib/mod.ts";
 
 /** Runs `python3 -c SCRIPT` with the client importable; `AIM_BIN` runs aim from source. */
 function python(
@@ -249,4 +249,61 @@ except FileNotFoundError as error:
   );
   assert.equal((await child.finished()).code, 0, child.stderr);
   assert.match(child.lines[0]!, /aim is not on PATH and AIM_BIN is not set/);
+});
+
+Deno.test("Run() outside aim run creates a missing repository as Aim's SDK does: ./.aim, repo=, AIM_REPO; a .aim above is used", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "aim-py-init-" });
+  try {
+    const record = (repoPath: string) => {
+      using repo = Repo.openSync(repoPath);
+      const hashes = repo.listRuns();
+      assert.equal(hashes.length, 1, `one run in ${repoPath}`);
+      return repo.index().get(hashes[0]!);
+    };
+    const script = (args: string) => `
+from aim_client import Run
+run = Run(${args})
+run.track(0.5, name="loss")
+run.close()
+print("hash", run.hash, flush=True)
+`;
+    const runPython = async (
+      args: string,
+      cwd: string,
+      env: Record<string, string> = {},
+    ) => {
+      await using child = new Spawned("python3", ["-c", script(args)], {
+        env: { PYTHONPATH: PYTHON_CLIENT, AIM_BIN, AIM_REPO: "", ...env },
+        cwd,
+      });
+      const status = await child.finished();
+      assert.equal(status.code, 0, child.stderr);
+      return child;
+    };
+    // No .aim here or above: ./.aim is created.
+    const here = join(dir, "project");
+    await Deno.mkdir(here);
+    const created = await runPython("", here);
+    assert.match(
+      created.stderr,
+      /aim: created a repository in .*project\/\.aim/,
+    );
+    assert.equal(record(join(here, ".aim"))?.status, "finished");
+    // From a subfolder the .aim above is used, not a new one.
+    await Deno.mkdir(join(here, "src", "deeper"), { recursive: true });
+    const nested = await runPython("", join(here, "src", "deeper"));
+    assert.doesNotMatch(nested.stderr, /created/);
+    assert.throws(() => Deno.statSync(join(here, "src", "deeper", ".aim")));
+    using again = Repo.openSync(join(here, ".aim"));
+    assert.equal(again.listRuns().length, 2);
+    // repo= and AIM_REPO name where it is created.
+    const given = join(dir, "given");
+    await runPython(`repo=${JSON.stringify(given)}`, here);
+    assert.equal(record(join(given, ".aim"))?.status, "finished");
+    const fromEnv = join(dir, "from-env", ".aim");
+    await runPython("", here, { AIM_REPO: fromEnv });
+    assert.equal(record(fromEnv)?.status, "finished");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

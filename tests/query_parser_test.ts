@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "./_dev_deps.ts";
 import {
   MAX_QUERY_DEPTH,
   MAX_QUERY_LENGTH,

@@ -13,6 +13,7 @@ import {
   searchRuns,
 } from "../lib/mod.ts";
 import { tempRepo } from "./_helpers.ts";
+import { ManualClock } from "./_clock.ts";
 
 /** Closed runs with `lr` set to each value, named after their position. */
 async function runsWithLr(repo: Repo, values: ParamValue[]): Promise<void> {
@@ -155,4 +156,56 @@ Deno.test("with recentMs set, searches reuse what they read of an unindexed run 
   repo.recentMs = 1;
   await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(name(), "later", "past recentMs the run is read again");
+});
+
+Deno.test("newest first by creation is the same answer by the index's order as by sorting records, in pages, ties by hash", async () => {
+  const clock = new ManualClock();
+  await using repo = await tempRepo({ clock });
+  for (let i = 0; i < 12; i++) {
+    // Pairs created at the same instant: ties are broken by hash.
+    if (i % 2 === 0) clock.advance(1000);
+    const run = await repo.startRun({
+      name: `r${i}`,
+      experiment: i % 3 === 0 ? "a" : "b",
+      handleSignals: false,
+    });
+    run.track(i, { name: "loss" });
+    run.track(i, { name: "acc", context: { subset: "val" } });
+    await run.close();
+  }
+  // Some runs unindexed, as after a crash: both sides are merged.
+  for (const hash of repo.listRuns().slice(0, 5)) repo.touchMarker(hash);
+  const runNames = (q: string, sort: string, limit: number, offset: number) =>
+    searchRuns(repo, q, { sort, limit, offset }).runs.map((r) => r.record.name);
+  const seriesOf = (q: string, sort: string, limit: number, offset: number) =>
+    searchMetrics(repo, q, { sort, limit, offset }).matches.map((m) =>
+      `${m.run.record.name}/${m.series.name}`
+    );
+  for (const q of ["", 'run.experiment == "b"', 'run.name.match("r1")']) {
+    for (const [limit, offset] of [[100, 0], [3, 0], [3, 4], [5, 10]]) {
+      const fast = runNames(q, "-run.created_at", limit!, offset!);
+      // Any other expression takes the path that sorts whole records.
+      const slow = runNames(q, "-(run.created_at + 0)", limit!, offset!);
+      assert.deepEqual(fast, slow, `${q} ${limit} ${offset}`);
+      const mq = q === "" ? 'metric.name != ""' : q;
+      assert.deepEqual(
+        seriesOf(mq, "-run.created_at", limit!, offset!),
+        seriesOf(mq, "-(run.created_at + 0)", limit!, offset!),
+        `metrics ${mq} ${limit} ${offset}`,
+      );
+    }
+  }
+  const all = runNames("", "-run.created_at", 100, 0);
+  assert.deepEqual(
+    all,
+    runNames("", "", 100, 0).reverse().sort((x, y) => {
+      // Reversed creation order, but runs created together stay in hash order.
+      const [a, b] = [x, y].map((n) => Math.floor(Number(n.slice(1)) / 2));
+      return b! - a! || all.indexOf(x) - all.indexOf(y);
+    }),
+  );
+  assert.ok(
+    ["r10", "r11"].includes(all[0]!) && ["r0", "r1"].includes(all[11]!),
+    `newest first: ${all}`,
+  );
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import fc from "fast-check";
+import { fc } from "./_dev_deps.ts";
 import {
   type CompiledQuery,
   compileMetricQuery,

@@ -290,7 +290,10 @@ Deno.test("aim run without a command after -- is a usage error", async () => {
   await using repo = await tempRepo();
   const out = await aim(["run", "--repo", repo.path, "python3"]);
   assert.equal(out.code, 2);
-  assert.match(out.stderr, /Unexpected argument 'python3'/);
+  assert.match(
+    out.stderr,
+    /put -- before the command, .*: aim run --repo \S+ -- python3\n/,
+  );
   const none = await aim(["run", "--repo", repo.path, "--"]);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /no command to run: put it after --/);

@@ -439,3 +439,143 @@ Deno.test("the indexer sleeps its interval after indexing, and backs off to six 
   }
   assert.deepEqual(sleeps, [10_000, 20_000, 30_000, 30_000, 5_000, 10_000]);
 });
+
+Deno.test("a browser without the token, or with a wrong one, gets the sign-in page; the API and assets keep a JSON 401", async () => {
+  await using repo = await tempRepo();
+  const app = appFor(repo, "/aim");
+  const html = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
+  const page = async (path: string, headers: Record<string, string> = {}) => {
+    const response = await app.request(path, {
+      headers: { ...html, ...headers },
+    });
+    const text = (await response.text()).replaceAll("&#39;", "'");
+    return { response, text };
+  };
+  for (
+    const [path, headers, reason] of [
+      ["/aim/", {}, /needs its token/],
+      ["/aim/run/0123456789abcdef0123?tab=logs", {}, /needs its token/],
+      ["/aim/no/such/page", {}, /needs its token/],
+      ["/aim/runs?token=not-the-right-token", {}, /not this server's token/],
+      ["/aim/", { cookie: "aim_token=an-old-token-0123456" }, /no longer/],
+    ] as const
+  ) {
+    const { response, text } = await page(path, headers);
+    assert.equal(response.status, 401, path);
+    assert.match(response.headers.get("content-type")!, /^text\/html/);
+    const csp = response.headers.get("content-security-policy")!;
+    assert.match(csp, /default-src 'none'/);
+    assert.doesNotMatch(csp, /script-src/, "no script runs on it");
+    assert.equal(response.headers.get("x-frame-options"), "DENY");
+    assert.match(text, reason);
+    assert.match(text, /<form method="get">/);
+    assert.match(text, /<input id="token" name="token"/);
+    assert.doesNotMatch(text, /s3cret-token/);
+  }
+  // The page's other parameters survive signing in; the token's do not.
+  assert.match(
+    (await page("/aim/run/0123456789abcdef0123?tab=logs&token=x")).text,
+    /<input type="hidden" name="tab" value="logs">/,
+  );
+  for (
+    const path of ["/aim/api/runs", "/aim/static/app.js", "/aim/ui/check?q="]
+  ) {
+    const { response, text } = await page(path);
+    assert.equal(response.status, 401, path);
+    assert.equal(JSON.parse(text).error.code, "unauthorized", path);
+  }
+  // The token pasted alone, or the whole URL aim up printed.
+  for (
+    const pasted of [
+      ` ${TOKEN} `,
+      `http://127.0.0.1:43800/aim/?token=${TOKEN}`,
+    ]
+  ) {
+    const signed = await page(
+      `/aim/runs?${new URLSearchParams({ token: pasted })}`,
+    );
+    assert.equal(signed.response.status, 200, pasted);
+    assert.match(
+      signed.response.headers.get("set-cookie")!,
+      new RegExp(`^aim_token=${TOKEN}; .*HttpOnly`),
+    );
+  }
+});
+
+Deno.test("an unknown page gets the app's own page, answered 404; the API's unknown routes keep their JSON", async () => {
+  await using repo = await tempRepo();
+  const app = appFor(repo);
+  const html = { ...AUTH, accept: "text/html" };
+  for (
+    const [path, base] of [
+      ["/no-such-page", "./"],
+      ["/runs/extra/deep", "../../"],
+      ["/run/not-a-hash", "../"],
+    ] as const
+  ) {
+    const response = await app.request(path, { headers: html });
+    assert.equal(response.status, 404, path);
+    assert.match(response.headers.get("content-type")!, /^text\/html/);
+    const text = await response.text();
+    assert.ok(text.includes(`<base href="${base}">`), path);
+    assert.match(text, /static\/app\.js/);
+  }
+  for (const path of ["/api/nope", "/static/nope.js", "/ui/nope"]) {
+    const response = await app.request(path, { headers: html });
+    assert.equal(response.status, 404, path);
+    assert.equal((await response.json()).error.code, "not_found", path);
+  }
+  const script = await app.request("/no-such-page", { headers: AUTH });
+  assert.equal((await script.json()).error.code, "not_found");
+});
+
+Deno.test("/ui/check warns about params no run has, with the closest names, in the query and the sort", async () => {
+  await using repo = await tempRepo();
+  await seed(repo);
+  const app = appFor(repo);
+  const check = async (params: Record<string, string>) =>
+    await (await app.request(`/ui/check?${new URLSearchParams(params)}`, {
+      headers: AUTH,
+    })).json();
+  assert.deepEqual(
+    await check({ q: 'run.hparms.lr < 0.01 and run.stauts == "x"' }),
+    {
+      ok: true,
+      warnings: [
+        {
+          name: "run.hparms.lr",
+          column: 1,
+          message:
+            "No run has a param run.hparms.lr, so it is None in every run: did you mean run.hparams.lr?",
+          suggestions: ["run.hparams.lr"],
+          field: "q",
+        },
+        {
+          name: "run.stauts",
+          column: 26,
+          message:
+            "No run has a param run.stauts, so it is None in every run: did you mean run.status?",
+          suggestions: ["run.status"],
+          field: "q",
+        },
+      ],
+    },
+  );
+  const sorted = await check({
+    q: 'metric.name == "loss"',
+    kind: "metrics",
+    sort: "-run.hparams.optimizer.nam",
+  });
+  assert.deepEqual(
+    sorted.warnings.map((w: { field: string; suggestions: string[] }) => [
+      w.field,
+      w.suggestions,
+    ]),
+    [["sort", ["run.hparams.optimizer.name"]]],
+  );
+  assert.deepEqual(await check({ q: "run.hparams.optimizer.name" }), {
+    ok: true,
+    warnings: [],
+  });
+  assert.equal((await check({ q: "run.hparms.lr <" })).ok, false);
+});

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Browser, Page, Request } from "playwright-core";
+import type { Browser, Page, Request } from "./_dev_deps.ts";
 import { launchChromium } from "../scripts/_chromium.ts";
 import type { Repo } from "../lib/mod.ts";
 import { createApp } from "../server/app.ts";
@@ -386,6 +386,138 @@ Deno.test("a query filters the runs table, and a bad query shows its error under
   );
   assert.equal(await page.locator(".vt-row[data-loaded]").count(), 0);
   await ui.shot("error");
+});
+
+Deno.test("a query naming a param no run has is warned about under the box as it is typed, with the closest names; the answer is unchanged", async () => {
+  await using repo = await tempRepo();
+  await seed(repo);
+  await using server = await aimUp(repo.path);
+  await using ui = await browserPage("query-warning");
+  const { page } = ui;
+  await page.goto(`${server.url}?token=${TOKEN}`);
+  await page.locator(".vt-row[data-loaded]").nth(5).waitFor();
+  const box = page.locator("input.query");
+  const warning = page.locator(".query-warning");
+  await box.fill("run.hparms.lr < 0.01");
+  // Checked as it is typed, before Enter.
+  await warning.waitFor();
+  assert.equal(
+    await warning.textContent(),
+    "No run has a param run.hparms.lr, so it is None in every run: did you mean run.hparams.lr?",
+  );
+  assert.equal(await page.locator(".query-error").isHidden(), true);
+  await box.press("Enter");
+  await waitFor(
+    async () => (await page.locator(".vt-row[data-loaded]").count()) === 0,
+    "the (empty) answer of the mistyped query",
+  );
+  assert.equal(await warning.isVisible(), true, "still said after searching");
+  await ui.shot();
+  await box.fill("run.hparams.lr < 0.003");
+  await box.press("Enter");
+  await waitFor(
+    async () => (await rowNames(page)).join() === "lr-1,lr-0",
+    "the rows of the fixed query",
+  );
+  await waitFor(() => warning.isHidden(), "the warning to go");
+
+  // The metrics explorer's run filter says the same.
+  await page.goto(`${server.url}metrics?metric=loss`);
+  const filter = page.locator("input.runq");
+  await filter.fill('run.hparams.optimizer.nme == "sgd"');
+  await filter.press("Enter");
+  await page.locator(".chart-empty", { hasText: "matches no run" }).waitFor();
+  assert.equal(
+    await page.locator(".query-warning").textContent(),
+    "No run has a param run.hparams.optimizer.nme, so it is None in every run: did you mean run.hparams.optimizer.name?",
+  );
+});
+
+Deno.test("a browser without the token gets a sign-in page: the printed URL or the token pasted there signs in, and a stale cookie asks again", async () => {
+  await using repo = await tempRepo();
+  await seed(repo);
+  await using server = await aimUp(repo.path);
+  await using ui = await browserPage("sign-in");
+  const { page } = ui;
+  const first = await page.goto(`${server.url}runs?q=run.hparams.lr+%3C+0.003`);
+  assert.equal(first?.status(), 401);
+  assert.match(
+    await page.locator(".reason").textContent() ?? "",
+    /This aim server needs its token/,
+  );
+  await ui.shot("page");
+  await page.locator("#token").fill(`${server.url}?token=${TOKEN}`);
+  await page.locator("button[type=submit]").click();
+  await waitFor(
+    async () => (await rowNames(page)).join() === "lr-1,lr-0",
+    "the runs page, with its query kept",
+  );
+  const here = new URL(page.url());
+  assert.equal(here.pathname, "/runs");
+  assert.equal(here.searchParams.has("token"), false);
+  const [cookie] = await page.context().cookies();
+  assert.deepEqual([cookie?.name, cookie?.httpOnly, cookie?.sameSite], [
+    "aim_token",
+    true,
+    "Strict",
+  ]);
+
+  // As after a restart with another token, or a rotation: the page's next
+  // request is refused, and the page comes back as the sign-in page.
+  await page.context().addCookies([{
+    name: "aim_token",
+    value: "an-old-t0ken-0123456789",
+    url: server.url,
+  }]);
+  await page.locator("form.querybar button").click();
+  await page.locator(".reason").waitFor();
+  assert.match(
+    await page.locator(".reason").textContent() ?? "",
+    /no longer this server's/,
+  );
+  const again = await page.goto(`${server.url}status`);
+  assert.equal(again?.status(), 401);
+  await page.locator("#token").fill(TOKEN);
+  await page.locator("#token").press("Enter");
+  await page.locator(".status-page .cards").waitFor();
+  assert.equal(new URL(page.url()).pathname, "/status");
+
+  const wrong = await page.goto(`${server.url}?token=not-the-token-0123456`);
+  assert.equal(wrong?.status(), 200, "the cookie still signs in");
+  // Browsers log the 401 answers above as failed loads: expected here.
+  ui.errors.splice(
+    0,
+    ui.errors.length,
+    ...ui.errors.filter((e) => !/status of 401/.test(e)),
+  );
+});
+
+Deno.test("an unknown page shows the app's own 'no page here', with its navigation", async () => {
+  await using repo = await tempRepo();
+  await seed(repo);
+  await using server = await aimUp(repo.path);
+  await using ui = await browserPage("not-found");
+  const { page } = ui;
+  await page.goto(`${server.url}?token=${TOKEN}`);
+  await page.locator(".vt-row[data-loaded]").nth(5).waitFor();
+  const missing = await page.goto(`${server.url}no/such/page`);
+  assert.equal(missing?.status(), 404);
+  const notFound = page.locator(".not-found");
+  await notFound.waitFor();
+  assert.equal(await notFound.locator("h2").textContent(), "No page here");
+  assert.match(
+    await notFound.textContent() ?? "",
+    /Nothing is at \/no\/such\/page\./,
+  );
+  await ui.shot();
+  await notFound.getByRole("link", { name: "the runs" }).click();
+  await page.locator(".vt-row[data-loaded]").nth(5).waitFor();
+  assert.equal(new URL(page.url()).pathname, "/runs");
+  ui.errors.splice(
+    0,
+    ui.errors.length,
+    ...ui.errors.filter((e) => !/status of 404/.test(e)),
+  );
 });
 
 Deno.test("the metrics explorer draws one line per matching run, grouping by a param changes the colours, zoom draws the range", async () => {
@@ -910,7 +1042,10 @@ Deno.test("the UI's routes: the shell at every page route, embedded assets with 
     await (await app.request(`/aim/ui/check?${new URLSearchParams(query)}`, {
       headers: auth,
     })).json();
-  assert.deepEqual(await check("q=run.hparams.lr+%3C+1"), { ok: true });
+  assert.deepEqual(await check("q=run.hparams.lr+%3C+1"), {
+    ok: true,
+    warnings: [],
+  });
   const bad = await check("q=run.hparams.lr+%3E");
   assert.deepEqual([bad.ok, bad.field, bad.code, bad.column], [
     false,
@@ -930,7 +1065,11 @@ Deno.test("the UI's routes: the shell at every page route, embedded assets with 
   );
   assert.deepEqual(await check('q=metric.name+%3D%3D+"loss"&kind=metrics'), {
     ok: true,
+    warnings: [],
   });
   assert.equal((await check("sort=-metric.last")).field, "sort");
-  assert.deepEqual(await check("sort=-run.hparams.lr"), { ok: true });
+  assert.deepEqual(await check("sort=-run.hparams.lr"), {
+    ok: true,
+    warnings: [],
+  });
 });

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "./_dev_deps.ts";
 import type {
   BinarySeriesPage,
   Run,

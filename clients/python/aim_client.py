@@ -14,8 +14,10 @@ Under ``aim run`` (``AIM_TRACK_FD`` names an open pipe) the run is ``aim
 run``'s own and this client writes the tracking protocol to that pipe; the
 command's exit code or signal decides how the run ends. Every Run of the
 process, and of processes it forks, shares that one run: track from one
-process only (rank 0), as lines from several processes may interleave. Otherwise it starts ``aim track``
-(the command in ``AIM_BIN``, split like a shell would, else ``aim`` on PATH)
+process only (rank 0), as lines from several processes may interleave.
+Otherwise it starts ``aim track`` (the command in ``AIM_BIN``, split like a
+shell would, else ``aim`` on PATH), which creates the repository when there
+is none, as Aim's SDK does (at ``repo=`` or ``AIM_REPO``, else ``./.aim``),
 and writes to its standard input: ``close()`` finishes the run, and a
 process that dies without it (an exception, SIGKILL) closes the pipe, which
 ``aim track`` records as ``failed``.
@@ -229,7 +231,8 @@ class _TrackSink:
     """A child `aim track` process fed on its standard input."""
 
     def __init__(self, repo, experiment, name, description, tags):
-        args = _aim_command() + ["track"]
+        # --init: a missing repository is created, as Aim's SDK does.
+        args = _aim_command() + ["track", "--init"]
         if repo is not None:
             args += ["--repo", os.fspath(repo)]
         if experiment is not None:
@@ -623,6 +626,8 @@ class Run:
     ``experiment``, ``name``, ``description`` and ``tags`` describe it;
     ``repo`` is the repository (default: ``AIM_REPO``, then the nearest
     ``.aim`` upward), ignored under ``aim run``, whose repository wins.
+    As in Aim, a missing repository is created: at ``repo`` or
+    ``AIM_REPO`` when given, else as ``.aim`` in the current folder.
     ``run_hash`` (resuming) is not supported. Aim's
     ``system_tracking_interval``, ``log_system_params`` and
     ``capture_terminal_logs`` are accepted and ignored: ``aim run`` records

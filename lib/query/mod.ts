@@ -72,3 +72,19 @@ export {
   type SequencePage,
 } from "./search.ts";
 export { isoTime, runToJson } from "./run_json.ts";
+export {
+  closestNames,
+  editDistance,
+  forEachExpr,
+  formatParamPath,
+  type NameWarning,
+  orList,
+  paramNameWarnings,
+  paramsNamed,
+} from "./names.ts";
+export {
+  checkNames,
+  knownParamPaths,
+  type NamedTexts,
+  type QueryNameWarning,
+} from "./name_check.ts";

@@ -173,14 +173,16 @@ export function searchRuns(
  * it), so memory stays flat at 100,000 runs. Unindexed runs are merged in.
  */
 function _searchRunsByCreation(search: _Search): RunPage {
-  const { repo, compiled, markers, now, limit, offset, check } = search;
+  const { repo, compiled, markers, now, limit, offset, check, sort } = search;
   const tick = _every(256, check);
   const { runs, unreadable } = _unindexedRuns(search);
   const candidates = runs.map(_candidate);
   // The first offset+limit of the merge come from the first offset+limit of
   // each side. One pass counts and pages (at least one row, to carry the count).
   const rows = repo.index().statement(
-    `SELECT r.hash, r.created_at, count(*) OVER () AS total FROM runs r WHERE (${compiled.where}) AND r.hash NOT IN (SELECT value FROM json_each(?)) ORDER BY r.created_at, r.hash LIMIT ?`,
+    `SELECT r.hash, r.created_at, count(*) OVER () AS total FROM runs r WHERE (${compiled.where}) AND r.hash NOT IN (SELECT value FROM json_each(?)) ORDER BY r.created_at ${
+      sort.descending ? "DESC" : ""
+    }, r.hash LIMIT ?`,
   ).all(
     ...compiled.args,
     JSON.stringify([...markers]),
@@ -195,7 +197,7 @@ function _searchRunsByCreation(search: _Search): RunPage {
       run: null,
     });
   }
-  _sortCandidates(candidates, _sortSpec(undefined), now);
+  _sortCandidates(candidates, sort, now);
   const page = candidates.slice(offset, offset + limit);
   _fillRecords(repo, page);
   return {
@@ -244,7 +246,10 @@ function _indexedRecords(
 interface _SortSpec {
   query: Query;
   descending: boolean;
-  /** The default order, by creation time: no record is needed to sort. */
+  /**
+   * By creation time (the default order, or newest first): the index has
+   * the key, so no record is needed to sort.
+   */
   byCreation: boolean;
 }
 
@@ -260,11 +265,7 @@ function _sortSpec(spec: string | undefined): _SortSpec {
       }: give a run expression such as run.hparams.lr`,
     );
   }
-  return {
-    query,
-    descending,
-    byCreation: text === "run.created_at" && !descending,
-  };
+  return { query, descending, byCreation: text === "run.created_at" };
 }
 
 function _sortCandidates(
@@ -273,8 +274,10 @@ function _sortCandidates(
   now: number,
 ): void {
   if (sort.byCreation) {
+    const direction = sort.descending ? -1 : 1;
     items.sort((a, b) =>
-      a.created_at - b.created_at || _compareStrings(a.hash, b.hash)
+      direction * (a.created_at - b.created_at) ||
+      _compareStrings(a.hash, b.hash)
     );
     return;
   }
@@ -530,7 +533,7 @@ function _searchMembersByCreation<M>(
   search: _Search,
   members: _Members<M>,
 ): _MemberPage<M> {
-  const { repo, compiled, markers, limit, offset, check } = search;
+  const { repo, compiled, markers, limit, offset, check, sort } = search;
   const tick = _every(256, check);
   interface Pending {
     hash: string;
@@ -563,9 +566,10 @@ function _searchMembersByCreation<M>(
       match,
     });
   }
+  const direction = sort.descending ? -1 : 1;
   pending.sort((a, b) =>
-    a.created_at - b.created_at || _compareStrings(a.hash, b.hash) ||
-    _compareStrings(a.key, b.key)
+    direction * (a.created_at - b.created_at) ||
+    _compareStrings(a.hash, b.hash) || _compareStrings(a.key, b.key)
   );
   const page = pending.slice(offset, offset + limit);
   const records = _indexedRecords(

@@ -10,7 +10,7 @@ import { decodeSeriesAnswer } from "./series_binary.js";
 
 /**
  * @import {
- *   CheckAnswer, Context, ErrorBody, IndexAnswer, LogPage, QueryProblem,
+ *   CheckAnswer, Context, ErrorBody, IndexAnswer, LogPage,
  *   Run, RunPage, SeriesPage, SeriesPoints, BinarySeriesPage,
  * } from "./api_types.js"
  */
@@ -68,6 +68,10 @@ export async function api(path, options = {}) {
   } catch {
     // Not JSON (a proxy's error page): the status says enough.
   }
+  // The token this page signed in with is no longer the server's (a
+  // restart with another, a rotation): loading the page again shows the
+  // sign-in page.
+  if (response.status === 401) location.reload();
   if (!response.ok) throw new ApiError(response.status, body);
   return body;
 }
@@ -132,19 +136,22 @@ export async function newestRuns({ q = "", limit, offset = 0, total, signal }) {
 }
 
 /**
- * Checks a query (and sort) without searching: null when fine, else what
- * is wrong. A bad query is an answer here rather than a failed request,
+ * Checks a query (and sort) without searching: whether it is well formed
+ * and, when it is, warnings about params it names that no run has (a
+ * typo). A bad query is an answer here rather than a failed request,
  * which the browser would log as an error.
  * @param {string} q
  * @param {{ kind?: "runs" | "metrics", sort?: string, signal?: AbortSignal }} [options]
- * @returns {Promise<QueryProblem | null>}
+ * @returns {Promise<CheckAnswer>}
  */
-export async function checkQuery(q, { kind = "runs", sort = "", signal } = {}) {
-  if (!q.trim() && !sort.trim()) return null;
-  const answer = /** @type {CheckAnswer} */ (
+export async function checkQueryAnswer(
+  q,
+  { kind = "runs", sort = "", signal } = {},
+) {
+  if (!q.trim() && !sort.trim()) return { ok: true, warnings: [] };
+  return /** @type {CheckAnswer} */ (
     await api(`ui/check${qs({ q, kind, sort })}`, { signal })
   );
-  return answer.ok ? null : answer;
 }
 
 /**

@@ -219,8 +219,18 @@
  */
 
 /**
+ * A param that a query names and no run has: None in every run.
+ * @typedef {object} QueryWarning
+ * @property {"q" | "sort" | "columns"} field
+ * @property {string} name  The param as an expression, e.g. run.hparms.lr.
+ * @property {number} column  1-based column where the query names it.
+ * @property {string} message
+ * @property {string[]} suggestions  The closest existing names.
+ */
+
+/**
  * GET /ui/check.
- * @typedef {{ ok: true } | ({ ok: false } & QueryProblem)} CheckAnswer
+ * @typedef {{ ok: true, warnings?: QueryWarning[] } | ({ ok: false } & QueryProblem)} CheckAnswer
  */
 
 /**

@@ -7,7 +7,7 @@
 import { indexStatus } from "./api.js";
 import { h } from "./dom.js";
 import { every } from "./every.js";
-import { currentRoute, url } from "./urls.js";
+import { currentRoute, link, url } from "./urls.js";
 
 /**
  * What a page module exports: `mount` builds the page in `root` and
@@ -82,7 +82,25 @@ async function render() {
   }
   main.replaceChildren();
   if (!match?.m) {
-    main.append(h("p.empty", { text: `No page here: ${route}` }));
+    main.append(
+      h(
+        "section.not-found",
+        {},
+        h("h2", { text: "No page here" }),
+        h("p", { text: `Nothing is at /${route}.` }),
+        h(
+          "p",
+          {},
+          "Go to ",
+          link("runs", "the runs"),
+          ", ",
+          link("metrics", "the metrics explorer"),
+          " or ",
+          link("status", "the index"),
+          ".",
+        ),
+      ),
+    );
     return;
   }
   const params = match.m.slice(1);

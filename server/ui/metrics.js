@@ -12,7 +12,8 @@
 // The newest search or zoom wins: older requests are aborted.
 // This module wires the parts together and owns the state.
 
-import { ApiError, checkQuery, newestRuns, searchRuns } from "./api.js";
+import { ApiError, checkQueryAnswer, newestRuns, searchRuns } from "./api.js";
+import { showQueryWarnings } from "./query_problem.js";
 import { LineChart } from "./chart.js";
 import { errorText, h, toast } from "./dom.js";
 import { every } from "./every.js";
@@ -245,10 +246,15 @@ export function mount(root) {
     const q = query();
     const started = performance.now();
     try {
-      const problem = await checkQuery(state.runQ, {
+      const answer = await checkQueryAnswer(state.runQ, {
         kind: "metrics",
         signal,
       });
+      showQueryWarnings(
+        controls.errorBox,
+        answer.ok ? answer.warnings ?? [] : [],
+      );
+      const problem = answer.ok ? null : answer;
       if (problem !== null) {
         state.loading = false;
         state.invalid = true;

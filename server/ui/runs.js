@@ -5,10 +5,14 @@
 // the DOM). Select runs to compare, archive, tag or delete them. This
 // module lays the page out and wires its parts together.
 
-import { ApiError, checkQuery } from "./api.js";
+import { ApiError, checkQueryAnswer } from "./api.js";
 import { errorText, h, toast } from "./dom.js";
 import { every } from "./every.js";
-import { checkAsYouType, showQueryProblem } from "./query_problem.js";
+import {
+  checkAsYouType,
+  showQueryProblem,
+  showQueryWarnings,
+} from "./query_problem.js";
 import { renderChooser } from "./runs_chooser.js";
 import { loadColumns, storeColumns, tableColumns } from "./runs_columns.js";
 import {
@@ -221,9 +225,10 @@ export function mount(root, { navigate }) {
     errorBox.hidden = true;
     table.element.classList.add("loading");
     try {
-      const problem = await checkQuery(state.q, { sort: state.sort });
+      const answer = await checkQueryAnswer(state.q, { sort: state.sort });
       if (!pages.isCurrent(gen)) return;
-      if (problem !== null) return showProblem(problem);
+      showQueryWarnings(errorBox, answer.ok ? answer.warnings ?? [] : []);
+      if (!answer.ok) return showProblem(answer);
       if (await pages.loadFirst(gen)) table.render(true);
     } catch (error) {
       if (!pages.isCurrent(gen)) return;
