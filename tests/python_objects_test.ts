@@ -20,87 +20,13 @@ import {
 import { createApp } from "../server/app.ts";
 import { answer } from "../server/query_worker.ts";
 import { decodePng } from "../lib/objects/mod.ts";
+import { MISSING, PYTHON, TRAINING } from "./fixtures/torch_training.ts";
 import {
   readObject,
   readSequence,
   type Repo,
   type StoredObject,
 } from "../lib/mod.ts";
-
-const PYTHON = "/usr/bin/python3";
-
-/** Why the torch tests cannot run here, or null when they can. */
-function missingTorch(): string | null {
-  try {
-    const out = new Deno.Command(PYTHON, {
-      args: ["-c", "import torch, numpy"],
-      stdout: "null",
-      stderr: "piped",
-    }).outputSync();
-    if (out.success) return null;
-    return new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)!;
-  } catch (error) {
-    return `${PYTHON} cannot run: ${(error as Error).message}`;
-  }
-}
-
-const MISSING = missingTorch();
-if (MISSING !== null) {
-  console.log(
-    `python_objects_test: skipped, ${PYTHON} has no torch and numpy (${MISSING}); install python3-torch`,
-  );
-}
-
-/**
- * A small autoencoder learning 16×16 images of bright squares. Every 5
- * steps it tracks its input batch and its reconstructions (16 images each),
- * each parameter's distribution, and a text; argv[1] steps (negative:
- * forever, slowly, for a kill).
- */
-const TRAINING = `
-import os, sys, time
-import torch, torch.nn as nn
-from aim_client import Run, Image, Distribution, Text
-torch.manual_seed(0)
-steps = int(sys.argv[1])
-forever = steps < 0
-run = Run(experiment="torch", name="autoencoder")
-run["hparams"] = {"lr": 0.01, "batch": 16}
-model = nn.Sequential(nn.Flatten(), nn.Linear(256, 32), nn.ReLU(), nn.Linear(32, 256), nn.Sigmoid())
-optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-def batch():
-    x = torch.zeros(16, 1, 16, 16)
-    for i in range(16):
-        r, c = torch.randint(0, 12, (2,)).tolist()
-        x[i, 0, r:r + 4, c:c + 4] = 1.0
-    return x
-print("pid", os.getpid(), "hash", run.hash, flush=True)
-step = 0
-while forever or step < steps:
-    x = batch()
-    y = model(x).view(-1, 1, 16, 16)
-    loss = ((y - x) ** 2).mean()
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    run.track(loss.item(), name="loss", step=step)
-    if step % 5 == 0:
-        run.track([Image(image, caption="input %d" % i) for i, image in enumerate(x)],
-                  name="inputs", step=step, epoch=step // 10)
-        run.track([Image(image) for image in y.detach()],
-                  name="reconstructions", step=step, epoch=step // 10, context={"subset": "train"})
-        for name, parameter in model.named_parameters():
-            run.track(Distribution(parameter.detach()), name="weights", step=step,
-                      context={"param": name})
-        run.track(Text("step %d: loss %.4f" % (step, loss.item()), caption="note"),
-                  name="notes", step=step)
-        print("tracked", step, flush=True)
-    step += 1
-    if forever:
-        time.sleep(0.05)
-run.close()
-print("done", flush=True)
-`;
 
 const TOKEN = "python-objects-token";
 const AUTH = { authorization: `Bearer ${TOKEN}` };

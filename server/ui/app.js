@@ -43,6 +43,17 @@ const ROUTES = [
     page: "metrics",
     load: () => import("./metrics.js"),
   },
+  {
+    pattern: /^images\/?$/,
+    page: "images",
+    load: () => import("./images.js"),
+  },
+  {
+    pattern: /^distributions\/?$/,
+    page: "distributions",
+    load: () => import("./distributions.js"),
+  },
+  { pattern: /^texts\/?$/, page: "texts", load: () => import("./texts.js") },
   { pattern: /^status\/?$/, page: "status", load: () => import("./status.js") },
 ];
 
