@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The objects section of `deno task bench`: tracking images (in process
  * and through `aim track`), what they take on disk, the API's first answer
@@ -16,7 +17,8 @@ import {
   Repo,
 } from "../lib/mod.ts";
 import { answer } from "../server/query_worker.ts";
-import { startAimUp } from "../tests/_aim_up.ts";
+import { startAimUp, TEST_TOKEN } from "../tests/_aim_up.ts";
+import { launchChromium } from "./_chromium.ts";
 import {
   diskBytes,
   type Figure,
@@ -268,9 +270,26 @@ async function grid(tmp: string): Promise<Figure[]> {
     );
     stepMs.push(performance.now() - start);
   }
+  const browser = await inBrowser(server.url);
   const first = median(firstMs);
   const step = quantile(stepMs, 0.5);
   return [
+    {
+      figure:
+        `images explorer in Chromium (/images, ${GRID_RUNS} runs × ${GRID_STEPS} steps × ${GRID_BATCH} images): from navigation to every image of the rows on screen shown, median of ${REPS}`,
+      measured: formatMs(median(browser.first)),
+      target: "≤ 1 s",
+      pass: median(browser.first) <= 1000,
+    },
+    {
+      figure:
+        `a step of the explorer's slider in Chromium: from the slider's input event to every row on screen showing the new step's images, p50 / p90 of ${browser.steps.length} steps`,
+      measured: `${formatMs(quantile(browser.steps, 0.5))} / ${
+        formatMs(quantile(browser.steps, 0.9))
+      }`,
+      target: "≤ 100 ms",
+      pass: quantile(browser.steps, 0.5) <= 100,
+    },
     {
       figure: `sequence search over ${
         GRID_RUNS.toLocaleString("en-US")
@@ -343,8 +362,34 @@ async function heatmap(tmp: string): Promise<Figure[]> {
     }
     http.push(performance.now() - start);
   }
+  const browser = await launchChromium();
+  const drawn: number[] = [];
+  try {
+    const page = await browser.newPage({
+      viewport: { width: 1400, height: 900 },
+    });
+    await page.goto(`${server.url}?token=${TEST_TOKEN}`);
+    for (let rep = 0; rep < REPS; rep++) {
+      await page.goto(`${server.url}distributions`);
+      const ms = await page.waitForFunction(() =>
+        document.querySelector<HTMLElement>(".dist-card[data-drawn-ms]")
+          ?.dataset.drawnMs
+      );
+      drawn.push(Number(await ms.jsonValue()));
+    }
+  } finally {
+    await browser.close();
+  }
   const ms = median(http);
   return [
+    {
+      figure: `distributions explorer in Chromium: a heatmap of ${
+        HEATMAP_STEPS.toLocaleString("en-US")
+      } steps × ${HEATMAP_BINS} bins from its request to drawn (fetch, parse, draw), median of ${REPS}`,
+      measured: formatMs(median(drawn)),
+      target: "≤ 200 ms",
+      pass: median(drawn) <= 200,
+    },
     {
       figure: `distribution matrix of ${
         HEATMAP_STEPS.toLocaleString("en-US")
@@ -355,6 +400,59 @@ async function heatmap(tmp: string): Promise<Figure[]> {
       pass: ms <= 200,
     },
   ];
+}
+
+/** The images explorer in Chromium: the first grid, then steps of its slider. */
+async function inBrowser(
+  base: string,
+): Promise<{ first: number[]; steps: number[] }> {
+  const browser = await launchChromium();
+  const first: number[] = [], steps: number[] = [];
+  // Every row on screen shows its images at `label`'s step, loaded.
+  const shown = (label: string) =>
+    page.waitForFunction(
+      (label) => {
+        const rows = [...document.querySelectorAll(".image-row")].filter(
+          (r) => {
+            const box = r.getBoundingClientRect();
+            return box.top < innerHeight && box.bottom > 0;
+          },
+        );
+        return rows.length > 0 && rows.every((r) =>
+          r.querySelector(".row-step")?.textContent?.startsWith(label) &&
+          [...r.querySelectorAll(".cell img")].every((img) =>
+            (img as HTMLImageElement).complete &&
+            (img as HTMLImageElement).naturalWidth > 0
+          ) && r.querySelectorAll(".cell img").length === 16
+        );
+      },
+      label,
+      { timeout: 60_000 },
+    );
+  const page = await browser.newPage({
+    viewport: { width: 1400, height: 900 },
+  });
+  try {
+    await page.goto(`${base}?token=${TEST_TOKEN}`);
+    const q = encodeURIComponent(
+      'images.name == "samples" and images.context.subset == "val"',
+    );
+    for (let rep = 0; rep < REPS; rep++) {
+      const start = performance.now();
+      await page.goto(`${base}images?q=${q}`);
+      await shown(`step ${GRID_STEPS - 1}`);
+      first.push(performance.now() - start);
+    }
+    for (let step = GRID_STEPS - 2; step >= GRID_STEPS - 22; step--) {
+      const start = performance.now();
+      await page.locator(".step-slider").fill(String(step));
+      await shown(`step ${step}`);
+      steps.push(performance.now() - start);
+    }
+  } finally {
+    await browser.close();
+  }
+  return { first, steps };
 }
 
 async function timedAsync<T>(

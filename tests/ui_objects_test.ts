@@ -77,7 +77,7 @@ async function rowAt(page: Page, sequence: string, label: string) {
         );
     },
     [row, label],
-    { timeout: 15_000 },
+    { timeout: 60_000 },
   );
 }
 
@@ -91,6 +91,8 @@ Deno.test({
     await using server = await startAimUp(repo.path);
     await using browser = await browserPage("objects");
     const { page } = browser;
+    // The machine may be busy: a step of the test may wait a while.
+    page.setDefaultTimeout(60_000);
     await page.goto(`${server.url}?token=${TEST_TOKEN}`);
 
     // Images: the last step first, each image the training drew.
