@@ -262,9 +262,9 @@ Deno.test({
     );
     await browser.shot("run-images");
     await page.click(".tabs a[data-tab=distributions]");
-    await page.waitForFunction(() =>
-      document.querySelectorAll(".dist-card[data-drawn-ms]").length === 4
-    );
+    // The cards near the screen are drawn; the others wait to be scrolled to.
+    await page.waitForSelector(".dist-card[data-drawn-ms]");
+    assert.equal((await page.$$(".dist-card")).length, 4);
     await page.click(".tabs a[data-tab=texts]");
     await page.waitForSelector(".text-table tbody tr");
     assert.equal(new URL(page.url()).searchParams.get("tab"), "texts");
