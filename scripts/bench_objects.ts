@@ -244,7 +244,10 @@ async function grid(tmp: string): Promise<Figure[]> {
   let thumbBytes = 0;
   for (let rep = 0; rep < REPS; rep++) {
     const start = performance.now();
-    await post("api/sequences/search", JSON.stringify(search));
+    await post(
+      "api/sequences/search",
+      JSON.stringify({ q: search.q, thumbs: search.thumbs }),
+    );
     const searched = performance.now();
     thumbBytes = (await post("api/objects/batch", thumbsBody)).length;
     const end = performance.now();
