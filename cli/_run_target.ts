@@ -45,6 +45,8 @@ export class LocalTarget implements RunTarget {
     this.repo = repo;
     this.#ingester = new Ingester(run, {
       stopAtClose: false,
+      // The command runs on this machine: its images may come as files.
+      allowPaths: true,
       onError: onStorageError,
       onMalformed: (text, count) => {
         if (count <= ECHOED_ERRORS) {

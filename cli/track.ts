@@ -58,6 +58,8 @@ export async function track(args: string[]): Promise<number> {
   });
   console.log(run.hash);
   const ingester = new Ingester(run, {
+    // The program feeding stdin runs here: its images may come as files.
+    allowPaths: true,
     onMalformed: (text, count) => {
       if (count <= ECHOED_ERRORS) console.error(`warning: ${text}`);
     },

@@ -35,9 +35,26 @@ export type {
   RunFailure,
   RunRecord,
   RunStatus,
+  SequenceKind,
+  SequenceSummary,
   SeriesSummary,
 } from "./types.ts";
-export { RUN_STATUSES } from "./types.ts";
+export { RUN_STATUSES, SEQUENCE_KINDS } from "./types.ts";
+export {
+  DEFAULT_BINS,
+  Distribution,
+  Image,
+  type ImageFormat,
+  type ImageOptions,
+  MAX_BINS,
+  MAX_CAPTION,
+  MAX_IMAGE_BYTES,
+  MAX_IMAGE_PIXELS,
+  MAX_TEXT_BYTES,
+  Text,
+  type TextOptions,
+  THUMB_EDGE,
+} from "./objects/mod.ts";
 export {
   type Ending,
   finalizeAll,
@@ -55,6 +72,9 @@ export {
   RunLock,
   RunSpaces,
   type SeriesPoints,
+  type StoredObject,
+  type Tail,
+  type TrackedObject,
   type TrackOptions,
   validateHash,
 } from "./storage/mod.ts";
@@ -70,8 +90,17 @@ export {
   type ReindexSummary,
 } from "./index/mod.ts";
 export {
+  type DistributionMatrix,
+  type MatrixOptions,
   MAX_LOG_LINES,
+  type ObjectsAt,
+  readDistributionMatrix,
   readLogs,
+  readObject,
+  readObjectBytes,
+  readObjectsAtStep,
+  readSequence,
+  type ReadSequenceOptions,
   readSeries,
   type ReadSeriesOptions,
   readSeriesPreview,
@@ -81,6 +110,8 @@ export {
   type RepoStatus,
   repoStatus,
   type RunPatch,
+  type SequenceData,
+  type SequenceRef,
   type SeriesData,
   type StartRunOptions,
   updateRun,
@@ -133,6 +164,12 @@ export {
   searchMetrics,
   type SearchOptions,
   searchRuns,
+  searchSequences,
+  SEQUENCE_FIELDS,
+  type SequenceExpr,
+  type SequenceField,
+  type SequenceMatch,
+  type SequencePage,
   type UnaryExpr,
 } from "./query/mod.ts";
 export {

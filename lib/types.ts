@@ -64,6 +64,40 @@ export interface SeriesSummary {
   last_time: number | null;
 }
 
+/** The kinds of sequences of objects a run can hold besides series. */
+export type SequenceKind = "images" | "distributions" | "texts";
+
+/** Every sequence kind, as queries name them (`images.name == "samples"`). */
+export const SEQUENCE_KINDS: readonly SequenceKind[] = [
+  "images",
+  "distributions",
+  "texts",
+];
+
+/**
+ * Summary of one sequence of objects (images, distributions or texts),
+ * kept up to date by the writer on every flush. A point is one
+ * `run.track()` call; it holds one object, or a list (a batch of images).
+ */
+export interface SequenceSummary {
+  /** What the sequence holds. */
+  kind: SequenceKind;
+  /** Name as given to `run.track()`; with `kind` and `context` it names the sequence. */
+  name: string;
+  /** The context the objects were tracked with; `{}` when none was given. */
+  context: Context;
+  /** Points tracked so far (`run.track()` calls). */
+  count: number;
+  /** Objects tracked so far: a list of 16 images at one step counts 16. */
+  items: number;
+  /** Step of the first point tracked; `null` when empty. */
+  first_step: number | null;
+  /** Step of the latest point tracked. */
+  last_step: number | null;
+  /** Wall time of the latest point, seconds since the epoch. */
+  last_time: number | null;
+}
+
 /** Everything a query or a listing needs to know about one run. */
 export interface RunRecord {
   /** Lower-case hex identifier, also the name of the run's folder. */
@@ -102,6 +136,11 @@ export interface RunRecord {
   params: { [key: string]: ParamValue };
   /** One summary per series, in the order the series were first tracked. */
   metrics: SeriesSummary[];
+  /**
+   * One summary per sequence of objects (images, distributions, texts), in
+   * the order they were first tracked; absent is the same as none.
+   */
+  sequences?: SequenceSummary[];
   /** Incremented by every committed flush of the run's writer. */
   data_version: number;
 }

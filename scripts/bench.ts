@@ -29,6 +29,7 @@ const SECTIONS: Record<string, () => Promise<Section>> = {
   series: async () => (await import("./bench_series.ts")).series,
   compare: async () => (await import("./bench_compare.ts")).compare,
   remote: async () => (await import("./bench_remote.ts")).remote,
+  objects: async () => (await import("./bench_objects.ts")).objects,
 };
 
 /** Runs the sections named in `args` (all when none); returns the exit code. */

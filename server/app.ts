@@ -12,10 +12,12 @@ import {
   removeRun,
   type Repo,
   runToJson,
+  SEQUENCE_KINDS,
+  type SequenceKind,
   updateRun,
   validateHash,
 } from "../lib/mod.ts";
-import { AimError, badRequest } from "../lib/errors.ts";
+import { badRequest } from "../lib/errors.ts";
 import {
   createView,
   deleteView,
@@ -33,6 +35,11 @@ import { SERIES_COLUMNS, type SeriesColumn } from "./series_binary.ts";
 import { readBodyBytes } from "./body.ts";
 import { mountTracking, type TrackingOptions } from "./track_routes.ts";
 import type { TrackingStatus } from "./tracking_pool.ts";
+import {
+  checkObjectList,
+  mediaType,
+  OBJECTS_BINARY_TYPE,
+} from "./object_answers.ts";
 
 export { TOKEN_COOKIE } from "./guard.ts";
 
@@ -205,6 +212,147 @@ export function createApp(options: AppOptions): Hono {
     return json(c, await options.query(request, c.req.raw.signal));
   });
 
+  app.post("/api/sequences/search", async (c) => {
+    const body = await _body(c);
+    if (typeof body.q !== "string") {
+      throw badRequest('sequence search needs a JSON body {"q": "…"}');
+    }
+    const request: QueryRequest = { kind: "sequences", q: body.q };
+    if (body.kind !== undefined) request.sequence = _kind(body.kind);
+    for (const key of ["limit", "offset"] as const) {
+      if (body[key] === undefined) continue;
+      if (typeof body[key] !== "number") {
+        throw badRequest(`${key} must be a non-negative integer`);
+      }
+      request[key] = body[key] as number;
+    }
+    if (typeof body.sort === "string") request.sort = body.sort;
+    if (body.thumbs !== undefined) request.thumbs = body.thumbs === true;
+    return json(c, await options.query(request, c.req.raw.signal));
+  });
+
+  app.get("/api/runs/:hash/sequences/:kind", async (c) => {
+    const hash = _hash(c);
+    const name = c.req.query("name");
+    if (!name) throw badRequest("a sequence needs ?name=");
+    const request: QueryRequest = {
+      kind: "sequence",
+      hash,
+      sequence: _kind(c.req.param("kind")),
+      name,
+      context: _context(c.req.query("context")),
+    };
+    const from = _number(c, "from"), to = _number(c, "to");
+    const limit = _int(c, "limit"), offset = _int(c, "offset");
+    if (from !== undefined) request.from = from;
+    if (to !== undefined) request.to = to;
+    if (limit !== undefined) request.limit = limit;
+    if (offset !== undefined) request.offset = offset;
+    const search = c.req.query("search");
+    if (search !== undefined && search !== "") request.search = search;
+    return json(c, await options.query(request, c.req.raw.signal));
+  });
+
+  app.get("/api/runs/:hash/objects/:id", async (c) => {
+    const hash = _hash(c);
+    const text = c.req.param("id") ?? "";
+    const id = Number(text);
+    if (!/^[1-9][0-9]{0,15}$/.test(text) || !Number.isSafeInteger(id)) {
+      throw badRequest(
+        `an object id is a positive integer, got ${JSON.stringify(text)}`,
+      );
+    }
+    const thumb = ["1", "true"].includes(c.req.query("thumb") ?? "");
+    // An object is never changed once stored: its address is its version.
+    const etag = `"${hash}-${id}${thumb ? "-t" : ""}"`;
+    const headers = {
+      "cache-control": "private, max-age=31536000, immutable",
+      etag,
+      "x-content-type-options": "nosniff",
+    };
+    if (c.req.header("if-none-match") === etag) {
+      return c.body(null, 304, headers);
+    }
+    const bytes = await options.query(
+      { kind: "object", hash, id, thumb },
+      c.req.raw.signal,
+    ) as Uint8Array<ArrayBuffer>;
+    return c.body(bytes, 200, {
+      ...headers,
+      "content-type": mediaType(bytes),
+    });
+  });
+
+  app.post("/api/objects/batch", async (c) => {
+    const body = await _body(c);
+    const bytes = await options.query({
+      kind: "objects",
+      objects: checkObjectList(body.objects),
+      thumb: body.thumb === true,
+    }, c.req.raw.signal) as Uint8Array<ArrayBuffer>;
+    return c.body(bytes, 200, { "content-type": OBJECTS_BINARY_TYPE });
+  });
+
+  app.post("/api/sequences/at", async (c) => {
+    const body = await _body(c);
+    const step = body.step;
+    if (typeof step !== "number" || !Number.isFinite(step)) {
+      throw badRequest(`"step" must be a number, got ${JSON.stringify(step)}`);
+    }
+    const list = body.sequences;
+    if (!Array.isArray(list) || list.length > MAX_AT_SEQUENCES) {
+      throw badRequest(
+        `"sequences" must be a list of at most ${MAX_AT_SEQUENCES} {"run", "name", "context"}`,
+      );
+    }
+    const sequences = list.map((item, i) => {
+      if (
+        item === null || typeof item !== "object" ||
+        typeof item.run !== "string" || typeof item.name !== "string" ||
+        (item.context !== undefined &&
+          (item.context === null || typeof item.context !== "object" ||
+            Array.isArray(item.context)))
+      ) {
+        throw badRequest(
+          `"sequences" item ${i} must be {"run", "name", "context"?}, got ${
+            JSON.stringify(item)?.slice(0, 100)
+          }`,
+        );
+      }
+      return {
+        run: validateHash(item.run),
+        name: item.name as string,
+        context: (item.context ?? {}) as Record<string, never>,
+      };
+    });
+    return json(
+      c,
+      await options.query(
+        { kind: "objects_at", sequence: _kind(body.kind), sequences, step },
+        c.req.raw.signal,
+      ),
+    );
+  });
+
+  app.get("/api/runs/:hash/distributions", async (c) => {
+    const hash = _hash(c);
+    const name = c.req.query("name");
+    if (!name) throw badRequest("a distribution needs ?name=");
+    const request: QueryRequest = {
+      kind: "distribution",
+      hash,
+      name,
+      context: _context(c.req.query("context")),
+    };
+    const from = _number(c, "from"), to = _number(c, "to");
+    const rows = _int(c, "rows"), bins = _int(c, "bins");
+    if (from !== undefined) request.from = from;
+    if (to !== undefined) request.to = to;
+    if (rows !== undefined) request.rows = rows;
+    if (bins !== undefined) request.bins = bins;
+    return json(c, await options.query(request, c.req.raw.signal));
+  });
+
   app.patch("/api/runs/:hash", async (c) => {
     const hash = _hash(c);
     const record = updateRun(options.repo, hash, validatePatch(await _body(c)));
@@ -280,6 +428,21 @@ export function createApp(options: AppOptions): Hono {
     return c.json(body, status as 400);
   });
   return app;
+}
+
+/** Most sequences one `POST /api/sequences/at` may name. */
+export const MAX_AT_SEQUENCES = 1000;
+
+/** A sequence kind from a request, checked. */
+function _kind(value: unknown): SequenceKind {
+  if (!(SEQUENCE_KINDS as readonly unknown[]).includes(value)) {
+    throw badRequest(
+      `the kind of sequence must be one of ${SEQUENCE_KINDS.join(", ")}, got ${
+        JSON.stringify(value)?.slice(0, 100)
+      }`,
+    );
+  }
+  return value as SequenceKind;
 }
 
 /** Largest `points` of a series search: buckets per series. */

@@ -8,6 +8,7 @@
 import type { SeriesColumn } from "./series_binary.ts";
 import type { Ending } from "../lib/mod.ts";
 import type { BatchAck, RemoteOpen, RemoteState } from "../lib/tracking/mod.ts";
+import type { SequenceKind, SequenceRef } from "../lib/mod.ts";
 
 /** Worker names: `main.ts` starts the matching loop when it runs as a Worker. */
 export const INDEXER_WORKER = "aim-indexer";
@@ -123,6 +124,51 @@ export type QueryRequest =
   | { kind: "fields"; q: string; fields: string[]; limit?: number }
   /** The fields the explorers offer: attributes, param paths, series. */
   | { kind: "catalog" }
+  | {
+    kind: "sequences";
+    /** The kind of sequence searched, when the query names none. */
+    sequence?: SequenceKind;
+    q: string;
+    sort?: string;
+    limit?: number;
+    offset?: number;
+    /** Inline each match's index thumbnail as a data URL. */
+    thumbs?: boolean;
+  }
+  | {
+    kind: "sequence";
+    hash: string;
+    sequence: SequenceKind;
+    name: string;
+    context: Record<string, unknown>;
+    from?: number;
+    to?: number;
+    limit?: number;
+    offset?: number;
+    search?: string;
+  }
+  | { kind: "object"; hash: string; id: number; thumb: boolean }
+  | {
+    kind: "objects";
+    objects: { run: string; id: number }[];
+    thumb: boolean;
+  }
+  | {
+    kind: "objects_at";
+    sequence: SequenceKind;
+    sequences: SequenceRef[];
+    step: number;
+  }
+  | {
+    kind: "distribution";
+    hash: string;
+    name: string;
+    context: Record<string, unknown>;
+    from?: number;
+    to?: number;
+    rows?: number;
+    bins?: number;
+  }
   /** Warnings for the params a query and a sort name that no run has. */
   | { kind: "names"; q: string; sort?: string };
 

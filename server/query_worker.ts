@@ -28,6 +28,14 @@ import { badRequest } from "../lib/errors.ts";
 import { encodeSeriesAnswer, SERIES_COLUMNS } from "./series_binary.ts";
 import type { FromQuery, QueryRequest, ToQuery } from "./messages.ts";
 import { toJson, toWireError } from "./wire.ts";
+import {
+  answerDistribution,
+  answerObject,
+  answerObjects,
+  answerObjectsAt,
+  answerSequence,
+  answerSequences,
+} from "./object_answers.ts";
 import { workerScope } from "./_worker_scope.ts";
 
 /**
@@ -95,6 +103,18 @@ export function answer(
       const { kind: _, hash, ...query } = request;
       return toJson(readLogs(repo, hash, query));
     }
+    case "sequences":
+      return answerSequences(repo, request, paging(request), check);
+    case "sequence":
+      return answerSequence(repo, request);
+    case "object":
+      return answerObject(repo, request);
+    case "objects":
+      return answerObjects(repo, request, check);
+    case "objects_at":
+      return answerObjectsAt(repo, request, check);
+    case "distribution":
+      return answerDistribution(repo, request);
   }
 }
 

@@ -16,6 +16,12 @@ import {
 } from "../lib/query/mod.ts";
 import { wantsPage } from "./guard.ts";
 import indexHtml from "./ui/index.html" with { type: "text" };
+import textsJs from "./ui/texts.js" with { type: "text" };
+import objectsPageJs from "./ui/objects_page.js" with { type: "text" };
+import objectsModelJs from "./ui/objects_model.js" with { type: "text" };
+import objectsApiJs from "./ui/objects_api.js" with { type: "text" };
+import imagesJs from "./ui/images.js" with { type: "text" };
+import distributionsJs from "./ui/distributions.js" with { type: "text" };
 import apiJs from "./ui/api.js" with { type: "text" };
 import apiTypesJs from "./ui/api_types.js" with { type: "text" };
 import appJs from "./ui/app.js" with { type: "text" };
@@ -141,6 +147,12 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
     ["units.js", unitsJs, JS],
     ["views.js", viewsJs, JS],
     ["urls.js", urlsJs, JS],
+    ["distributions.js", distributionsJs, JS],
+    ["images.js", imagesJs, JS],
+    ["objects_api.js", objectsApiJs, JS],
+    ["objects_model.js", objectsModelJs, JS],
+    ["objects_page.js", objectsPageJs, JS],
+    ["texts.js", textsJs, JS],
     ["style.css", styleCss, CSS],
     ["uPlot.iife.min.js", uplotJs, JS],
     ["uPlot.min.css", uplotCss, CSS],
@@ -151,7 +163,7 @@ const ASSETS: ReadonlyMap<string, _Asset> = new Map(
 
 /** Client-side routes, relative to the base path; each gets the HTML shell. */
 const PAGE =
-  /^\/?$|^\/(runs|metrics|params|scatters|compare|status)\/?$|^\/run\/[0-9a-f]{8,64}\/?$/;
+  /^\/?$|^\/(runs|metrics|params|scatters|compare|images|distributions|texts|status)\/?$|^\/run\/[0-9a-f]{8,64}\/?$/;
 
 // The pages run only their own scripts, talk only to this server, and are
 // never framed; the token in the first URL is never sent on as a referrer.
@@ -159,7 +171,7 @@ const PAGE_HEADERS = {
   "content-type": "text/html; charset=utf-8",
   "cache-control": "no-store",
   "content-security-policy":
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
   "referrer-policy": "no-referrer",
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
@@ -190,7 +202,10 @@ export function mountUi(app: Hono, options: UiOptions): void {
   // then an answer, not a failed request (which browsers log as an error).
   // A well-formed one gets warnings about params no run has (typos).
   app.get("/ui/check", async (c) => {
-    const kind = c.req.query("kind") === "metrics" ? "metrics" : "runs";
+    const asked = c.req.query("kind") ?? "runs";
+    const kind = (CHECK_KINDS as readonly string[]).includes(asked)
+      ? asked as CheckKind
+      : "runs";
     const q = c.req.query("q") ?? "";
     const sort = c.req.query("sort") ?? "";
     const problem = checkQuery(q, kind) ?? checkSort(sort);
@@ -233,14 +248,27 @@ export interface QueryProblem {
   column?: number;
 }
 
+/** The searches `/ui/check` checks a query for. */
+export const CHECK_KINDS = [
+  "runs",
+  "metrics",
+  "images",
+  "distributions",
+  "texts",
+] as const;
+
+/** One of {@linkcode CHECK_KINDS}. */
+export type CheckKind = typeof CHECK_KINDS[number];
+
 /**
- * Checks `text` as the run search (`kind: "runs"`) or the series search
- * (`"metrics"`) would, without searching; null when it is fine. The message
- * and column are the parser's own, as the API would return them.
+ * Checks `text` as the run search (`kind: "runs"`), the series search
+ * (`"metrics"`) or a sequence search of that kind would, without
+ * searching; null when it is fine. The message and column are the
+ * parser's own, as the API would return them.
  */
 export function checkQuery(
   text: string,
-  kind: "runs" | "metrics",
+  kind: CheckKind,
 ): QueryProblem | null {
   try {
     const query = parseQuery(text);
@@ -252,6 +280,18 @@ export function checkQuery(
         message:
           "This query mentions metric: it selects series, not runs. Use the metrics explorer, or run.metrics[...] here",
       };
+    }
+    if (kind !== "runs" && kind !== "metrics") {
+      const other = query.usesMetric ? "metric" : query.sequenceKind;
+      if (other !== null && other !== kind) {
+        return {
+          ok: false,
+          field: "q",
+          code: "bad_request",
+          message:
+            `This query mentions ${other}: the ${kind} explorer searches ${kind} (${kind}.name, ${kind}.context…) and run`,
+        };
+      }
     }
     return null;
   } catch (error) {

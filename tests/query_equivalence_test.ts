@@ -8,12 +8,18 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   type Context,
+  Distribution,
+  Image,
   type ParamValue,
   reindex,
   Repo,
   runFields,
   searchMetrics,
   searchRuns,
+  searchSequences,
+  SEQUENCE_KINDS,
+  type SequenceKind,
+  Text,
 } from "../lib/mod.ts";
 import { evalValue, parseQuery } from "../lib/query/mod.ts";
 import { WriterProcess } from "./_helpers.ts";
@@ -81,6 +87,20 @@ const CONTEXTS: Context[] = [
   { "10": 1, "9": 2 },
 ];
 const TAGS = ["best", "baseline", "ünïcode", "x"];
+/** Sequence names; "loss" is a series name too, so kinds must not mix. */
+const SEQUENCE_NAMES = ["samples", "grid", "loss"];
+
+/** One object of `kind`, small: the test is about summaries, not payloads. */
+function randomObject(r: Random, kind: SequenceKind) {
+  switch (kind) {
+    case "images":
+      return Image.fromPixels(new Uint8Array(4).fill(r.int(256)), 2, 2, 1);
+    case "distributions":
+      return Distribution.fromSamples([r.next(), r.next(), r.next()], 3);
+    case "texts":
+      return new Text(r.pick(STRINGS));
+  }
+}
 
 function randomValue(r: Random, depth = 0): ParamValue {
   switch (r.int(depth > 1 ? 5 : 7)) {
@@ -133,6 +153,25 @@ async function buildRepo(r: Random, path: string): Promise<Repo> {
         }
       }
     }
+    for (const kind of SEQUENCE_KINDS) {
+      for (const name of SEQUENCE_NAMES) {
+        for (const context of CONTEXTS) {
+          if (!r.chance(0.15)) continue;
+          const points = 1 + r.int(4);
+          for (let point = 0; point < points; point++) {
+            const list = Array.from(
+              { length: 1 + r.int(3) },
+              () => randomObject(r, kind),
+            );
+            run.track(r.chance(0.5) ? list[0]! : list, {
+              name,
+              context,
+              ...(r.chance(0.7) ? { step: r.int(10) } : {}),
+            });
+          }
+        }
+      }
+    }
     run.finalize(
       r.pick(
         [{ status: "finished" }, { status: "failed", exitCode: 1 }, {
@@ -150,6 +189,7 @@ async function buildRepo(r: Random, path: string): Promise<Repo> {
       "5",
       "--series",
       "2",
+      ...(i === 0 ? ["--objects"] : []),
     ]);
     await writer.waitForFlushed(5);
     writer.child.kill("SIGKILL");
@@ -240,18 +280,51 @@ function randomAtom(r: Random, metric: boolean): string {
   return r.pick(choices)();
 }
 
-function randomQuery(r: Random, metric: boolean, depth = 0): string {
-  if (depth > 2 || r.chance(0.35)) return randomAtom(r, metric);
+/** An atom about the sequence being tested, of `kind`. */
+function randomSequenceAtom(r: Random, kind: SequenceKind): string {
+  const op = () => r.pick(["==", "!=", "<", "<=", ">", ">="]);
+  return r.pick([
+    () => `${kind}.name == "${r.pick(SEQUENCE_NAMES)}"`,
+    () => `${kind}.name ${op()} "${r.pick(SEQUENCE_NAMES)}"`,
+    () =>
+      `${kind}.context.subset ${r.pick(["==", "!="])} "${
+        r.pick(["train", "val"])
+      }"`,
+    () => `${kind}.context == ${JSON.stringify(r.pick(CONTEXTS))}`,
+    () => `${kind}.context.gpu ${op()} ${r.pick(["1", "True", "0"])}`,
+    () =>
+      `${kind}.${
+        r.pick(["count", "items", "first_step", "last_step"])
+      } ${op()} ${r.pick(["0", "1", "2", "5", "9", "nan", "inf"])}`,
+    () => `${kind}.last_time ${op()} "2000-01-01"`,
+    () => `"subset" in ${kind}.context`,
+    () => `${kind}.name.startswith("${r.pick(["s", "g", "lo", ""])}")`,
+    () => `${kind}.items > ${kind}.count`,
+    () => `${kind}.context`,
+  ])();
+}
+
+function randomQuery(
+  r: Random,
+  metric: boolean,
+  depth = 0,
+  kind: SequenceKind | null = null,
+): string {
+  if (depth > 2 || r.chance(0.35)) {
+    return kind !== null && r.chance(0.6)
+      ? randomSequenceAtom(r, kind)
+      : randomAtom(r, metric);
+  }
   switch (r.int(3)) {
     case 0:
-      return `not ${randomQuery(r, metric, depth + 1)}`;
+      return `not ${randomQuery(r, metric, depth + 1, kind)}`;
     case 1:
-      return `(${randomQuery(r, metric, depth + 1)}) and (${
-        randomQuery(r, metric, depth + 1)
+      return `(${randomQuery(r, metric, depth + 1, kind)}) and (${
+        randomQuery(r, metric, depth + 1, kind)
       })`;
     default:
-      return `(${randomQuery(r, metric, depth + 1)}) or ${
-        randomQuery(r, metric, depth + 1)
+      return `(${randomQuery(r, metric, depth + 1, kind)}) or ${
+        randomQuery(r, metric, depth + 1, kind)
       }`;
   }
 }
@@ -483,6 +556,102 @@ Deno.test("a query gives the same answer over indexed, unindexed and half-indexe
       `only ${answered} of 150 field requests answered`,
     );
     assert.ok(valued > 75, `only ${valued} of 150 field requests had a value`);
+    for (const repo of repos) repo.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a sequence query gives the same answer over indexed, unindexed and half-indexed copies of a random repository", async () => {
+  const seed = Number(Deno.env.get("AIM_TEST_SEED") ?? Date.now() % 100000);
+  const r = new Random(seed);
+  const dir = await Deno.makeTempDir({ prefix: "aim-equiv-seq-" });
+  try {
+    const built = await buildRepo(r, join(dir, "indexed", ".aim"));
+    built.close();
+    await copyTree(join(dir, "indexed"), join(dir, "unindexed"));
+    await copyTree(join(dir, "indexed"), join(dir, "mixed"));
+    const repos = ["indexed", "unindexed", "mixed"].map((name) =>
+      Repo.openSync(join(dir, name, ".aim"))
+    );
+    const hashes = repos[1]!.listRuns();
+    for (const hash of hashes) repos[1]!.touchMarker(hash);
+    hashes.forEach((hash, i) => i % 2 === 1 && repos[2]!.touchMarker(hash));
+    const now = Date.now() / 1000 + 3600;
+    const key = (
+      m: {
+        run: { record: { hash: string } };
+        sequence: { name: string; context: Context };
+      },
+    ) =>
+      `${m.run.record.hash}/${m.sequence.name}/${
+        JSON.stringify(m.sequence.context)
+      }`;
+    let nonEmpty = 0, partial = 0;
+    const queries = 240;
+    for (let i = 0; i < queries; i++) {
+      const kind = SEQUENCE_KINDS[i % 3]!;
+      // Some queries name no sequence field: the kind comes from the options.
+      const text = i % 8 === 7
+        ? randomQuery(r, false)
+        : randomQuery(r, false, 0, kind);
+      const sort = r.chance(0.3) ? r.pick(SORTS) : undefined;
+      const answers = repos.map((repo) => {
+        try {
+          return searchSequences(repo, text, {
+            now,
+            limit: 100_000,
+            sort,
+            kind,
+          }).matches.map(key);
+        } catch (error) {
+          return [`error: ${(error as Error).message}`];
+        }
+      });
+      const context =
+        `seed ${seed}, sequence query ${i} (${kind}): ${text}, sort ${sort}`;
+      assert.deepEqual(
+        answers[1],
+        answers[0],
+        `unindexed differs (${context})`,
+      );
+      assert.deepEqual(
+        answers[2],
+        answers[0],
+        `half-indexed differs (${context})`,
+      );
+      const all = answers[0]!;
+      if (all.length > 0 && !all[0]!.startsWith("error")) {
+        nonEmpty++;
+        const offset = r.int(all.length + 1);
+        const limit = r.int(5);
+        for (const [n, repo] of repos.entries()) {
+          const page = searchSequences(repo, text, {
+            now,
+            limit,
+            offset,
+            sort,
+            kind,
+          });
+          assert.deepEqual(
+            page.matches.map(key),
+            all.slice(offset, offset + limit),
+            `copy ${n}: page at ${offset}+${limit} (${context})`,
+          );
+          assert.equal(page.total, all.length, `copy ${n}: total (${context})`);
+        }
+        const every = searchSequences(repos[0]!, "", { kind, limit: 100_000 });
+        if (all.length < every.total) partial++;
+      }
+    }
+    assert.ok(
+      nonEmpty > queries / 4,
+      `only ${nonEmpty} of ${queries} sequence queries matched anything`,
+    );
+    assert.ok(
+      partial > queries / 8,
+      `only ${partial} of ${queries} sequence queries split the sequences`,
+    );
     for (const repo of repos) repo.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -41,12 +41,28 @@ killed by a signal loses at most the unwritten buffer.
 ``Repo(path_or_url).query_runs(q)`` and ``.query_metrics(q)`` read runs
 back (through the ``aim`` command for a path, through the HTTP API for a
 URL); ``.dataframe()`` turns either into a pandas DataFrame.
+
+Besides numbers, ``track()`` records images, distributions and texts, as
+Aim's SDK does::
+
+    from aim_client import Distribution, Image, Run, Text
+
+    run.track([Image(x, caption=str(label)) for x, label in batch],
+              name="samples", step=step, context={"subset": "val"})
+    run.track(Distribution(model.fc.weight), name="weights", step=step)
+    run.track(Text(generated), name="generations", step=step)
+
+``Image`` takes a PIL image, a NumPy array or a PyTorch tensor (H×W,
+H×W×C or C×H×W; float in [0, 1] or uint8), PNG or JPEG bytes, or a path;
+it encodes PNG with the standard library alone (zlib) when PIL is absent.
 """
 
 import atexit
+import base64
 import datetime
 import http.client
 import json
+import math
 import operator
 import os
 import re
@@ -55,16 +71,19 @@ import shlex
 import shutil
 import ssl
 import stat
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
 import weakref
 from array import array
+import zlib
 from collections import deque
 
-__all__ = ["Run", "Repo", "RemoteError"]
+__all__ = ["Run", "Repo", "RemoteError", "Image", "Distribution", "Text"]
 
 #: Seconds between background writes of the buffer.
 FLUSH_INTERVAL = 0.5
@@ -97,6 +116,15 @@ _dumps = json.dumps
 _names = {}
 _contexts = {}
 _CACHE_LIMIT = 4096
+
+#: Most characters of an object line (aim reads lines of up to 1 MiB).
+LINE_BUDGET = 1_000_000
+#: Largest image sent inline as base64; a larger one is handed over as a file.
+INLINE_IMAGE_BYTES = 700_000
+#: Largest image aim stores, in bytes as encoded.
+MAX_IMAGE_BYTES = 16 << 20
+#: Bytes of object lines buffered before ``track()`` writes them itself.
+BUFFER_BYTES = 4 << 20
 
 # Under aim run every Run of the process writes to the same pipe.
 _fd_lock = threading.Lock()
@@ -286,6 +314,345 @@ class _TrackSink:
                 % self.process.pid
             )
         self.process.stdout.close()
+
+# --- objects: images, distributions, texts ---------------------------------
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _module_of(value):
+    return type(value).__module__.split(".")[0]
+
+
+def _numpy():
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
+def _png_chunk(kind, body):
+    return (
+        struct.pack(">I", len(body))
+        + kind
+        + body
+        + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    )
+
+
+def _encode_png(width, height, channels, rows):
+    """A PNG of 8-bit pixels; ``rows`` is the raw scanlines, each led by its filter byte."""
+    color = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    return (
+        _PNG_SIGNATURE
+        + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0))
+        + _png_chunk(b"IDAT", zlib.compress(bytes(rows), 6))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def _channels_last(shape, torch_layout):
+    """Whether an array of 3 dimensions is H×W×C (else C×H×W)."""
+    last = shape[2] in (1, 2, 3, 4)
+    first = shape[0] in (1, 2, 3, 4)
+    if last and first:
+        return not torch_layout  # PyTorch keeps channels first, NumPy and PIL last
+    if last or first:
+        return last
+    raise ValueError(
+        "Image() needs an array of H×W, H×W×C or C×H×W with 1 to 4 channels, got shape %s"
+        % (tuple(shape),)
+    )
+
+
+def _array_png(array, torch_layout):
+    """A PNG from a NumPy array: float in [0, 1] or integers in [0, 255]."""
+    np = _numpy()
+    a = np.asarray(array)
+    if a.ndim == 3:
+        if not _channels_last(a.shape, torch_layout):
+            a = a.transpose(1, 2, 0)
+        if a.shape[2] == 1:
+            a = a[:, :, 0]
+    if a.ndim not in (2, 3) or a.size == 0:
+        raise ValueError(
+            "Image() needs an array of H×W, H×W×C or C×H×W, got shape %s" % (a.shape,)
+        )
+    if a.dtype == np.bool_:
+        a = a.astype(np.uint8) * 255
+    elif a.dtype.kind == "f":
+        a = np.nan_to_num(a.astype(np.float64), nan=0.0)
+        a = np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        a = np.clip(a, 0, 255).astype(np.uint8)
+    height, width = a.shape[0], a.shape[1]
+    channels = 1 if a.ndim == 2 else a.shape[2]
+    flat = np.ascontiguousarray(a).reshape(height, width * channels)
+    rows = np.concatenate([np.zeros((height, 1), np.uint8), flat], axis=1)
+    return _encode_png(width, height, channels, rows.tobytes())
+
+
+def _list_png(rows):
+    """A PNG from nested lists (no NumPy): H×W of gray or H×W×C, values in [0, 1] or 0..255."""
+    height = len(rows)
+    if height == 0 or not isinstance(rows[0], (list, tuple)) or len(rows[0]) == 0:
+        raise ValueError("Image() needs a non-empty list of rows")
+    width = len(rows[0])
+    first = rows[0][0]
+    channels = len(first) if isinstance(first, (list, tuple)) else 1
+    if channels not in (1, 2, 3, 4):
+        raise ValueError("Image() needs 1 to 4 channels, got %d" % channels)
+    floats = any(
+        isinstance(v, float)
+        for row in rows
+        for pixel in row
+        for v in (pixel if channels > 1 else (pixel,))
+    )
+    out = bytearray()
+    for y, row in enumerate(rows):
+        if len(row) != width:
+            raise ValueError("Image() rows differ in length: row %d has %d, row 0 %d" % (y, len(row), width))
+        out.append(0)
+        for pixel in row:
+            for v in (pixel if channels > 1 else (pixel,)):
+                if floats:
+                    v = 0.0 if v != v else min(1.0, max(0.0, v)) * 255.0
+                out.append(int(min(255, max(0, round(v)))))
+    return _encode_png(width, height, channels, out)
+
+
+def _pil_bytes(image, fmt, quality, optimize):
+    import io
+
+    buffer = io.BytesIO()
+    if fmt == "jpeg":
+        if image.mode not in ("L", "RGB", "CMYK"):
+            image = image.convert("RGB")
+        image.save(buffer, format="JPEG", quality=quality, optimize=optimize)
+    else:
+        if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
+            image = image.convert("RGBA" if "A" in image.mode else "RGB")
+        image.save(buffer, format="PNG", optimize=optimize)
+    return buffer.getvalue()
+
+
+def _image_bytes(image, fmt, quality, optimize):
+    """The PNG or JPEG bytes of anything Image() accepts, and their format."""
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        data = bytes(image)
+    elif isinstance(image, (str, os.PathLike)):
+        with open(image, "rb") as file:
+            data = file.read()
+    else:
+        module = _module_of(image)
+        if module == "PIL":
+            data = _pil_bytes(image, fmt, quality, optimize)
+        elif module == "torch":
+            tensor = image.detach().cpu()
+            if tensor.is_floating_point():
+                tensor = tensor.float()  # NumPy has no bfloat16
+            data = _array_png(tensor.numpy(), torch_layout=True)
+        elif module == "numpy":
+            data = _array_png(image, torch_layout=False)
+        elif isinstance(image, (list, tuple)):
+            np = _numpy()
+            data = _array_png(np.asarray(image), False) if np is not None else _list_png(image)
+        else:
+            raise TypeError(
+                "Image() takes a PIL image, a NumPy array, a PyTorch tensor, "
+                "PNG or JPEG bytes or a path, got %s" % type(image).__name__
+            )
+        if fmt == "jpeg" and data.startswith(_PNG_SIGNATURE):
+            data = _to_jpeg(data, quality, optimize)
+    if data.startswith(_PNG_SIGNATURE):
+        return data, "png"
+    if data[:3] == b"\xff\xd8\xff":
+        return data, "jpeg"
+    try:
+        from PIL import Image as PILImage
+        import io
+
+        return _pil_bytes(PILImage.open(io.BytesIO(data)), fmt, quality, optimize), fmt
+    except ImportError:
+        raise ValueError(
+            "Image() got bytes that are not a PNG or a JPEG (they start with %r) "
+            "and PIL is not installed to convert them" % data[:8]
+        ) from None
+
+
+def _to_jpeg(png, quality, optimize):
+    try:
+        from PIL import Image as PILImage
+    except ImportError:
+        raise ValueError("Image(format='jpeg') needs PIL to encode JPEG") from None
+    import io
+
+    return _pil_bytes(PILImage.open(io.BytesIO(png)), "jpeg", quality, optimize)
+
+
+def _caption(caption):
+    if caption is None:
+        return ""
+    if type(caption) is not str:
+        raise TypeError("A caption must be a string, got %s" % type(caption).__name__)
+    return caption
+
+
+class Image:
+    """An image to ``track()``, as Aim's ``aim.Image``.
+
+    ``image`` is a PIL image, a NumPy array or a PyTorch tensor (H×W, H×W×C
+    or C×H×W with 1 to 4 channels; float in [0, 1] or integers in 0..255;
+    a tensor's first axis is taken as channels when both ends could be),
+    PNG or JPEG bytes, or a path to an image file. Arrays are encoded as PNG
+    with zlib alone; ``format="jpeg"`` (with ``quality``) needs PIL.
+    """
+
+    __slots__ = ("data", "format", "caption")
+
+    def __init__(self, image, caption="", format="png", quality=90, optimize=False):
+        fmt = str(format).lower()
+        if fmt == "jpg":
+            fmt = "jpeg"
+        if fmt not in ("png", "jpeg"):
+            raise ValueError("Image() format must be 'png' or 'jpeg', got %r" % (format,))
+        self.caption = _caption(caption)
+        self.data, self.format = _image_bytes(image, fmt, int(quality), bool(optimize))
+        if len(self.data) > MAX_IMAGE_BYTES:
+            raise ValueError(
+                "Image() is %d bytes as %s, more than the %d aim stores"
+                % (len(self.data), self.format.upper(), MAX_IMAGE_BYTES)
+            )
+
+    def _item(self):
+        """The image's part of a protocol line (a file for a large one)."""
+        caption = ', "caption": ' + _dumps(self.caption) if self.caption else ""
+        if len(self.data) <= INLINE_IMAGE_BYTES:
+            return '{"data": "' + base64.b64encode(self.data).decode("ascii") + '"' + caption + "}"
+        # aim reads the file when it reads the line, then deletes it.
+        fd, path = tempfile.mkstemp(prefix="aim-upload-", suffix="." + self.format)
+        with os.fdopen(fd, "wb") as file:
+            file.write(self.data)
+        return '{"path": ' + _dumps(path) + ', "remove": true' + caption + "}"
+
+
+def _finite_samples(values):
+    """Floats of ``values`` (a NumPy array, a tensor, any iterable), NaN and ±inf left out."""
+    np = _numpy()
+    module = _module_of(values)
+    if module == "torch":
+        values = values.detach().cpu().float().numpy()
+        module = "numpy"
+    if np is not None and (module == "numpy" or not isinstance(values, (list, tuple))):
+        a = np.asarray(values, dtype=np.float64).ravel()
+        return a[np.isfinite(a)]
+    out = []
+    for v in values:
+        f = float(v)
+        if math.isfinite(f):
+            out.append(f)
+    return out
+
+
+class Distribution:
+    """A histogram to ``track()``, as Aim's ``aim.Distribution``.
+
+    ``distribution`` is raw samples (a NumPy array, a PyTorch tensor such
+    as a layer's weights, or any iterable of numbers), binned in
+    ``bin_count`` equal bins from their lowest to their highest value (NaN
+    and infinities are left out); or a histogram as ``(counts, edges)``
+    (what ``numpy.histogram`` returns). ``hist=counts`` with
+    ``bin_range=(low, high)`` gives one directly.
+    """
+
+    __slots__ = ("counts", "edges", "low", "high")
+
+    def __init__(self, distribution=None, bin_count=64, hist=None, bin_range=None):
+        self.edges = None
+        if hist is not None:
+            if bin_range is None or len(bin_range) != 2:
+                raise ValueError("Distribution(hist=...) needs bin_range=(low, high)")
+            self.counts = [float(c) for c in _finite_samples_keep(hist)]
+            self.low, self.high = float(bin_range[0]), float(bin_range[1])
+        elif (
+            isinstance(distribution, tuple)
+            and len(distribution) == 2
+            and len(distribution[1]) == len(distribution[0]) + 1
+        ):
+            self.counts = [float(c) for c in _finite_samples_keep(distribution[0])]
+            self.edges = [float(e) for e in _finite_samples_keep(distribution[1])]
+            self.low, self.high = self.edges[0], self.edges[-1]
+        elif distribution is not None:
+            self._from_samples(distribution, bin_count)
+        else:
+            raise ValueError("Distribution() needs samples, (counts, edges), or hist= with bin_range=")
+        if not self.counts or any(not (c >= 0 and math.isfinite(c)) for c in self.counts):
+            raise ValueError("Distribution() counts must be finite numbers of at least 0, got %r" % (self.counts[:10],))
+        if not (self.low < self.high):
+            raise ValueError("Distribution() range must have low < high, got (%r, %r)" % (self.low, self.high))
+
+    def _from_samples(self, samples, bins):
+        if type(bins) is not int or not 1 <= bins <= 4096:
+            raise ValueError("Distribution() bin_count must be an integer from 1 to 4096, got %r" % (bins,))
+        values = _finite_samples(samples)
+        np = _numpy()
+        if len(values) == 0:
+            low, high = 0.0, 1.0
+        else:
+            low, high = float(min(values)), float(max(values))
+            if low == high:
+                low, high = low - 0.5, high + 0.5
+        if np is not None and not isinstance(values, list):
+            counts, _ = np.histogram(values, bins=bins, range=(low, high))
+            self.counts = [float(c) for c in counts]
+        else:
+            counts = [0.0] * bins
+            width = (high / 2 - low / 2) / bins
+            for v in values:
+                counts[min(bins - 1, int((v / 2 - low / 2) // width))] += 1
+            self.counts = counts
+        self.low, self.high = low, high
+
+    def _item(self):
+        counts = "[" + ", ".join(_float_text(c) for c in self.counts) + "]"
+        if self.edges is not None:
+            edges = "[" + ", ".join(_float_text(e) for e in self.edges) + "]"
+            return '{"counts": ' + counts + ', "edges": ' + edges + "}"
+        return (
+            '{"counts": ' + counts + ', "range": ['
+            + _float_text(self.low) + ", " + _float_text(self.high) + "]}"
+        )
+
+
+def _finite_samples_keep(values):
+    """The numbers of ``values`` as a list (a NumPy array or a tensor too), unfiltered."""
+    if _module_of(values) == "torch":
+        values = values.detach().cpu().double().numpy()
+    if _module_of(values) == "numpy":
+        values = values.tolist()
+    return list(values)
+
+
+class Text:
+    """A text to ``track()``, as Aim's ``aim.Text``: a string (up to 1 MiB of UTF-8)."""
+
+    __slots__ = ("text", "caption")
+
+    def __init__(self, text, caption=""):
+        if not isinstance(text, str):
+            raise TypeError("Text() needs a string, got %s" % type(text).__name__)
+        self.text = text
+        self.caption = _caption(caption)
+
+    def _item(self):
+        if not self.caption:
+            return _dumps(self.text)
+        return '{"text": ' + _dumps(self.text) + ', "caption": ' + _dumps(self.caption) + "}"
+
+
+_OBJECT_KEYS = {Image: "image", Distribution: "distribution", Text: "text"}
+
 
 
 
@@ -683,7 +1050,8 @@ class _RemoteSink:
 
 
 class Run:
-    """A run: parameters, metric series, tags and log lines.
+    """A run: parameters, metric series, tags, log lines, and sequences of
+    images, distributions and texts.
 
     ``experiment``, ``name``, ``description`` and ``tags`` describe it;
     ``repo`` is the repository (default: ``AIM_REPO``, then the nearest
@@ -736,6 +1104,7 @@ class Run:
         self._params = {}
         self._lines = deque()
         self._append = self._lines.append
+        self._object_bytes = 0
         self._time_at = 0.0
         self._time_part = ""
         self._flush_lock = threading.Lock()
@@ -794,6 +1163,11 @@ class Run:
             for key, item in value.items():
                 self.track(item, name=key, step=step, epoch=epoch, context=context)
             return
+        elif cls in _OBJECT_KEYS or (
+            (cls is list or cls is tuple) and value and type(value[0]) in _OBJECT_KEYS
+        ):
+            self._track_objects(value, name, step, epoch, context)
+            return
         else:
             text = _number_text(value, name)
         quoted = _names.get(name) or _quoted_name(name)
@@ -834,6 +1208,55 @@ class Run:
             + self._time_part
         )
         if len(lines) >= BUFFER_LINES:
+            self.flush()
+
+    def _track_objects(self, value, name, step, epoch, context):
+        """One point of a sequence: an Image, Distribution or Text, or a list of one kind."""
+        items = list(value) if type(value) in (list, tuple) else [value]
+        kind = type(items[0])
+        if any(type(item) is not kind for item in items):
+            raise TypeError(
+                "track() needs a list of one kind of object for %r, got %s"
+                % (name, sorted({type(item).__name__ for item in items}))
+            )
+        key = _OBJECT_KEYS[kind]
+        tail = ', "name": ' + _quoted_name(name)
+        if step is not None:
+            tail += ', "step": ' + str(_integer(step, "step", name))
+        if epoch is not None:
+            tail += ', "epoch": ' + str(_integer(epoch, "epoch", name))
+        if context is not None:
+            tail += _context_part(context)
+        tail += ', "time": ' + repr(_time()) + "}"
+        parts = [item._item() for item in items]
+        # A batch too long for one line is split over lines of the same step.
+        head = '{"' + key + '": ['
+        budget = LINE_BUDGET - len(head) - len(tail) - 2
+        for part in parts:
+            if len(part) > budget:
+                raise ValueError(
+                    "track() %s for %r is %d characters in the protocol, more than the %d a line holds"
+                    % (key, name, len(part), budget)
+                )
+        if step is None and sum(len(part) + 2 for part in parts) > budget:
+            raise ValueError(
+                "track() of a batch too large for one line needs an explicit step, "
+                "so that every line of it lands on the same step"
+            )
+        line = []
+        size = 0
+        for part in parts:
+            if line and size + len(part) + 2 > budget:
+                self._put_object(head + ", ".join(line) + "]" + tail)
+                line, size = [], 0
+            line.append(part)
+            size += len(part) + 2
+        self._put_object(head + ", ".join(line) + "]" + tail)
+
+    def _put_object(self, line):
+        self._append(line)
+        self._object_bytes += len(line)
+        if self._object_bytes >= BUFFER_BYTES:
             self.flush()
 
     def __setitem__(self, key, value):
@@ -914,6 +1337,7 @@ class Run:
                 return
             # popleft() is atomic: a track() in another thread appends safely meanwhile.
             batch = [lines.popleft() for _ in range(count)]
+            self._object_bytes = 0
             batch.append("")
             try:
                 self._sink.write("\n".join(batch).encode("utf-8"))

@@ -17,6 +17,7 @@ import {
 } from "../util/sqlite.ts";
 import type { FsMode } from "../util/fs_mode.ts";
 import { seriesKey } from "../storage/run_file.ts";
+import { sequenceKey } from "../storage/run_objects.ts";
 import type { RunRecord } from "../types.ts";
 import { AimError } from "../errors.ts";
 import { flattenParams } from "./params.ts";
@@ -25,7 +26,7 @@ import { flattenParams } from "./params.ts";
 const STATEMENT_CACHE = 64;
 
 /** Bumped whenever SCHEMA changes: an index of another version is rebuilt. */
-const SCHEMA_VERSION = 7;
+const SCHEMA_VERSION = 8;
 
 // Child tables are clustered by run (WITHOUT ROWID, keyed by hash first), so
 // writing or deleting one run touches few pages; value lookups go through
@@ -55,7 +56,28 @@ CREATE TABLE series(
 CREATE INDEX series_name ON series(name, context, last, min, max, count, first_step, last_step, last_time);
 CREATE TABLE previews(hash TEXT NOT NULL, name TEXT NOT NULL, context TEXT NOT NULL, preview BLOB NOT NULL);
 CREATE INDEX previews_key ON previews(hash, name, context);
+CREATE TABLE sequences(
+  hash TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, context TEXT NOT NULL,
+  count INTEGER NOT NULL, items INTEGER NOT NULL, first_step INTEGER, last_step INTEGER,
+  last_time REAL, PRIMARY KEY(hash, kind, name, context)) WITHOUT ROWID;
+CREATE INDEX sequences_name ON sequences(kind, name, context, count, items, first_step, last_step, last_time);
+-- Each sequence's last step (JSON) and the thumbnail of its last image: a
+-- grid's first answer, read without opening a run file.
+CREATE TABLE tails(hash TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, context TEXT NOT NULL, tail TEXT, thumb BLOB);
+CREATE INDEX tails_key ON tails(hash, kind, name, context);
 `;
+
+/** Every table of the schema: each holds rows keyed by a run's hash. */
+const _TABLES = [
+  "runs",
+  "records",
+  "params",
+  "tags",
+  "series",
+  "previews",
+  "sequences",
+  "tails",
+];
 
 /** Writes between checkpoints in a deferred loop (a run of 200 params adds ~120 pages of WAL). */
 const CHECKPOINT_EVERY = 64;
@@ -173,16 +195,7 @@ export class IndexDb implements Disposable {
         }).user_version,
       );
       if (version === SCHEMA_VERSION) return false;
-      for (
-        const table of [
-          "runs",
-          "records",
-          "params",
-          "tags",
-          "series",
-          "previews",
-        ]
-      ) {
+      for (const table of _TABLES) {
         this.#db.exec(`DROP TABLE IF EXISTS ${table}`);
       }
       this.#db.exec(SCHEMA);
@@ -222,10 +235,16 @@ export class IndexDb implements Disposable {
     return this.#db;
   }
 
-  /** Replaces the run's rows with `record` in one transaction; returns its duration in ms. */
+  /**
+   * Replaces the run's rows with `record` in one transaction, with its
+   * series' previews and its sequences' tails and thumbnails (keyed by
+   * `seriesKey` and `sequenceKey`); returns its duration in ms.
+   */
   write(
     record: RunRecord,
     previews: Map<string, Uint8Array> = new Map(),
+    tails: Map<string, { tail: string | null; thumb: Uint8Array | null }> =
+      new Map(),
   ): number {
     this.requireWritable();
     const tags = [...new Set(record.tags)];
@@ -290,6 +309,37 @@ export class IndexDb implements Disposable {
           putPreview.run(record.hash, s.name, context, preview);
         }
       }
+      const putSequence = this.statement(
+        "INSERT INTO sequences(hash, kind, name, context, count, items, first_step, last_step, last_time) VALUES (?,?,?,?,?,?,?,?,?)",
+      );
+      const putTail = this.statement(
+        "INSERT INTO tails(hash, kind, name, context, tail, thumb) VALUES (?,?,?,?,?,?)",
+      );
+      for (const q of record.sequences ?? []) {
+        const context = canonicalJson(q.context);
+        putSequence.run(
+          record.hash,
+          q.kind,
+          q.name,
+          context,
+          q.count,
+          q.items,
+          q.first_step,
+          q.last_step,
+          q.last_time,
+        );
+        const tail = tails.get(sequenceKey(q.kind, q.name, context));
+        if (tail !== undefined) {
+          putTail.run(
+            record.hash,
+            q.kind,
+            q.name,
+            context,
+            tail.tail,
+            tail.thumb,
+          );
+        }
+      }
     });
     const elapsed = performance.now() - start;
     if (elapsed > this.longestWriteMs) this.longestWriteMs = elapsed;
@@ -306,6 +356,35 @@ export class IndexDb implements Disposable {
         | { preview: Uint8Array | null }
         | undefined;
     return row?.preview ?? null;
+  }
+
+  /**
+   * The stored tails (JSON text, see `Tail`) and thumbnails of sequences of
+   * indexed runs, for `[hash, kind, name, contextKey]` keys, keyed by
+   * `hash` + {@linkcode sequenceKey}; missing ones are left out.
+   */
+  tails(
+    keys: readonly (readonly [string, string, string, string])[],
+  ): Map<string, { tail: string | null; thumb: Uint8Array | null }> {
+    const out = new Map<
+      string,
+      { tail: string | null; thumb: Uint8Array | null }
+    >();
+    if (keys.length === 0) return out;
+    const rows = this.statement(
+      "SELECT t.hash, t.kind, t.name, t.context, t.tail, t.thumb FROM json_each(?) j JOIN tails t ON t.hash = j.value ->> 0 AND t.kind = j.value ->> 1 AND t.name = j.value ->> 2 AND t.context = j.value ->> 3",
+    ).all(JSON.stringify(keys));
+    for (const row of rows) {
+      out.set(
+        String(row.hash) +
+          sequenceKey(String(row.kind), String(row.name), String(row.context)),
+        {
+          tail: row.tail === null ? null : String(row.tail),
+          thumb: row.thumb as Uint8Array | null,
+        },
+      );
+    }
+    return out;
   }
 
   /** Removes every row of the run. */
@@ -396,9 +475,7 @@ export class IndexDb implements Disposable {
   }
 
   #deleteRows(hash: string) {
-    for (
-      const table of ["runs", "records", "params", "tags", "series", "previews"]
-    ) {
+    for (const table of _TABLES) {
       this.statement(`DELETE FROM ${table} WHERE hash = ?`).run(hash);
     }
   }

@@ -20,6 +20,7 @@ import {
 } from "../storage/run_file.ts";
 import type { Junk, RunLock, RunSpaces } from "../storage/run_spaces.ts";
 import { readEditedRecord, readEdits } from "../storage/run_edits.ts";
+import { readTails } from "../storage/run_objects.ts";
 import type { IndexDb } from "./index_db.ts";
 
 /** A repository's run spaces with its index: what indexing needs (a `Repo` is one). */
@@ -121,16 +122,18 @@ export function indexRun(
     }
     let record: RunRecord;
     let previews: Map<string, Uint8Array>;
+    let tails: ReturnType<typeof readTails>;
     let editsBefore = 0;
     try {
       let current: boolean;
       editsBefore = readEdits(spaces.runDir(hash)).version;
-      [record, previews, current] = spaces.readRun(
+      [record, previews, tails, current] = spaces.readRun(
         hash,
         (db) =>
           [
             readEditedRecord(db, hash, spaces.runDir(hash)),
             readPreviews(db),
+            readTails(db),
             runFileFeatures(db).pyramid,
           ] as const,
       );
@@ -155,7 +158,7 @@ export function indexRun(
       record.status = "crashed";
       record.ended_at = crashEndTime(spaces.runDir(hash), record);
     }
-    const writeMs = index.write(record, previews);
+    const writeMs = index.write(record, previews, tails);
     spaces.removeMarker(hash);
     // Holding the lock, no writer can have written since the read; without
     // it a writer may have committed after our read, and its marker must

@@ -89,6 +89,16 @@
  * - A series' `last`, `min` and `max` may be NaN (min and max only when
  *   every point is NaN); `first_step`, `last_step` and `last_time` are None
  *   for an empty series.
+ * - `images.X`, `distributions.X` and `texts.X` (X in name, context, count,
+ *   items, first_step, last_step, last_time; any other X is a syntax error)
+ *   are fields of the sequence of that kind being tested: a query that
+ *   mentions one of them is a sequence query and matches (run, sequence)
+ *   pairs of that kind. `count` is the points tracked (`run.track()`
+ *   calls), `items` the objects (a list of 16 images at one step is one
+ *   point and 16 items). `run.*` works in sequence queries too; a query
+ *   without a sequence root matches every sequence of the kind asked for
+ *   in the runs it matches. One query mentions at most one of `metric`,
+ *   `images`, `distributions` and `texts`.
  *
  * @module
  */
@@ -100,6 +110,7 @@ import type {
   Context,
   ParamValue,
   RunRecord,
+  SequenceSummary,
   SeriesSummary,
 } from "../types.ts";
 
@@ -144,13 +155,17 @@ export function evalRunQuery(
   now: number,
   check?: () => void,
 ): boolean {
-  if (q.usesMetric) {
+  if (q.usesMetric || q.sequenceKind !== null) {
     throw new TypeError(
-      `Cannot match runs with a metric query: it mentions metric, so it matches (run, series) pairs`,
+      `Cannot match runs with a query that mentions ${
+        q.sequenceKind ?? "metric"
+      }: it matches (run, ${q.usesMetric ? "series" : "sequence"}) pairs`,
     );
   }
   if (q.expr === null) return true;
-  return truthy(_eval(q.expr, { run, series: null, now, check }));
+  return truthy(
+    _eval(q.expr, { run, series: null, sequence: null, now, check }),
+  );
 }
 
 /**
@@ -164,8 +179,34 @@ export function evalMetricQuery(
   now: number,
   check?: () => void,
 ): boolean {
+  if (q.sequenceKind !== null) {
+    throw new TypeError(
+      `Cannot match series with a query that mentions ${q.sequenceKind}`,
+    );
+  }
   if (q.expr === null) return true;
-  return truthy(_eval(q.expr, { run, series, now, check }));
+  return truthy(_eval(q.expr, { run, series, sequence: null, now, check }));
+}
+
+/**
+ * Whether a (run, sequence) pair matches a query; a query without a
+ * sequence root matches every sequence of the runs it matches. The caller
+ * pairs only sequences of the kind the query mentions.
+ */
+export function evalSequenceQuery(
+  q: Query,
+  run: RunRecord,
+  sequence: SequenceSummary,
+  now: number,
+  check?: () => void,
+): boolean {
+  if (q.usesMetric) {
+    throw new TypeError(
+      `Cannot match sequences with a query that mentions metric`,
+    );
+  }
+  if (q.expr === null) return true;
+  return truthy(_eval(q.expr, { run, series: null, sequence, now, check }));
 }
 
 /**
@@ -186,8 +227,19 @@ export function evalValue(
       `Cannot evaluate a query that mentions metric without a series`,
     );
   }
+  if (q.sequenceKind !== null) {
+    throw new TypeError(
+      `Cannot evaluate a query that mentions ${q.sequenceKind} as a value`,
+    );
+  }
   if (q.expr === null) return null;
-  return _eval(q.expr, { run, series: series ?? null, now, check: undefined });
+  return _eval(q.expr, {
+    run,
+    series: series ?? null,
+    sequence: null,
+    now,
+    check: undefined,
+  });
 }
 
 /**
@@ -196,7 +248,13 @@ export function evalValue(
  */
 export function constantValue(expr: Expr): QueryValue | undefined {
   if (!_isConstant(expr)) return undefined;
-  return _eval(expr, { run: null, series: null, now: 0, check: undefined });
+  return _eval(expr, {
+    run: null,
+    series: null,
+    sequence: null,
+    now: 0,
+    check: undefined,
+  });
 }
 
 /** Python truthiness: None, False, 0, "", [] and {} are false; NaN is true. */
@@ -300,6 +358,7 @@ export function compareCodePoints(a: string, b: string): number {
 interface _Scope {
   run: RunRecord | null;
   series: SeriesSummary | null;
+  sequence: SequenceSummary | null;
   now: number;
   /** Called while matching long texts: a deadline or a cancellation throws from it. */
   check: (() => void) | undefined;
@@ -341,6 +400,14 @@ function _eval(expr: Expr, scope: _Scope): QueryValue {
         );
       }
       return _walk(_seriesField(scope.series, expr.field), expr.path);
+    }
+    case "sequence": {
+      if (scope.sequence === null) {
+        throw new TypeError(
+          `Cannot evaluate ${expr.kind}.${expr.field} without a sequence`,
+        );
+      }
+      return _walk(_sequenceField(scope.sequence, expr.field), expr.path);
     }
     case "run_metric": {
       const series = _findSeries(_needRun(scope), expr.name, expr.context);
@@ -403,6 +470,7 @@ function _isConstant(expr: Expr): boolean {
     case "param":
     case "metric":
     case "run_metric":
+    case "sequence":
       return false;
     case "member":
       return _isConstant(expr.object);
@@ -478,6 +546,27 @@ function _seriesField(series: SeriesSummary, field: string): QueryValue {
       return series.max;
     case "last_time":
       return series.last_time;
+    default:
+      return null;
+  }
+}
+
+function _sequenceField(sequence: SequenceSummary, field: string): QueryValue {
+  switch (field) {
+    case "name":
+      return sequence.name;
+    case "context":
+      return sequence.context;
+    case "count":
+      return sequence.count;
+    case "items":
+      return sequence.items;
+    case "first_step":
+      return sequence.first_step;
+    case "last_step":
+      return sequence.last_step;
+    case "last_time":
+      return sequence.last_time;
     default:
       return null;
   }

@@ -36,6 +36,9 @@ export {
   type RunAttrExpr,
   type RunAttribute,
   type RunMetricExpr,
+  SEQUENCE_FIELDS,
+  type SequenceExpr,
+  type SequenceField,
   type UnaryExpr,
 } from "./parser.ts";
 export {
@@ -43,6 +46,7 @@ export {
   compareValues,
   evalMetricQuery,
   evalRunQuery,
+  evalSequenceQuery,
   evalValue,
   type QueryValue,
   truthy,
@@ -52,6 +56,7 @@ export {
   type CompiledQuery,
   compileMetricQuery,
   compileRunQuery,
+  compileSequenceQuery,
   type SqlArg,
 } from "./sql.ts";
 export {
@@ -62,6 +67,9 @@ export {
   searchMetrics,
   type SearchOptions,
   searchRuns,
+  searchSequences,
+  type SequenceMatch,
+  type SequencePage,
 } from "./search.ts";
 export { isoTime, runToJson } from "./run_json.ts";
 export {

@@ -12,7 +12,8 @@
  */
 
 import { AimError } from "../errors.ts";
-import type { Context, ParamValue } from "../types.ts";
+import type { Context, ParamValue, SequenceKind } from "../types.ts";
+import { SEQUENCE_KINDS } from "../types.ts";
 import { Regex, RegexSyntaxError } from "./regex.ts";
 
 /** Longest accepted query, in UTF-16 code units. */
@@ -98,6 +99,23 @@ export const METRIC_FIELDS = [
 
 /** A field of a series summary. */
 export type MetricField = (typeof METRIC_FIELDS)[number];
+
+/**
+ * Fields of a sequence summary, reachable as `images.X`, `distributions.X`
+ * or `texts.X`.
+ */
+export const SEQUENCE_FIELDS = [
+  "name",
+  "context",
+  "count",
+  "items",
+  "first_step",
+  "last_step",
+  "last_time",
+] as const;
+
+/** A field of a sequence summary. */
+export type SequenceField = (typeof SEQUENCE_FIELDS)[number];
 
 /** String methods callable on any value (they are false on non-strings). */
 export const QUERY_METHODS = [
@@ -205,6 +223,23 @@ export interface RunMetricExpr {
   column: number;
 }
 
+/**
+ * `images.X`, `distributions.X` or `texts.X` of a sequence query: a field of
+ * the sequence being tested, then `path` walked into the value.
+ */
+export interface SequenceExpr {
+  /** Which kind of {@linkcode Expr} this is. */
+  type: "sequence";
+  /** The kind of sequence the query tests. */
+  kind: SequenceKind;
+  /** The summary field, e.g. `name`. */
+  field: SequenceField;
+  /** Keys walked into the field's value: `["subset"]` for `images.context.subset`. */
+  path: PathKey[];
+  /** 1-based column (UTF-16 code units) where the node starts, for error messages. */
+  column: number;
+}
+
 /** `x.key` or `x[key]` on a value that is not a run or metric reference. */
 export interface MemberExpr {
   /** Which kind of {@linkcode Expr} this is. */
@@ -293,6 +328,7 @@ export type Expr =
   | ParamExpr
   | MetricExpr
   | RunMetricExpr
+  | SequenceExpr
   | MemberExpr
   | CallExpr
   | UnaryExpr
@@ -308,6 +344,11 @@ export interface Query {
   readonly expr: Expr | null;
   /** Whether it mentions `metric`, i.e. is evaluated per (run, series) pair. */
   readonly usesMetric: boolean;
+  /**
+   * The kind of sequence it mentions (`images`, `distributions`, `texts`),
+   * i.e. it is evaluated per (run, sequence) pair; null when none.
+   */
+  readonly sequenceKind: SequenceKind | null;
 }
 
 /**
@@ -346,7 +387,12 @@ export function parseQuery(text: string): Query {
   }
   const parser = new _Parser(text, _tokenize(text));
   const expr = parser.parseQuery();
-  return { text, expr, usesMetric: parser.usesMetric };
+  return {
+    text,
+    expr,
+    usesMetric: parser.usesMetric,
+    sequenceKind: parser.sequenceKind,
+  };
 }
 
 /**
@@ -603,10 +649,12 @@ type _Partial =
   | { kind: "expr"; expr: Expr }
   | { kind: "run"; column: number }
   | { kind: "metric"; column: number }
+  | { kind: "sequence"; sequence: SequenceKind; column: number }
   | { kind: "run_metrics"; column: number };
 
 class _Parser {
   usesMetric = false;
+  sequenceKind: SequenceKind | null = null;
   #text: string;
   #tokens: _Token[];
   #pos = 0;
@@ -865,6 +913,13 @@ class _Parser {
           `expected a field (${METRIC_FIELDS.join(", ")}) after metric`,
           this.#peek(),
         );
+      case "sequence":
+        return this.#fail(
+          `expected a field (${
+            SEQUENCE_FIELDS.join(", ")
+          }) after ${partial.sequence}`,
+          this.#peek(),
+        );
       case "run_metrics":
         return this.#fail(
           `expected a subscript like ["loss", {"subset": "train"}] after run.metrics`,
@@ -910,6 +965,17 @@ class _Parser {
             column: partial.column,
           },
         };
+      case "sequence":
+        return {
+          kind: "expr",
+          expr: {
+            type: "sequence",
+            kind: partial.sequence,
+            field: this.#sequenceField(key, tok, partial.sequence),
+            path: [],
+            column: partial.column,
+          },
+        };
       case "run_metrics":
         return this.#fail(
           `expected a subscript like ["loss", {"subset": "train"}] after run.metrics`,
@@ -926,7 +992,7 @@ class _Parser {
         if (
           expr.type === "run_attr" || expr.type === "param" ||
           expr.type === "metric" ||
-          expr.type === "run_metric"
+          expr.type === "run_metric" || expr.type === "sequence"
         ) {
           return { kind: "expr", expr: { ...expr, path: [...expr.path, key] } };
         }
@@ -951,6 +1017,41 @@ class _Parser {
       );
     }
     return key as MetricField;
+  }
+
+  #sequenceField(
+    key: PathKey,
+    tok: _Token,
+    kind: SequenceKind,
+  ): SequenceField {
+    if (
+      typeof key !== "string" ||
+      !(SEQUENCE_FIELDS as readonly string[]).includes(key)
+    ) {
+      this.#fail(
+        `unknown ${kind} field ${JSON.stringify(key)}: expected one of ${
+          SEQUENCE_FIELDS.join(", ")
+        }`,
+        tok,
+      );
+    }
+    return key as SequenceField;
+  }
+
+  /**
+   * Notes that the query tests `root` (metric, or a sequence kind): one
+   * query tests one kind of (run, member) pair.
+   */
+  #root(root: "metric" | SequenceKind, tok: _Token): void {
+    const before = this.usesMetric ? "metric" : this.sequenceKind;
+    if (before !== null && before !== root) {
+      this.#fail(
+        `a query tests one kind of sequence: it mentions ${before}, so it cannot mention ${root}`,
+        tok,
+      );
+    }
+    if (root === "metric") this.usesMetric = true;
+    else this.sequenceKind = root;
   }
 
   /** Parses `k1, k2, ...]` after `[`: string or integer literals. */
@@ -1077,8 +1178,13 @@ class _Parser {
         this.#next();
         if (tok.text === "run") return { kind: "run", column: tok.column };
         if (tok.text === "metric") {
-          this.usesMetric = true;
+          this.#root("metric", tok);
           return { kind: "metric", column: tok.column };
+        }
+        if ((SEQUENCE_KINDS as readonly string[]).includes(tok.text)) {
+          const sequence = tok.text as SequenceKind;
+          this.#root(sequence, tok);
+          return { kind: "sequence", sequence, column: tok.column };
         }
         if (Object.hasOwn(_CONSTANTS, tok.text)) {
           return {
@@ -1094,7 +1200,7 @@ class _Parser {
           this.#fail(`expected an operand, found '${tok.text}'`, tok);
         }
         return this.#fail(
-          `unknown name ${tok.text}: a query starts from run or metric`,
+          `unknown name ${tok.text}: a query starts from run, metric, images, distributions or texts`,
           tok,
         );
       }
@@ -1211,6 +1317,7 @@ function _isTimeRef(expr: Expr): boolean {
     case "metric":
       return expr.path.length === 0 && expr.field === "last_time";
     case "run_metric":
+    case "sequence":
       return expr.path.length === 0 && expr.field === "last_time";
     default:
       return false;

@@ -52,5 +52,15 @@ export function runToJson(
       min: m.min,
       max: m.max,
     })),
+    sequences: (r.sequences ?? []).map((q) => ({
+      kind: q.kind,
+      name: q.name,
+      context: q.context,
+      count: q.count,
+      items: q.items,
+      first_step: q.first_step,
+      last_step: q.last_step,
+      last_time: q.last_time,
+    })),
   };
 }

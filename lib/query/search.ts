@@ -14,14 +14,18 @@ import type {
   ParamValue,
   RunFailure,
   RunRecord,
+  SequenceKind,
+  SequenceSummary,
   SeriesSummary,
 } from "../types.ts";
+import { SEQUENCE_KINDS } from "../types.ts";
 import { contextKey, decodeJson } from "../util/json.ts";
 import type { Repo } from "../repo/repo.ts";
 import {
   compareCodePoints,
   evalMetricQuery,
   evalRunQuery,
+  evalSequenceQuery,
   evalValue,
 } from "./eval.ts";
 import { parseQuery, type Query } from "./parser.ts";
@@ -29,6 +33,8 @@ import {
   type CompiledQuery,
   compileMetricQuery,
   compileRunQuery,
+  compileSequenceQuery,
+  type SqlArg,
 } from "./sql.ts";
 import { seriesKey } from "../storage/run_file.ts";
 
@@ -121,6 +127,11 @@ export function searchRuns(
   if (query.usesMetric) {
     throw badRequest(
       "This query mentions metric: search series with `aim metrics ls` (or use run.metrics[...] here)",
+    );
+  }
+  if (query.sequenceKind !== null) {
+    throw badRequest(
+      `This query mentions ${query.sequenceKind}: search sequences with POST /api/sequences/search`,
     );
   }
   const search = _begin(repo, query, options, compileRunQuery);
@@ -247,7 +258,7 @@ function _sortSpec(spec: string | undefined): _SortSpec {
   const text = (descending ? spec!.trim().slice(1) : spec)?.trim() ||
     "run.created_at";
   const query = parseQuery(text);
-  if (query.usesMetric || query.expr === null) {
+  if (query.usesMetric || query.sequenceKind !== null || query.expr === null) {
     throw badRequest(
       `Cannot sort by ${
         JSON.stringify(spec)
@@ -307,16 +318,181 @@ export function searchMetrics(
   text: string,
   options: SearchOptions = {},
 ): MetricPage {
-  const search = _begin(repo, parseQuery(text), options, compileMetricQuery);
-  const { query, compiled, markers, now, limit, offset, check, sort } = search;
+  const query = parseQuery(text);
+  if (query.sequenceKind !== null) {
+    throw badRequest(
+      `This query mentions ${query.sequenceKind}: search them as sequences (POST /api/sequences/search), not as metrics`,
+    );
+  }
+  const search = _begin(repo, query, options, compileMetricQuery);
+  const page = _searchMembers(search, _SERIES);
+  return {
+    matches: page.matches.map(({ run, member }) => ({ run, series: member })),
+    total: page.total,
+    unreadable: page.unreadable,
+  };
+}
+
+/** A (run, sequence) match. */
+export interface SequenceMatch {
+  /** The run the sequence belongs to. */
+  run: ListedRun;
+  /** The matching sequence's summary (no objects: read them with `readSequence`). */
+  sequence: SequenceSummary;
+}
+
+/** A page of sequence matches. */
+export interface SequencePage {
+  /** The kind of sequence searched. */
+  kind: SequenceKind;
+  /** The page of matching (run, sequence) pairs, in sort order. */
+  matches: SequenceMatch[];
+  /** Matches before pagination. */
+  total: number;
+  /** Unindexed runs that could not be read (skipped, never fatal). */
+  unreadable: RunFailure[];
+}
+
+/**
+ * (run, sequence) pairs of one kind (images, distributions or texts)
+ * matching `text`, a query that may mention that kind
+ * (`images.name == "samples" and images.context.subset == "val"`) and
+ * `run`. The kind comes from the query, or from `options.kind` when the
+ * query names none (`run.hparams.lr < 0.1` with kind `images`: every image
+ * sequence of those runs). Sorted as runs are; a run's matches stay
+ * together, by name, then context. Throws `AimError` `bad_request` when
+ * neither says the kind, or they disagree.
+ *
+ * @example Find the validation samples
+ * ```ts
+ * import { searchSequences } from "./search.ts";
+ * import { Image, Repo, Text } from "../mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const repo = await Repo.open(`${dir}/.aim`, { create: true });
+ * const run = await repo.startRun({ name: "gan" });
+ * const pixels = new Uint8Array(8 * 8).fill(200);
+ * for (const subset of ["train", "val"]) {
+ *   run.track(Image.fromPixels(pixels, 8, 8, 1), { name: "samples", step: 0, context: { subset } });
+ * }
+ * run.track(new Text("a sample"), { name: "samples", step: 0 });
+ * await run.close();
+ * const page = searchSequences(repo, 'images.name == "samples" and images.context.subset == "val"');
+ * console.log(page.kind, page.total, page.matches[0]?.sequence.context); // images 1 { subset: "val" }
+ * console.log(searchSequences(repo, "", { kind: "texts" }).total); // 1
+ * repo.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function searchSequences(
+  repo: Repo,
+  text: string,
+  options: SearchOptions & { kind?: SequenceKind } = {},
+): SequencePage {
+  const query = parseQuery(text);
+  if (query.usesMetric) {
+    throw badRequest(
+      "This query mentions metric: search series with POST /api/series/search (or aim metrics ls)",
+    );
+  }
+  if (
+    options.kind !== undefined &&
+    !(SEQUENCE_KINDS as readonly string[]).includes(options.kind)
+  ) {
+    throw badRequest(
+      `kind must be one of ${SEQUENCE_KINDS.join(", ")}, got ${
+        JSON.stringify(options.kind)
+      }`,
+    );
+  }
+  const kind = query.sequenceKind ?? options.kind;
+  if (kind === undefined) {
+    throw badRequest(
+      `Say which sequences to search: a query that mentions images, distributions or texts, or a kind`,
+    );
+  }
+  if (options.kind !== undefined && options.kind !== kind) {
+    throw badRequest(
+      `The query mentions ${kind} but the kind asked for is ${options.kind}`,
+    );
+  }
+  const search = _begin(repo, query, options, compileSequenceQuery);
+  const page = _searchMembers(search, _sequences(kind));
+  return {
+    kind,
+    matches: page.matches.map(({ run, member }) => ({ run, sequence: member })),
+    total: page.total,
+    unreadable: page.unreadable,
+  };
+}
+
+/**
+ * What a search over the members of runs (series, or sequences of one
+ * kind) needs to know of them: where the index keeps them, and how to
+ * find and test them in a record.
+ */
+interface _Members<M> {
+  /** The index table and its alias, as the compiled query names it. */
+  table: string;
+  /** SQL that keeps only this kind of member, with its arguments. */
+  filter: string;
+  filterArgs: SqlArg[];
+  /** The record's members of this kind. */
+  of(record: RunRecord): readonly M[];
+  /** A member's name and context, as `seriesKey` makes them. */
+  key(member: M): string;
+  /** Whether a member matches the query. */
+  matches(
+    query: Query,
+    record: RunRecord,
+    member: M,
+    now: number,
+    check: (() => void) | undefined,
+  ): boolean;
+}
+
+const _SERIES: _Members<SeriesSummary> = {
+  table: "series s",
+  filter: "",
+  filterArgs: [],
+  of: (record) => record.metrics,
+  key: (series) => seriesKey(series.name, contextKey(series.context)),
+  matches: evalMetricQuery,
+};
+
+function _sequences(kind: SequenceKind): _Members<SequenceSummary> {
+  return {
+    table: "sequences q",
+    filter: "q.kind = ? AND ",
+    filterArgs: [kind],
+    of: (record) => (record.sequences ?? []).filter((q) => q.kind === kind),
+    key: (sequence) => seriesKey(sequence.name, contextKey(sequence.context)),
+    matches: evalSequenceQuery,
+  };
+}
+
+interface _MemberPage<M> {
+  matches: { run: ListedRun; member: M }[];
+  total: number;
+  unreadable: RunFailure[];
+}
+
+/** (run, member) pairs matching a search, sorted and paged. */
+function _searchMembers<M>(
+  search: _Search,
+  members: _Members<M>,
+): _MemberPage<M> {
+  const { repo, query, compiled, markers, now, limit, offset, check, sort } =
+    search;
   const tick = _every(256, check);
   if (compiled.exact && sort.byCreation) {
-    return _searchMetricsByCreation(search);
+    return _searchMembersByCreation(search, members);
   }
-  const matches: MetricMatch[] = [];
+  const alias = members.table.slice(-1);
+  const matches: { run: ListedRun; member: M }[] = [];
   const rows = repo.index().statement(
-    `SELECT r.hash, c.record, s.name, s.context FROM runs r JOIN series s ON s.hash = r.hash JOIN records c ON c.hash = r.hash WHERE ${compiled.where}`,
-  ).all(...compiled.args);
+    `SELECT r.hash, c.record, ${alias}.name, ${alias}.context FROM runs r JOIN ${members.table} ON ${alias}.hash = r.hash JOIN records c ON c.hash = r.hash WHERE ${members.filter}(${compiled.where})`,
+  ).all(...members.filterArgs, ...compiled.args);
   const decoded = new Map<string, RunRecord>();
   for (const row of rows) {
     tick();
@@ -327,23 +503,23 @@ export function searchMetrics(
       record = decodeJson(String(row.record)) as RunRecord;
       decoded.set(hash, record);
     }
-    const context = String(row.context);
-    const series = record.metrics.find((s) =>
-      s.name === row.name && contextKey(s.context) === context
-    );
-    if (series === undefined) continue;
-    if (compiled.exact || evalMetricQuery(query, record, series, now, check)) {
-      matches.push({ run: { record, live: false, indexed: true }, series });
+    const key = seriesKey(String(row.name), String(row.context));
+    const member = members.of(record).find((m) => members.key(m) === key);
+    if (member === undefined) continue;
+    if (
+      compiled.exact || members.matches(query, record, member, now, check)
+    ) {
+      matches.push({ run: { record, live: false, indexed: true }, member });
     }
   }
-  const unindexed = _unindexedSeries(search);
+  const unindexed = _unindexedMembers(search, members);
   matches.push(...unindexed.matches);
   _sort(
     matches,
     (m) => m.run.record,
     sort,
     now,
-    (m) => seriesKey(m.series.name, contextKey(m.series.context)),
+    (m) => members.key(m.member),
   );
   return {
     matches: matches.slice(offset, offset + limit),
@@ -353,19 +529,23 @@ export function searchMetrics(
 }
 
 /** Exact query, default order: sort keys from the index, records decoded for the page only. */
-function _searchMetricsByCreation(search: _Search): MetricPage {
+function _searchMembersByCreation<M>(
+  search: _Search,
+  members: _Members<M>,
+): _MemberPage<M> {
   const { repo, compiled, markers, limit, offset, check, sort } = search;
   const tick = _every(256, check);
   interface Pending {
     hash: string;
     created_at: number;
     key: string;
-    match: MetricMatch | null;
+    match: { run: ListedRun; member: M } | null;
   }
+  const alias = members.table.slice(-1);
   const pending: Pending[] = [];
   const rows = repo.index().statement(
-    `SELECT r.hash, r.created_at, s.name, s.context FROM runs r JOIN series s ON s.hash = r.hash WHERE ${compiled.where}`,
-  ).all(...compiled.args);
+    `SELECT r.hash, r.created_at, ${alias}.name, ${alias}.context FROM runs r JOIN ${members.table} ON ${alias}.hash = r.hash WHERE ${members.filter}(${compiled.where})`,
+  ).all(...members.filterArgs, ...compiled.args);
   for (const row of rows) {
     tick();
     const hash = String(row.hash);
@@ -377,12 +557,12 @@ function _searchMetricsByCreation(search: _Search): MetricPage {
       match: null,
     });
   }
-  const { matches: found, unreadable } = _unindexedSeries(search);
+  const { matches: found, unreadable } = _unindexedMembers(search, members);
   for (const match of found) {
     pending.push({
       hash: match.run.record.hash,
       created_at: match.run.record.created_at,
-      key: seriesKey(match.series.name, contextKey(match.series.context)),
+      key: members.key(match.member),
       match,
     });
   }
@@ -396,17 +576,15 @@ function _searchMetricsByCreation(search: _Search): MetricPage {
     repo,
     page.filter((p) => p.match === null).map((p) => p.hash),
   );
-  const matches: MetricMatch[] = [];
+  const matches: { run: ListedRun; member: M }[] = [];
   for (const p of page) {
     if (p.match !== null) {
       matches.push(p.match);
       continue;
     }
     const record = records.get(p.hash)!;
-    const series = record.metrics.find((s) =>
-      seriesKey(s.name, contextKey(s.context)) === p.key
-    )!;
-    matches.push({ run: { record, live: false, indexed: true }, series });
+    const member = members.of(record).find((m) => members.key(m) === p.key)!;
+    matches.push({ run: { record, live: false, indexed: true }, member });
   }
   return { matches, total: pending.length, unreadable };
 }
@@ -524,15 +702,16 @@ function _unindexedRuns(
   return { runs, unreadable };
 }
 
-/** The (run, series) pairs of unindexed runs matching a query, read from their own spaces. */
-function _unindexedSeries(
+/** The (run, member) pairs of unindexed runs matching a query, read from their own spaces. */
+function _unindexedMembers<M>(
   { repo, markers, query, now, check }: _Search,
-): { matches: MetricMatch[]; unreadable: RunFailure[] } {
-  const matches: MetricMatch[] = [];
+  members: _Members<M>,
+): { matches: { run: ListedRun; member: M }[]; unreadable: RunFailure[] } {
+  const matches: { run: ListedRun; member: M }[] = [];
   const unreadable = _scanUnindexed(repo, markers, check, (run) => {
-    for (const series of run.record.metrics) {
-      if (evalMetricQuery(query, run.record, series, now, check)) {
-        matches.push({ run, series });
+    for (const member of members.of(run.record)) {
+      if (members.matches(query, run.record, member, now, check)) {
+        matches.push({ run, member });
       }
     }
   });

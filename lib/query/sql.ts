@@ -13,13 +13,16 @@
  * Schema assumed (see the index writer):
  * `runs r` (one row per run, `status` already the effective state),
  * `params(hash, path, type, num, str)` as produced by `flattenParams` (`index/params.ts`),
- * `tags(hash, tag)`, and `series s(hash, name, context, count, first_step,
+ * `tags(hash, tag)`, `series s(hash, name, context, count, first_step,
  * last_step, last, min, max, last_time)` with `context` in
- * {@linkcode canonicalJson} and NaN stored as NULL in `last`, `min`, `max`.
+ * {@linkcode canonicalJson} and NaN stored as NULL in `last`, `min`, `max`,
+ * and `sequences q(hash, kind, name, context, count, items, first_step,
+ * last_step, last_time)` for sequence queries.
  *
  * Pushed down exactly: comparisons, `in` and `not in` between a run
- * attribute, a param (path of string keys), `metric.X`, `metric.context...`
- * or `run.metrics[...].X` and a constant; `x in [constants]`, `"tag" in
+ * attribute, a param (path of string keys), `metric.X`, `metric.context...`,
+ * `run.metrics[...].X`, or a sequence field (`images.X`, `images.context...`)
+ * and a constant; `x in [constants]`, `"tag" in
  * run.tags`, truthiness of those references, `startswith`, `endswith`,
  * `contains`, `and`, `or`, `not`. Not pushed down (answered `1`, inexact):
  * `match`, arithmetic on references, comparing two references, integer
@@ -47,6 +50,7 @@ import type {
   Query,
   QueryMethod,
   RunAttribute,
+  SequenceField,
 } from "./parser.ts";
 import { METRIC_FIELDS } from "./parser.ts";
 
@@ -97,8 +101,31 @@ export function compileRunQuery(q: Query, now: number): CompiledQuery {
 /**
  * Compiles a query into a predicate over the runs table aliased `r` joined
  * with the series table aliased `s` (`s.hash = r.hash` is the caller's).
+ *
+ * @throws {TypeError} if the query mentions a sequence kind.
  */
 export function compileMetricQuery(q: Query, now: number): CompiledQuery {
+  if (q.sequenceKind !== null) {
+    throw new TypeError(
+      `Cannot compile a query that mentions ${q.sequenceKind} as a metric query`,
+    );
+  }
+  return _compile(q, now);
+}
+
+/**
+ * Compiles a query into a predicate over the runs table aliased `r` joined
+ * with the sequences table aliased `q` (`q.hash = r.hash` and the kind are
+ * the caller's).
+ *
+ * @throws {TypeError} if the query mentions metric.
+ */
+export function compileSequenceQuery(q: Query, now: number): CompiledQuery {
+  if (q.usesMetric) {
+    throw new TypeError(
+      `Cannot compile a query that mentions metric as a sequence query`,
+    );
+  }
   return _compile(q, now);
 }
 
@@ -222,7 +249,7 @@ function _not(s: _Sql | null): _Sql | null {
 function _isRef(expr: Expr): boolean {
   return expr.type === "run_attr" || expr.type === "param" ||
     expr.type === "metric" ||
-    expr.type === "run_metric";
+    expr.type === "run_metric" || expr.type === "sequence";
 }
 
 const _FLIP: Record<string, CompareOp> = {
@@ -275,6 +302,7 @@ class _Compiler {
       case "param":
       case "metric":
       case "run_metric":
+      case "sequence":
         return _exact(this.#slot(expr)?.truthy() ?? null);
       default:
         return _UNKNOWN;
@@ -335,6 +363,8 @@ class _Compiler {
         return _paramSlot(expr.path);
       case "metric":
         return _seriesFieldSlot("s", expr.field, expr.path);
+      case "sequence":
+        return _sequenceFieldSlot(expr.field, expr.path);
       case "run_metric":
         return _runSeriesSlot(
           expr.name,
@@ -669,6 +699,25 @@ function _seriesFieldSlot(
     case "min":
     case "max":
       return _columnSlot(_raw(col), "number", "nan");
+    default:
+      return _columnSlot(_raw(col), "number", "none");
+  }
+}
+
+/** Field `field` (then `path`) of the sequence row aliased `q`. */
+function _sequenceFieldSlot(
+  field: SequenceField,
+  path: readonly PathKey[],
+): _Slot | null {
+  const col = `q.${field}`;
+  if (field === "context") return _contextSlot(col, path);
+  if (path.length > 0) return null;
+  switch (field) {
+    case "name":
+      return _columnSlot(_raw(col), "text", "never");
+    case "count":
+    case "items":
+      return _columnSlot(_raw(col), "number", "never");
     default:
       return _columnSlot(_raw(col), "number", "none");
   }

@@ -18,6 +18,27 @@ export {
   type Resolution,
   type SeriesData,
 } from "./reads.ts";
+export {
+  type DistributionMatrix,
+  type MatrixOptions,
+  MAX_MATRIX_BINS,
+  MAX_MATRIX_ROWS,
+  MAX_OBJECTS,
+  MAX_STEPS,
+  type ObjectsAt,
+  readDistributionMatrix,
+  readObject,
+  readObjectBytes,
+  readObjectsAtStep,
+  readSequence,
+  type ReadSequenceOptions,
+  readTailsOf,
+  rebin,
+  type SequenceData,
+  type SequenceRef,
+  type SequenceTail,
+  tailKey,
+} from "./object_reads.ts";
 export { removeRun, type RunPatch, updateRun, validatePatch } from "./edit.ts";
 export { type RepoStatus, repoStatus } from "./status.ts";
 export {

@@ -37,6 +37,7 @@ import {
   upgradeRunFile,
 } from "../storage/run_file.ts";
 import { readEditedRecord, readEdits } from "../storage/run_edits.ts";
+import { readTails } from "../storage/run_objects.ts";
 import { type RunLock, RunSpaces } from "../storage/run_spaces.ts";
 import { Run, type RunHost } from "../storage/run_writer.ts";
 
@@ -290,12 +291,17 @@ export class Repo extends RunSpaces implements RunHost, Disposable {
   indexFinalized(hash: string, db: DatabaseSync): void {
     const dir = this.runDir(hash);
     const editsBefore = readEdits(dir).version;
-    const [record, previews] = transaction(
+    const [record, previews, tails] = transaction(
       db,
-      () => [readEditedRecord(db, hash, dir), readPreviews(db)] as const,
+      () =>
+        [
+          readEditedRecord(db, hash, dir),
+          readPreviews(db),
+          readTails(db),
+        ] as const,
       "DEFERRED",
     );
-    this.index().write(record, previews);
+    this.index().write(record, previews, tails);
     this.removeMarker(hash);
     // Only this writer writes the run, but keep the protocol honest anyway;
     // an edit made since the read marks the run again.

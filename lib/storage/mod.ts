@@ -36,17 +36,21 @@ export {
   writeHeartbeat,
 } from "./liveness.ts";
 export {
+  hasObjectTables,
   MAX_TIME,
+  OBJECT_SCHEMA,
   readDataVersion,
   readMeta,
   readPoints,
   readPreviews,
   readRecord,
+  readSequenceSummaries,
   readSeriesBuckets,
   RUN_FILE_VERSION,
   RunFileError,
   type RunFileFeatures,
   runFileFeatures,
+  sequenceFromRow,
   type SeriesBuckets,
   seriesFromRow,
   seriesKey,
@@ -73,8 +77,27 @@ export {
 } from "./run_spaces.ts";
 export { RecordCache, type RecordCacheStats } from "./record_cache.ts";
 export {
+  type HistogramRow,
+  type ObjectMeta,
+  type ObjectRange,
+  parseTail,
+  readHistograms,
+  readObjects,
+  readObjectsAt,
+  readPayload,
+  readSteps,
+  readTails,
+  sequenceId,
+  sequenceKey,
+  type StoredObject,
+  type Tail,
+  TAIL_OBJECTS,
+} from "./run_objects.ts";
+export { kindOf, type TrackedObject } from "./sequence_writer.ts";
+export {
   type Ending,
   MAX_BACKLOG,
+  MAX_OBJECT_BACKLOG,
   Run,
   type RunHost,
   type TrackOptions,

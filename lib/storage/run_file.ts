@@ -19,9 +19,11 @@ import type {
   ParamValue,
   RunRecord,
   RunStatus,
+  SequenceKind,
+  SequenceSummary,
   SeriesSummary,
 } from "../types.ts";
-import { RUN_STATUSES } from "../types.ts";
+import { RUN_STATUSES, SEQUENCE_KINDS } from "../types.ts";
 import {
   BASE_LEVEL,
   type Block,
@@ -75,11 +77,13 @@ export class RunFileError extends Error {
  * Version of the run-file format this aim writes, kept in `PRAGMA
  * user_version`. 1: the first files (no previews, no chunk step bounds);
  * 2: series previews; 3: chunk step bounds; 4: each chunk's first point
- * number and each series' pyramid (`blocks`, see `series/pyramid.ts`).
- * Files of version 0 were written before the version was recorded and may
- * hold any of the first three.
+ * number and each series' pyramid (`blocks`, see `series/pyramid.ts`);
+ * 5: sequences of objects, whose tables ({@linkcode OBJECT_SCHEMA}) its
+ * writer creates with the first object it stores (a run without objects
+ * pays nothing for them). Files of version 0 were written before the
+ * version was recorded and may hold any of the first three.
  */
-export const RUN_FILE_VERSION = 4;
+export const RUN_FILE_VERSION = 5;
 
 /** Most points in one chunk: a read of a range's ends decodes little beyond it. */
 export const MAX_CHUNK_POINTS = 4096;
@@ -105,6 +109,24 @@ CREATE TABLE IF NOT EXISTS blocks(
   data BLOB NOT NULL, UNIQUE(series_id, level, page));
 CREATE TABLE IF NOT EXISTS logs(
   seq INTEGER PRIMARY KEY, time REAL NOT NULL, level TEXT NOT NULL, text TEXT NOT NULL);
+`;
+
+/**
+ * Tables of the sequences of objects in `run.db` (format 5), created by the
+ * writer in the flush that stores its first object (see `run_objects.ts`).
+ */
+export const OBJECT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS sequences(
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, context TEXT NOT NULL,
+  count INTEGER NOT NULL, items INTEGER NOT NULL, first_step INTEGER, last_step INTEGER,
+  last_time REAL, tail TEXT, thumb BLOB, UNIQUE(kind, name, context));
+CREATE TABLE IF NOT EXISTS objects(
+  id INTEGER PRIMARY KEY, sequence_id INTEGER NOT NULL, step INTEGER NOT NULL,
+  epoch INTEGER, time REAL NOT NULL, point INTEGER NOT NULL, item INTEGER NOT NULL,
+  meta TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS payloads(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS thumbs(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS objects_step ON objects(sequence_id, step, id);
 `;
 
 /**
@@ -527,7 +549,47 @@ export function readRecord(db: DatabaseSync, hash: string): RunRecord {
     archived: meta.get("archived") === true,
     params,
     metrics,
+    sequences: hasObjectTables(db) ? readSequenceSummaries(db) : [],
     data_version: Number(meta.get("data_version") ?? 0),
+  };
+}
+
+/**
+ * Whether a run file holds the tables of sequences of objects: a file of
+ * format 5 whose writer stored an object.
+ */
+export function hasObjectTables(db: DatabaseSync): boolean {
+  return db.prepare(
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sequences'",
+  ).get() !== undefined;
+}
+
+/** The summaries of a run file's sequences of objects (format 5), in the order they were first tracked. */
+export function readSequenceSummaries(db: DatabaseSync): SequenceSummary[] {
+  return db.prepare(
+    "SELECT kind, name, context, count, items, first_step, last_step, last_time FROM sequences ORDER BY id",
+  ).all().map((row) => sequenceFromRow(row));
+}
+
+/** A sequence summary from a `sequences` row of `run.db` or of `index.db`. */
+export function sequenceFromRow(row: Record<string, unknown>): SequenceSummary {
+  const kind = String(row.kind) as SequenceKind;
+  if (!SEQUENCE_KINDS.includes(kind)) {
+    throw new RunFileError(
+      `sequences.kind is ${JSON.stringify(row.kind)}, not one of ${
+        SEQUENCE_KINDS.join(", ")
+      }`,
+    );
+  }
+  return {
+    kind,
+    name: String(row.name),
+    context: _parse(String(row.context), "sequences.context") as Context,
+    count: Number(row.count),
+    items: Number(row.items),
+    first_step: row.first_step === null ? null : Number(row.first_step),
+    last_step: row.last_step === null ? null : Number(row.last_step),
+    last_time: row.last_time === null ? null : Number(row.last_time),
   };
 }
 

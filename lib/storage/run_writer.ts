@@ -29,6 +29,12 @@ import { heartbeatInterval, writeHeartbeat } from "./liveness.ts";
 import type { RunLock } from "./run_spaces.ts";
 import { registerOpenRun, unregisterOpenRun } from "./finalizer.ts";
 import { EDITABLE } from "./run_edits.ts";
+import {
+  kindOf,
+  SequenceWriter,
+  type SequenceWrites,
+  type TrackedObject,
+} from "./sequence_writer.ts";
 
 /** Options of {@linkcode Run.track}. */
 export interface TrackOptions {
@@ -75,6 +81,15 @@ const TICK_MS = 250;
  * are dropped (and counted), so a training program never runs out of memory.
  */
 export const MAX_BACKLOG = 4_000_000;
+/** Bytes of objects (images, histograms, texts) buffered before a flush is forced. */
+const FLUSH_OBJECT_BYTES = 8 << 20;
+/** Objects buffered before a flush is forced. */
+const FLUSH_OBJECTS = 4096;
+/**
+ * Bytes of objects kept in memory while the disk refuses flushes; beyond it
+ * new objects are dropped (and counted).
+ */
+export const MAX_OBJECT_BACKLOG = 256 << 20;
 /** Log lines kept in memory while the disk refuses flushes. */
 const MAX_LOG_BACKLOG = 100_000;
 /** Longest pause between two retries of a refused flush, in milliseconds. */
@@ -225,6 +240,8 @@ export class Run {
   #insertChunk: StatementSync;
   /** The run file's pyramid blocks. */
   #blocks: BlockStore;
+  /** The run's sequences of objects and the objects waiting for a flush. */
+  #objects: SequenceWriter;
   #updateSeries: StatementSync;
 
   /** @internal Use `Repo.startRun()` or `Repo.resumeRun()`. */
@@ -249,6 +266,7 @@ export class Run {
     this.#params = state.params;
     this.#dataVersion = state.dataVersion;
     this.#blocks = new BlockStore(db);
+    this.#objects = new SequenceWriter(db);
     this.#insertChunk = db.prepare(
       "INSERT INTO chunks(series_id, seq, n, first_step, last_step, has_epoch, data, min_step, max_step, first_seq, unordered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
@@ -371,9 +389,23 @@ export class Run {
     return this.#params.get(key);
   }
 
-  /** Records one point of the series (`name`, `context`). Buffered; flushed within a second. */
-  track(value: number, options: TrackOptions): void {
+  /**
+   * Records one point of the series (`name`, `context`), or of a sequence
+   * of objects: an {@linkcode Image}, a {@linkcode Distribution}, a
+   * {@linkcode Text}, or a list of one kind of them (a batch at one step).
+   * Buffered; flushed within a second.
+   */
+  track(
+    value: number | TrackedObject | readonly TrackedObject[],
+    options: TrackOptions,
+  ): void {
     if (typeof value !== "number") {
+      if (
+        value !== null && typeof value === "object" &&
+        (Array.isArray(value) || kindOf(value) !== null)
+      ) {
+        return this.#trackObjects(value as TrackedObject[], options);
+      }
       throw new TypeError(
         `track() needs a number for series ${
           JSON.stringify(options?.name)
@@ -441,6 +473,87 @@ export class Run {
     }
   }
 
+  #trackObjects(
+    value: TrackedObject | readonly TrackedObject[],
+    options: TrackOptions,
+  ): void {
+    if (this.#closed) this.#checkOpen();
+    const name = options?.name;
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(
+        `track() needs a non-empty string name, got ${_describe(name)}`,
+      );
+    }
+    _requireString("sequence name", name);
+    const list = Array.isArray(value) ? value : [value as TrackedObject];
+    const kind = list.length === 0 ? null : kindOf(list[0]);
+    if (kind === null || list.some((item) => kindOf(item) !== kind)) {
+      throw new TypeError(
+        `track() needs a number, an Image, a Distribution or a Text, or a non-empty list of one kind of them, for ${
+          JSON.stringify(name)
+        }`,
+      );
+    }
+    const context = options.context;
+    const key = context === undefined ? "{}" : _contextKey(context);
+    let step = options.step;
+    if (step === undefined) {
+      const last = this.#objects.lastStep(kind, name, key);
+      step = last === null ? 0 : last + 1;
+    } else if (!Number.isSafeInteger(step)) {
+      throw new TypeError(
+        `track() step for ${kind} ${
+          JSON.stringify(name)
+        } must be an integer, got ${_describe(step)}`,
+      );
+    }
+    const epoch = options.epoch;
+    if (epoch !== undefined && !Number.isSafeInteger(epoch)) {
+      throw new TypeError(
+        `track() epoch for ${kind} ${
+          JSON.stringify(name)
+        } must be an integer, got ${_describe(epoch)}`,
+      );
+    }
+    const time = options.time;
+    if (time !== undefined && !(time >= 0 && time <= MAX_TIME)) {
+      throw new RangeError(
+        `track() time must be seconds since the epoch, from 0 to ${MAX_TIME} (the end of year 9999), got ${
+          _describe(time)
+        }`,
+      );
+    }
+    const now = this.#clock.now();
+    if (
+      this.#storageError !== null &&
+      this.#objects.pendingBytes >= MAX_OBJECT_BACKLOG
+    ) {
+      if (this.#dropped++ === 0) {
+        console.error(
+          `aim: run ${this.hash}: ${MAX_OBJECT_BACKLOG} bytes of objects wait for the disk; new objects are dropped until it takes them`,
+        );
+      }
+      return;
+    }
+    this.#objects.track(
+      kind,
+      name,
+      key,
+      list,
+      step,
+      epoch ?? null,
+      time ?? now / 1000,
+    );
+    if (this.#dirtySince === 0) this.#dirtySince = now;
+    if (
+      this.#objects.pendingBytes >= FLUSH_OBJECT_BYTES ||
+      this.#objects.pending >= FLUSH_OBJECTS ||
+      now - this.#dirtySince >= FLUSH_MS
+    ) {
+      this.#flushOrKeep(now);
+    }
+  }
+
   /**
    * Appends a line to the run's log (terminal output, warnings) with a
    * `level` (default `info`) at `time`, in seconds since the epoch (default
@@ -503,7 +616,7 @@ export class Run {
    * disk refuses flushes).
    */
   get backlog(): number {
-    return this.#buffered + this.#logs.length;
+    return this.#buffered + this.#logs.length + this.#objects.pending;
   }
 
   /**
@@ -632,13 +745,16 @@ export class Run {
   #commit(): void {
     if (
       this.#dirtySeries.size === 0 && this.#dirtyMeta.size === 0 &&
-      this.#dirtyParams.size === 0 && this.#logs.length === 0
+      this.#dirtyParams.size === 0 && this.#logs.length === 0 &&
+      this.#objects.pending === 0
     ) return;
     const db = this.#db;
     const version = this.#dataVersion + 1;
     const newIds = new Map<_Series, number>();
     const pending = new Map<_Series, _Pending>();
+    let objects: SequenceWrites | null = null;
     transaction(db, () => {
+      if (this.#objects.pending > 0) objects = this.#objects.write(db);
       for (const series of this.#dirtySeries) {
         let id = series.id;
         if (id < 0) {
@@ -686,6 +802,7 @@ export class Run {
       putMeta.run("data_version", JSON.stringify(version));
     });
     // Only after the commit: a failed flush leaves every buffer as it was.
+    if (objects !== null) this.#objects.commit(objects);
     for (const [series, id] of newIds) series.id = id;
     for (const [series, done] of pending) {
       series.ordered = done.ordered;

@@ -17,6 +17,12 @@ export {
   type Message,
   parseMessage,
 } from "./protocol.ts";
+export {
+  MAX_LIST,
+  type ObjectParseOptions,
+  parseObjects,
+  UPLOAD_PREFIX,
+} from "./object_messages.ts";
 export { MAX_LOG_LINE, TerminalLog } from "./terminal_log.ts";
 export {
   gpuSamples,

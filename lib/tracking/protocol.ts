@@ -12,6 +12,8 @@
  * ```
  * Bare `NaN`, `Infinity`, `-Infinity` (as Python's `json.dumps` writes them)
  * and the strings `"NaN"`, `"Infinity"`, `"-Infinity"` are accepted as numbers.
+ * Images, distributions and texts have lines of their own
+ * (`object_messages.ts`).
  *
  * @module
  */
@@ -21,6 +23,14 @@ import type { Context, ParamValue } from "../types.ts";
 import { decodeJson, encodeJson } from "../util/json.ts";
 import type { Run } from "../storage/run_writer.ts";
 import { MAX_TIME } from "../storage/run_file.ts";
+import type { TrackedObject } from "../storage/sequence_writer.ts";
+import type { SequenceKind } from "../types.ts";
+import {
+  KIND_OF_KEY,
+  objectKey,
+  type ObjectParseOptions,
+  parseObjects,
+} from "./object_messages.ts";
 
 /** One parsed protocol line. */
 export type Message =
@@ -37,7 +47,17 @@ export type Message =
   | { type: "tag"; tag: string }
   | { type: "meta"; name?: string; experiment?: string; description?: string }
   | { type: "log"; text: string; level: string; time?: number }
-  | { type: "close" };
+  | { type: "close" }
+  | {
+    type: "object";
+    kind: SequenceKind;
+    objects: TrackedObject[];
+    name: string;
+    step?: number;
+    epoch?: number;
+    context?: Context;
+    time?: number;
+  };
 
 /** Longest accepted line, in characters. */
 export const MAX_LINE = 1 << 20;
@@ -65,7 +85,10 @@ const NON_FINITE = new Map([["NaN", NaN], ["Infinity", Infinity], [
  * }
  * ```
  */
-export function parseMessage(line: string): Message {
+export function parseMessage(
+  line: string,
+  options: ObjectParseOptions = {},
+): Message {
   if (line.length > MAX_LINE) {
     throw badRequest(
       `line is ${line.length} characters long, more than ${MAX_LINE}`,
@@ -142,8 +165,24 @@ export function parseMessage(line: string): Message {
     return out;
   }
   if ("close" in m) return { type: "close" };
+  const key = objectKey(m);
+  if (key !== null) {
+    const message: Message = {
+      type: "object",
+      kind: KIND_OF_KEY[key],
+      name: _name(m.name, '"name"'),
+      objects: [],
+    };
+    if (m.step != null) message.step = _integer(m, "step");
+    if (m.epoch != null) message.epoch = _integer(m, "epoch");
+    if (m.time != null) message.time = _time(m.time);
+    if (m.context != null) message.context = _context(m.context);
+    // Last: an image may be a file that is deleted once read.
+    message.objects = parseObjects(key, m[key], options);
+    return message;
+  }
   throw badRequest(
-    `unknown message: expected one of track, set, tag, meta, log, close`,
+    `unknown message: expected one of track, set, tag, meta, log, close, image, distribution, text`,
   );
 }
 
@@ -166,6 +205,8 @@ export function applyMessage(run: Run, message: Message): void {
       return;
     case "log":
       return run.log(message.text, message.level, message.time);
+    case "object":
+      return run.track(message.objects, message);
     case "close":
       return;
   }
@@ -200,6 +241,13 @@ export interface IngestOptions {
    * {@linkcode Ingester.push}, and the ingester must not be used again.
    */
   onError?: (error: unknown) => void;
+  /**
+   * Whether an image line may name a file for the writer to read (see
+   * `object_messages.ts`): for `aim track` and `aim run`, whose writer
+   * shares the program's machine; never for lines from the network.
+   * Default false.
+   */
+  allowPaths?: boolean;
 }
 
 /**
@@ -240,6 +288,7 @@ export class Ingester {
   #stopAtClose: boolean;
   #onMalformed: IngestOptions["onMalformed"];
   #onError: IngestOptions["onError"];
+  #parse: ObjectParseOptions;
   #decoder = new TextDecoder();
   #buffer = "";
   /** Characters of an over-long line dropped so far, or -1 when not in one. */
@@ -254,6 +303,7 @@ export class Ingester {
     this.#stopAtClose = options.stopAtClose ?? true;
     this.#onMalformed = options.onMalformed;
     this.#onError = options.onError;
+    this.#parse = { allowPaths: options.allowPaths ?? false };
   }
 
   /** Whether input should stop: a close message was read and stops it. */
@@ -325,9 +375,13 @@ export class Ingester {
 
   #tooLong() {
     this.#summary.lines++;
+    // An image is the likeliest reason for a long line: say what to do.
+    const hint = /^\s*\{\s*"image"/.test(this.#firstOfLong)
+      ? ` (a line holds about 760 KiB of image as base64: give a larger image as a file, "path")`
+      : "";
     this.#malformed(
       badRequest(
-        `line is ${this.#skipping} characters long, more than ${MAX_LINE}`,
+        `line is ${this.#skipping} characters long, more than ${MAX_LINE}${hint}`,
       ),
       this.#firstOfLong,
     );
@@ -342,7 +396,7 @@ export class Ingester {
       return;
     }
     try {
-      const message = parseMessage(line);
+      const message = parseMessage(line, this.#parse);
       if (message.type === "close") {
         this.#summary.closed = true;
         return;

@@ -141,7 +141,7 @@ export async function newestRuns({ q = "", limit, offset = 0, total, signal }) {
  * typo). A bad query is an answer here rather than a failed request,
  * which the browser would log as an error.
  * @param {string} q
- * @param {{ kind?: "runs" | "metrics", sort?: string, signal?: AbortSignal }} [options]
+ * @param {{ kind?: "runs" | "metrics" | "images" | "distributions" | "texts", sort?: string, signal?: AbortSignal }} [options]
  * @returns {Promise<CheckAnswer>}
  */
 export async function checkQueryAnswer(

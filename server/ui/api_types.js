@@ -57,6 +57,8 @@
  * @property {number} data_version
  * @property {ParamMap} params
  * @property {SeriesSummary[]} metrics
+ * @property {import("./objects_api.js").SequenceSummary[]} [sequences]
+ *   Its sequences of images, distributions and texts.
  */
 
 /**

@@ -58,6 +58,17 @@ const ROUTES = [
     page: "runs",
     load: () => import("./compare.js"),
   },
+  {
+    pattern: /^images\/?$/,
+    page: "images",
+    load: () => import("./images.js"),
+  },
+  {
+    pattern: /^distributions\/?$/,
+    page: "distributions",
+    load: () => import("./distributions.js"),
+  },
+  { pattern: /^texts\/?$/, page: "texts", load: () => import("./texts.js") },
   { pattern: /^status\/?$/, page: "status", load: () => import("./status.js") },
 ];
 

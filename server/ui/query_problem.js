@@ -74,7 +74,7 @@ const CHECK_AFTER_MS = 300;
  * nothing (the search itself will).
  * @param {HTMLInputElement} input
  * @param {HTMLElement} box
- * @param {"runs" | "metrics"} kind  The query's kind, as /ui/check takes it.
+ * @param {"runs" | "metrics" | "images" | "distributions" | "texts"} kind  The query's kind, as /ui/check takes it.
  */
 export function checkAsYouType(input, box, kind) {
   /** @type {AbortController | null} */

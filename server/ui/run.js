@@ -1,25 +1,45 @@
 /// <reference lib="dom" />
 // @ts-check
 // The run page: attributes, params as a tree, tags, one chart per series
-// grouped by context, system metrics, and the terminal log (followed while
-// the run is live). Refreshes itself while the run is live. This module
+// grouped by context, system metrics, the terminal log (followed while
+// the run is live), and a tab for each kind of object the run tracked
+// (images, distributions, texts: the explorers' views, for this run). Refreshes itself while the run is live. This module
 // owns the run and the tabs; each tab's content is its own module.
 
 import { ApiError, deleteRun, getRun, patchRun } from "./api.js";
 import { errorText, fill, h, toast } from "./dom.js";
 import { every } from "./every.js";
+import { DistributionsView } from "./distributions.js";
+import { ImagesView } from "./images.js";
 import { RunCharts } from "./run_charts.js";
 import { renderHead } from "./run_head.js";
 import { RunLog } from "./run_logs.js";
 import { renderOverview } from "./run_overview.js";
 import { startOf } from "./series_draw.js";
+import { TextsView } from "./texts.js";
 import { link } from "./urls.js";
 
 /** @import { Run } from "./api_types.js" */
 
-/** @typedef {"overview" | "metrics" | "system" | "logs"} Tab */
+/** @typedef {"overview" | "metrics" | "system" | "logs" | SequenceKind} Tab */
+/** @import { SequenceKind } from "./objects_api.js" */
 
-const TABS = /** @type {const} */ (["overview", "metrics", "system", "logs"]);
+const TABS = /** @type {const} */ ([
+  "overview",
+  "metrics",
+  "system",
+  "logs",
+  "images",
+  "distributions",
+  "texts",
+]);
+
+/** The tabs of the kinds of objects, in order, with their titles. */
+const OBJECT_TABS = /** @type {const} */ ([
+  ["images", "Images"],
+  ["distributions", "Distributions"],
+  ["texts", "Texts"],
+]);
 
 /** How often a live run is read again, in milliseconds. */
 const LIVE_MS = 2000;
@@ -39,6 +59,7 @@ export function mount(root, { params, navigate }) {
    *   tab: Tab,
    *   charts: RunCharts | null,
    *   log: RunLog | null,
+   *   objects: { destroy(): void } | null,
    *   stopped: boolean,
    * }}
    */
@@ -47,6 +68,7 @@ export function mount(root, { params, navigate }) {
     tab: TABS.find((tab) => tab === tabParam) ?? "overview",
     charts: null,
     log: null,
+    objects: null,
     stopped: false,
   };
   const head = h("div.run-top");
@@ -149,6 +171,12 @@ export function mount(root, { params, navigate }) {
       ["system", `System (${system(run).length})`],
       ["logs", "Logs"],
     ];
+    for (const [kind, title] of OBJECT_TABS) {
+      const sequences = (run.sequences ?? []).filter((q) => q.kind === kind);
+      if (sequences.length > 0 || state.tab === kind) {
+        items.push([kind, `${title} (${sequences.length})`]);
+      }
+    }
     tabs.replaceChildren(...items.map(([key, label]) => {
       const a = h("a", {
         href: `${location.pathname}?tab=${key}`,
@@ -177,6 +205,8 @@ export function mount(root, { params, navigate }) {
     state.charts = null;
     state.log?.destroy();
     state.log = null;
+    state.objects?.destroy();
+    state.objects = null;
     content.replaceChildren();
     const run = state.run;
     if (run === null) return;
@@ -196,6 +226,19 @@ export function mount(root, { params, navigate }) {
         // Samples are taken every few seconds: time says more than their count.
         { x: "time", start: startOf(run.created_at), units: true },
       );
+    } else if (
+      state.tab === "images" || state.tab === "distributions" ||
+      state.tab === "texts"
+    ) {
+      const box = h("div.objects-view");
+      const options = { q: `run.hash == "${hash}"`, showRun: false };
+      const view = state.tab === "images"
+        ? new ImagesView(box, options)
+        : state.tab === "distributions"
+        ? new DistributionsView(box, options)
+        : new TextsView(box, options);
+      content.append(view.controls, box);
+      state.objects = view;
     } else if (state.tab === "logs") {
       state.log = new RunLog(content, hash, run.live);
     } else renderOverview(content, run);
@@ -204,7 +247,13 @@ export function mount(root, { params, navigate }) {
   // --- Live -----------------------------------------------------------------
   /** @param {Run} run */
   const shape = (run) =>
-    JSON.stringify([run.status, run.live, run.indexed, run.metrics.length]);
+    JSON.stringify([
+      run.status,
+      run.live,
+      run.indexed,
+      run.metrics.length,
+      (run.sequences ?? []).length,
+    ]);
   let chartTick = 0;
   const stopLive = every(LIVE_MS, async () => {
     if (state.run === null) return;
@@ -237,5 +286,6 @@ export function mount(root, { params, navigate }) {
     stopLive();
     state.charts?.destroy();
     state.log?.destroy();
+    state.objects?.destroy();
   };
 }

@@ -1,0 +1,276 @@
+/// <reference lib="dom" />
+// @ts-check
+// The texts explorer: per matching sequence, a table of its texts by step
+// (step, epoch, caption, text), a page at a time, and a search that the
+// server runs over every text (case-insensitive), its matches marked. A
+// table reads its texts only once it is near the screen.
+
+import { errorText, fill, h, toast } from "./dom.js";
+import { readSequence, searchSequences } from "./objects_api.js";
+import { splitMatches } from "./objects_model.js";
+import { mountObjectsPage, saveSetting, setting } from "./objects_page.js";
+import { fmtContext } from "./format.js";
+import { debounce } from "./tasks.js";
+import { link } from "./urls.js";
+
+/** @import { SequenceMatch, StoredObject } from "./objects_api.js" */
+
+/** Sequences asked for per page of the search. */
+const PAGE = 20;
+/** Texts per page of a table. */
+const ROWS = 50;
+
+/**
+ * Mounts the explorer in `root`; returns its unmount function.
+ * @param {HTMLElement} root
+ * @returns {() => void}
+ */
+export function mount(root) {
+  return mountObjectsPage(root, {
+    kind: "texts",
+    placeholder: 'texts.name == "samples" and run.experiment == "lm"',
+    create: (box, q) => new TextsView(box, { q, own: true }),
+  });
+}
+
+/**
+ * A table's state: its sequence and the pages read.
+ * @typedef {object} Table
+ * @property {SequenceMatch} match
+ * @property {HTMLElement} card
+ * @property {HTMLTableSectionElement} body
+ * @property {HTMLElement} foot
+ * @property {number} read  Texts shown.
+ * @property {number} total  Texts matching the search.
+ * @property {boolean} seen
+ */
+
+/** Tables of the text sequences a query matches, with a search over the texts. */
+export class TextsView {
+  /** @type {HTMLElement} */
+  controls;
+  #q;
+  #own;
+  #showRun;
+  /** @type {SequenceMatch[]} */
+  #matches = [];
+  #total = 0;
+  #loading = false;
+  #abort = new AbortController();
+  /** Aborted when the search changes. */
+  #searching = new AbortController();
+  #observer;
+  #sentinel = h("div.grid-end");
+  #status = h("span.count", { role: "status" });
+  #list = h("div.text-list");
+  /** @type {Table[]} */
+  #tables = [];
+  #search = h("input.text-search", {
+    type: "search",
+    placeholder: "search the texts",
+    "aria-label": "Search the texts",
+  });
+
+  /**
+   * @param {HTMLElement} box
+   * @param {{ q: string, own?: boolean, showRun?: boolean }} options
+   */
+  constructor(box, { q, own = false, showRun = true }) {
+    this.#q = q;
+    this.#own = own;
+    this.#showRun = showRun;
+    this.#search.value = (own ? setting("search") : null) ?? "";
+    const again = debounce(() => {
+      saveSetting("search", this.#search.value, this.#own);
+      this.#searching.abort();
+      this.#searching = new AbortController();
+      for (const table of this.#tables) {
+        table.read = 0;
+        table.body.replaceChildren();
+        if (table.seen) this.#page(table);
+      }
+    }, 250);
+    this.#search.addEventListener("input", again);
+    this.controls = h(
+      "div.toolbar",
+      {},
+      this.#status,
+      h("span.spacer"),
+      this.#search,
+    );
+    this.#observer = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        if (!entry.isIntersecting) continue;
+        if (entry.target === this.#sentinel) {
+          this.#more();
+          continue;
+        }
+        const table = this.#tables.find((t) => t.card === entry.target);
+        if (table && !table.seen) {
+          table.seen = true;
+          this.#observer.unobserve(table.card);
+          this.#page(table);
+        }
+      }
+    }, { rootMargin: "300px 0px" });
+    box.append(this.#list, this.#sentinel);
+    this.#observer.observe(this.#sentinel);
+    this.#more();
+  }
+
+  async #more() {
+    if (this.#loading) return;
+    if (this.#matches.length > 0 && this.#matches.length >= this.#total) return;
+    this.#loading = true;
+    /** @type {SequenceMatch[]} */
+    let added = [];
+    try {
+      const page = await searchSequences({
+        kind: "texts",
+        q: this.#q,
+        limit: PAGE,
+        offset: this.#matches.length,
+        signal: this.#abort.signal,
+      });
+      added = page.sequences;
+      this.#matches.push(...added);
+      this.#total = page.total;
+    } catch (error) {
+      if (!this.#abort.signal.aborted) toast(errorText(error), "error");
+      return;
+    } finally {
+      this.#loading = false;
+    }
+    this.#status.textContent = `${
+      this.#total.toLocaleString("en-US")
+    } sequences`;
+    if (this.#total === 0) {
+      this.#list.replaceChildren(h("p.empty", {
+        text: this.#q
+          ? "No text sequence matches this query."
+          : "No texts yet: track them with run.track(Text(…)) in Python, a text line of aim track, or new Text() in TypeScript.",
+      }));
+      return;
+    }
+    for (const match of added) this.#list.append(this.#table(match));
+  }
+
+  /**
+   * @param {SequenceMatch} match
+   * @returns {HTMLElement}
+   */
+  #table(match) {
+    const { run, sequence } = match;
+    const body = h("tbody");
+    const foot = h("div.text-foot");
+    const card = h(
+      "div.text-card.panel",
+      { dataset: { run: run.hash, sequence: sequence.name } },
+      h(
+        "div.row-head",
+        {},
+        this.#showRun
+          ? link(`run/${run.hash}`, run.name || run.hash.slice(0, 8))
+          : null,
+        h("span.seq-name", { text: sequence.name }),
+        h("span.muted", { text: fmtContext(sequence.context) }),
+      ),
+      h(
+        "table.text-table",
+        {},
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { text: "step" }),
+            h("th", { text: "epoch" }),
+            h("th", { text: "caption" }),
+            h("th", { text: "text" }),
+          ),
+        ),
+        body,
+      ),
+      foot,
+    );
+    /** @type {Table} */
+    const table = {
+      match,
+      card,
+      body,
+      foot,
+      read: 0,
+      total: 0,
+      seen: false,
+    };
+    this.#tables.push(table);
+    this.#observer.observe(card);
+    return card;
+  }
+
+  /**
+   * Reads a table's next page and appends it.
+   * @param {Table} table
+   */
+  async #page(table) {
+    const { run, sequence } = table.match;
+    const search = this.#search.value;
+    const signal = this.#searching.signal;
+    try {
+      const page = await readSequence(
+        run.hash,
+        "texts",
+        sequence.name,
+        sequence.context,
+        { offset: table.read, limit: ROWS, search },
+        signal,
+      );
+      if (signal.aborted) return;
+      table.total = page.total;
+      table.read += page.objects.length;
+      table.body.append(...page.objects.map((o) => textRow(o, search)));
+      fill(
+        table.foot,
+        h("span.muted", {
+          text: `${table.read.toLocaleString("en-US")} of ${
+            table.total.toLocaleString("en-US")
+          } texts${search ? ` matching ${JSON.stringify(search)}` : ""}`,
+        }),
+        table.read < table.total
+          ? h("button", { text: "More", onclick: () => this.#page(table) })
+          : null,
+      );
+    } catch (error) {
+      if (!signal.aborted && !this.#abort.signal.aborted) {
+        toast(errorText(error), "error");
+      }
+    }
+  }
+
+  destroy() {
+    this.#abort.abort();
+    this.#searching.abort();
+    this.#observer.disconnect();
+  }
+}
+
+/**
+ * @param {StoredObject} o
+ * @param {string} search
+ */
+function textRow(o, search) {
+  const parts = splitMatches(o.text ?? "", search);
+  return h(
+    "tr",
+    {},
+    h("td.num", { text: String(o.step ?? "") }),
+    h("td.num", { text: o.epoch === null ? "" : String(o.epoch ?? "") }),
+    h("td", { text: o.caption ?? "" }),
+    h(
+      "td.text",
+      {},
+      parts.map((part, i) => i % 2 ? h("mark", { text: part }) : part),
+    ),
+  );
+}
