@@ -448,6 +448,9 @@ Deno.test("readSettings() of an empty address gives the explorer's defaults", ()
     smooth: 0,
     x: "step",
     log: false,
+    robust: false,
+    yMin: null,
+    yMax: null,
   });
 });
 
@@ -461,6 +464,8 @@ Deno.test("readSettings() keeps valid run hashes only, and defaults an unknown a
   assert.equal(settings.smooth, 0);
   assert.equal(settings.context, "", "an empty context means any context");
   assert.equal(readSettings("?agg=median").agg, "median");
+  const bounds = readSettings("?ymin=abc&ymax=");
+  assert.deepEqual([bounds.yMin, bounds.yMax], [null, null]);
 });
 
 Deno.test("settingsSearch() leaves defaults out and round-trips through readSettings()", () => {
@@ -474,6 +479,9 @@ Deno.test("settingsSearch() leaves defaults out and round-trips through readSett
     smooth: 0.6,
     x: "time" as const,
     log: true,
+    robust: true,
+    yMin: -1.5,
+    yMax: 0,
   };
   const context = '{"subset":"train"}';
   const search = settingsSearch(settings, context);

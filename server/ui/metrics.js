@@ -3,7 +3,8 @@
 // The metrics explorer: one metric (and context) across runs, a line per
 // matching run from POST /api/series/search, coloured and grouped by a
 // param, EMA smoothing, per-group mean with a min/max or std band, x by
-// step / epoch / relative time, log scale, and zoom.
+// step / epoch / relative time, log scale, a y range that leaves out
+// outliers or is set by hand, and zoom.
 //
 // Lines are drawn first from their index previews (pages of the search,
 // drawn as they arrive), then read again at the plot's pixel width, by
@@ -129,6 +130,12 @@ export function mount(root, app) {
       saveUrl();
       redraw();
     },
+    onYLimits: ({ robust, min, max }) => {
+      Object.assign(state, { robust, yMin: min, yMax: max });
+      chart.configure({ yLimits: yLimits() });
+      saveUrl();
+      redraw();
+    },
   });
   const status = h("div.explorer-status", { role: "status" });
   const chartBox = h("div.chart-main");
@@ -206,12 +213,18 @@ export function mount(root, app) {
     height: 460,
     xKind: state.x,
     logY: state.log,
+    yLimits: yLimits(),
     onZoom: (range) => zoom(range),
     onResize: debounce(() => {
       refine();
       redraw();
     }, 200),
   });
+
+  /** @returns {import("./chart.js").YLimits} */
+  function yLimits() {
+    return { robust: state.robust, min: state.yMin, max: state.yMax };
+  }
 
   function saveUrl() {
     const search = settingsSearch(state, controls.context);

@@ -12,6 +12,7 @@ import { checkAsYouType, showQueryProblem } from "./query_problem.js";
 /** @import { Context, QueryProblem } from "./api_types.js" */
 /** @import { XKind } from "./series_draw.js" */
 /** @import { AggKind, ExplorerSettings } from "./metrics_state.js" */
+/** @import { YLimits } from "./chart.js" */
 
 /**
  * What the controls report; each is called after the control changed.
@@ -25,6 +26,8 @@ import { checkAsYouType, showQueryProblem } from "./query_problem.js";
  * @property {() => void} onSmoothDone  When it is released.
  * @property {(x: XKind) => void} onX
  * @property {(log: boolean) => void} onLog
+ * @property {(limits: YLimits) => void} onYLimits  Outliers ignored or not,
+ *   a bound typed (null when cleared or not a number).
  */
 
 const AGG_OPTIONS = /** @type {const} */ ([
@@ -111,6 +114,21 @@ export class ExplorerControls {
       })
     );
     const log = h("input", { type: "checkbox", checked: settings.log });
+    const robust = h("input.robust", {
+      type: "checkbox",
+      checked: settings.robust,
+    });
+    /** @param {string} label @param {number | null} value */
+    const bound = (label, value) =>
+      h("input.y-bound", {
+        type: "number",
+        step: "any",
+        value: value === null ? "" : String(value),
+        placeholder: "auto",
+        "aria-label": label,
+      });
+    const yMin = bound("Y min", settings.yMin);
+    const yMax = bound("Y max", settings.yMax);
 
     this.form = h(
       "form.explorer-controls",
@@ -152,6 +170,16 @@ export class ExplorerControls {
         h("span.segmented", {}, xButtons),
       ),
       h("label.check", {}, log, " log scale"),
+      h(
+        "label.check",
+        {
+          title: "The y axis spans the 1st to 99th percentile of the values " +
+            "drawn",
+        },
+        robust,
+        " ignore outliers",
+      ),
+      h("label.field", {}, h("span", { text: "Y" }), yMin, "–", yMax),
     );
 
     this.#metric.addEventListener("change", () => on.onMetric());
@@ -168,6 +196,20 @@ export class ExplorerControls {
     });
     smooth.addEventListener("change", () => on.onSmoothDone());
     log.addEventListener("change", () => on.onLog(log.checked));
+    /** @param {HTMLInputElement} input */
+    const valueOf = (input) =>
+      input.value.trim() === "" || !Number.isFinite(input.valueAsNumber)
+        ? null
+        : input.valueAsNumber;
+    const onLimits = () =>
+      on.onYLimits({
+        robust: robust.checked,
+        min: valueOf(yMin),
+        max: valueOf(yMax),
+      });
+    for (const input of [robust, yMin, yMax]) {
+      input.addEventListener("change", onLimits);
+    }
   }
 
   /**

@@ -30,6 +30,10 @@ const AGG_KINDS = /** @type {const} */ (["", "minmax", "std", "median"]);
  * @property {number} smooth  EMA weight, 0 for none.
  * @property {XKind} x
  * @property {boolean} log  A logarithmic y axis.
+ * @property {boolean} robust  The y range leaves out outliers: it spans
+ *   the 1st to 99th percentile of the values drawn.
+ * @property {number | null} yMin  The y axis' lower bound set by hand.
+ * @property {number | null} yMax  Its upper bound set by hand.
  */
 
 /**
@@ -76,7 +80,21 @@ export function readSettings(search) {
     smooth: Number(params.get("smooth") ?? 0) || 0,
     x: X_KINDS.find((kind) => kind === x) ?? "step",
     log: params.get("log") === "1",
+    robust: params.get("robust") === "1",
+    yMin: _number(params.get("ymin")),
+    yMax: _number(params.get("ymax")),
   };
+}
+
+/**
+ * A finite number from the address, or null.
+ * @param {string | null} text
+ * @returns {number | null}
+ */
+function _number(text) {
+  if (text === null || text.trim() === "") return null;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : null;
 }
 
 /**
@@ -101,6 +119,9 @@ export function settingsSearch(settings, context) {
   if (settings.smooth > 0) put("smooth", settings.smooth);
   if (settings.x !== "step") put("x", settings.x);
   if (settings.log) put("log", "1");
+  if (settings.robust) put("robust", "1");
+  if (settings.yMin !== null) put("ymin", settings.yMin);
+  if (settings.yMax !== null) put("ymax", settings.yMax);
   return search.toString();
 }
 
