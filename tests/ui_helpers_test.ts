@@ -451,6 +451,7 @@ Deno.test("readSettings() of an empty address gives the explorer's defaults", ()
     robust: false,
     yMin: null,
     yMax: null,
+    more: [],
   });
 });
 
@@ -482,6 +483,10 @@ Deno.test("settingsSearch() leaves defaults out and round-trips through readSett
     robust: true,
     yMin: -1.5,
     yMax: 0,
+    more: [
+      { metric: "acc", context: "" },
+      { metric: "loss", context: '{"subset":"val"}' },
+    ],
   };
   const context = '{"subset":"train"}';
   const search = settingsSearch(settings, context);
@@ -504,6 +509,21 @@ Deno.test("seriesQuery() joins the metric, context, runs and run filter with and
       '{"subset":"train"}',
     ),
     'metric.name == "loss" and metric.context == {"subset":"train"} and run.hash in ["0123abcd"] and (run.hparams.lr < 1)',
+  );
+});
+
+Deno.test("seriesQuery() matches any of several metrics, each in its context", () => {
+  assert.equal(
+    seriesQuery(
+      {
+        metric: "loss",
+        hashes: [],
+        runQ: "run.hparams.lr < 1",
+        more: [{ metric: "acc", context: "" }],
+      },
+      '{"subset":"train"}',
+    ),
+    '((metric.name == "loss" and metric.context == {"subset":"train"}) or (metric.name == "acc")) and (run.hparams.lr < 1)',
   );
 });
 

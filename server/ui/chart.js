@@ -203,6 +203,22 @@ export class LineChart {
   }
 
   /**
+   * Zooms the x axis to `range` (null: back to the data's) without
+   * reporting it: another chart was zoomed.
+   * @param {[number, number] | null} range
+   */
+  zoomTo(range) {
+    this.#zoomed = range;
+    if (!this.#plot) return;
+    if (range === null) {
+      this.#plot.setData(_facets(this.#lines), true);
+      return;
+    }
+    this.#plot.setScale("x", { min: range[0], max: range[1] });
+    this.#fitY();
+  }
+
+  /**
    * Replaces the lines. With `keepZoom` the zoomed x range stays (for data
    * re-read for that range); otherwise the axes fit the data. No lines
    * leaves the chart empty.
@@ -349,6 +365,16 @@ export class LineChart {
         drag: { x: true, y: false, setScale: false },
         points: { show: false },
         dataIdx: () => null,
+        // Only the cursor: a zoom reaches the other charts through onZoom.
+        ...(this.#options.sync
+          ? {
+            sync: {
+              key: this.#options.sync.key,
+              scales: ["x", null],
+              filters: { pub: (type) => type === "mousemove" },
+            },
+          }
+          : {}),
       },
       hooks: {
         drawClear: [(u) => this.#drawBands(u)],
@@ -423,13 +449,14 @@ export class LineChart {
   }
 
   /**
-   * The x range when not zoomed: every line and every band (an envelope
+   * The zoomed x range, or else every line and every band (an envelope
    * spans its buckets' steps, beyond its line's points).
    * @param {number | null} dataMin  uPlot's own, over the lines.
    * @param {number | null} dataMax
    * @returns {[number, number]}
    */
   #xRange(dataMin, dataMax) {
+    if (this.#zoomed) return this.#zoomed;
     let min = dataMin ?? Infinity, max = dataMax ?? -Infinity;
     for (const line of this.#lines) {
       const band = line.band;

@@ -11,7 +11,7 @@ import { checkAsYouType, showQueryProblem } from "./query_problem.js";
 
 /** @import { Context, QueryProblem } from "./api_types.js" */
 /** @import { XKind } from "./series_draw.js" */
-/** @import { AggKind, ExplorerSettings } from "./metrics_state.js" */
+/** @import { AggKind, ExplorerSettings, Panel } from "./metrics_state.js" */
 /** @import { YLimits } from "./chart.js" */
 
 /**
@@ -26,6 +26,10 @@ import { checkAsYouType, showQueryProblem } from "./query_problem.js";
  * @property {() => void} onSmoothDone  When it is released.
  * @property {(x: XKind) => void} onX
  * @property {(log: boolean) => void} onLog
+ * @property {(metric: string) => [string, Context][]} contextsOf  The
+ *   contexts to offer for a metric name.
+ * @property {() => void} onMore  A metric was added below the first,
+ *   changed or removed.
  * @property {(limits: YLimits) => void} onYLimits  Outliers ignored or not,
  *   a bound typed (null when cleared or not a number).
  */
@@ -57,12 +61,16 @@ export class ExplorerControls {
   #runs;
   #compare;
   #group;
+  #more;
+  #on;
 
   /**
    * @param {ExplorerSettings} settings
    * @param {ControlHandlers} on
    */
   constructor(settings, on) {
+    this.#on = on;
+    this.#more = h("div.more-metrics");
     this.#metric = h("input.metric", {
       type: "text",
       value: settings.metric,
@@ -148,7 +156,15 @@ export class ExplorerControls {
       h("label.field", {}, h("span", { text: "Runs" }), this.#runs),
       this.#compare,
       h("button.primary", { type: "submit", text: "Show" }),
+      h("button", {
+        type: "button",
+        text: "+ metric",
+        title: "Chart another metric below, sharing the x axis and the cursor",
+        onclick: () => this.#addMore({ metric: "", context: "" }),
+      }),
+      this.#more,
     );
+    for (const panel of settings.more) this.#addMore(panel);
     this.errorBox = h("div.query-error", { hidden: true, role: "alert" });
     checkAsYouType(this.#runs, this.errorBox, "metrics");
     this.options = h(
@@ -226,6 +242,73 @@ export class ExplorerControls {
   }
 
   /**
+   * The metrics (and contexts) chosen below the first; rows without a
+   * name are left out.
+   * @returns {Panel[]}
+   */
+  get more() {
+    return [...this.#more.children].flatMap((row) => {
+      const [input, select] = row.querySelectorAll("input, select");
+      const metric = /** @type {HTMLInputElement} */ (input).value.trim();
+      const context = /** @type {HTMLSelectElement} */ (select).value;
+      return metric ? [{ metric, context }] : [];
+    });
+  }
+
+  /** Offers each metric below the first the contexts it has now. */
+  refreshMore() {
+    for (const row of this.#more.children) {
+      const [input, select] = row.querySelectorAll("input, select");
+      _fillContexts(
+        /** @type {HTMLSelectElement} */ (select),
+        this.#on.contextsOf(/** @type {HTMLInputElement} */ (input).value),
+        /** @type {HTMLSelectElement} */ (select).value,
+      );
+    }
+  }
+
+  /**
+   * A row for one more metric: its name, its context, and a button that
+   * removes it.
+   * @param {Panel} panel
+   */
+  #addMore(panel) {
+    const metric = h("input.metric", {
+      type: "text",
+      value: panel.metric,
+      list: "aim-metric-names",
+      placeholder: "metric name",
+      "aria-label": "Also metric",
+      autocomplete: "off",
+    });
+    const context = h("select.context", { "aria-label": "Also context" });
+    _fillContexts(context, this.#on.contextsOf(panel.metric), panel.context);
+    const row = h(
+      "span.more-metric",
+      {},
+      metric,
+      context,
+      h("button.link", {
+        type: "button",
+        text: "×",
+        title: "Remove this metric",
+        "aria-label": "Remove this metric",
+        onclick: () => {
+          row.remove();
+          this.#on.onMore();
+        },
+      }),
+    );
+    metric.addEventListener("change", () => {
+      _fillContexts(context, this.#on.contextsOf(metric.value), "");
+      this.#on.onMore();
+    });
+    context.addEventListener("change", () => this.#on.onMore());
+    this.#more.append(row);
+    if (!panel.metric) metric.focus();
+  }
+
+  /**
    * The chosen context's canonical key; "" for any context.
    * @returns {string}
    */
@@ -256,18 +339,7 @@ export class ExplorerControls {
    * @param {string} value  A canonical key; "" for any.
    */
   setContexts(contexts, value) {
-    this.#context.replaceChildren(
-      h("option", { value: "", text: "any context" }),
-      ...contexts.map(([key, ctx]) =>
-        h("option", { value: key, text: fmtContext(ctx) })
-      ),
-    );
-    if (value !== "" && !contexts.some(([key]) => key === value)) {
-      this.#context.append(
-        h("option", { value, text: fmtContextKey(value) }),
-      );
-    }
-    this.#context.value = value;
+    _fillContexts(this.#context, contexts, value);
   }
 
   /**
@@ -325,4 +397,25 @@ export class ExplorerControls {
   hideProblem() {
     this.errorBox.hidden = true;
   }
+}
+
+/**
+ * Offers "any context" and `contexts` in `select`, and selects `value`,
+ * added as an option of its own when not among them (a context from the
+ * address).
+ * @param {HTMLSelectElement} select
+ * @param {[string, Context][]} contexts
+ * @param {string} value  A canonical key; "" for any.
+ */
+function _fillContexts(select, contexts, value) {
+  select.replaceChildren(
+    h("option", { value: "", text: "any context" }),
+    ...contexts.map(([key, ctx]) =>
+      h("option", { value: key, text: fmtContext(ctx) })
+    ),
+  );
+  if (value !== "" && !contexts.some(([key]) => key === value)) {
+    select.append(h("option", { value, text: fmtContextKey(value) }));
+  }
+  select.value = value;
 }
