@@ -448,6 +448,10 @@ Deno.test("readSettings() of an empty address gives the explorer's defaults", ()
     smooth: 0,
     x: "step",
     log: false,
+    robust: false,
+    yMin: null,
+    yMax: null,
+    more: [],
   });
 });
 
@@ -461,6 +465,8 @@ Deno.test("readSettings() keeps valid run hashes only, and defaults an unknown a
   assert.equal(settings.smooth, 0);
   assert.equal(settings.context, "", "an empty context means any context");
   assert.equal(readSettings("?agg=median").agg, "median");
+  const bounds = readSettings("?ymin=abc&ymax=");
+  assert.deepEqual([bounds.yMin, bounds.yMax], [null, null]);
 });
 
 Deno.test("settingsSearch() leaves defaults out and round-trips through readSettings()", () => {
@@ -474,6 +480,13 @@ Deno.test("settingsSearch() leaves defaults out and round-trips through readSett
     smooth: 0.6,
     x: "time" as const,
     log: true,
+    robust: true,
+    yMin: -1.5,
+    yMax: 0,
+    more: [
+      { metric: "acc", context: "" },
+      { metric: "loss", context: '{"subset":"val"}' },
+    ],
   };
   const context = '{"subset":"train"}';
   const search = settingsSearch(settings, context);
@@ -496,6 +509,21 @@ Deno.test("seriesQuery() joins the metric, context, runs and run filter with and
       '{"subset":"train"}',
     ),
     'metric.name == "loss" and metric.context == {"subset":"train"} and run.hash in ["0123abcd"] and (run.hparams.lr < 1)',
+  );
+});
+
+Deno.test("seriesQuery() matches any of several metrics, each in its context", () => {
+  assert.equal(
+    seriesQuery(
+      {
+        metric: "loss",
+        hashes: [],
+        runQ: "run.hparams.lr < 1",
+        more: [{ metric: "acc", context: "" }],
+      },
+      '{"subset":"train"}',
+    ),
+    '((metric.name == "loss" and metric.context == {"subset":"train"}) or (metric.name == "acc")) and (run.hparams.lr < 1)',
   );
 });
 

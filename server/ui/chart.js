@@ -65,7 +65,23 @@ const TIP_ROWS = 14;
  * @property {(range: [number, number] | null) => void} [onZoom]  After the x
  *   range changes by a drag ([min, max]) or a reset (null).
  * @property {() => void} [onResize]  After the plot's width changed.
+ * @property {YLimits} [yLimits]  How the y range is set; by the values
+ *   drawn by default.
+ * @property {{ key: string }} [sync]  Charts of one key share the cursor.
  */
+
+/**
+ * How a chart's y range is set: from every value drawn in the visible x
+ * range, or (`robust`) from their 1st to 99th percentile, so that a few
+ * spikes do not flatten the rest; a bound given by hand wins over either.
+ * @typedef {object} YLimits
+ * @property {boolean} robust
+ * @property {number | null} min
+ * @property {number | null} max
+ */
+
+/** Percentiles of the drawn values that bound a robust y range. */
+const ROBUST_PERCENTILES = /** @type {const} */ ([0.01, 0.99]);
 
 /**
  * A chart in a container: every line keeps its own x values, hover lists
@@ -90,9 +106,17 @@ export class LineChart {
   #settingY = false;
   /**
    * The y extent last scanned, and of what: lines, visible x range, scale.
-   * @type {{ lines: ChartLine[], lo: number, hi: number, logY: boolean, min: number, max: number }}
+   * @type {{ lines: ChartLine[], lo: number, hi: number, logY: boolean, robust: boolean, min: number, max: number }}
    */
-  #extent = { lines: [], lo: 0, hi: 0, logY: false, min: 0, max: 0 };
+  #extent = {
+    lines: [],
+    lo: 0,
+    hi: 0,
+    logY: false,
+    robust: false,
+    min: 0,
+    max: 0,
+  };
   /** The tick labels last drawn on each axis, for tests. */
   #ticks = { x: /** @type {string[]} */ ([]), y: /** @type {string[]} */ ([]) };
 
@@ -164,6 +188,34 @@ export class LineChart {
    */
   ticks() {
     return { ...this.#ticks, font: AXIS_FONT };
+  }
+
+  /**
+   * The x and y ranges drawn, for tests; null before anything is.
+   * @returns {{ x: [number, number], y: [number, number] } | null}
+   */
+  scales() {
+    const x = this.#plot?.scales.x, y = this.#plot?.scales.y;
+    if (x?.min == null || x.max == null || y?.min == null || y.max == null) {
+      return null;
+    }
+    return { x: [x.min, x.max], y: [y.min, y.max] };
+  }
+
+  /**
+   * Zooms the x axis to `range` (null: back to the data's) without
+   * reporting it: another chart was zoomed.
+   * @param {[number, number] | null} range
+   */
+  zoomTo(range) {
+    this.#zoomed = range;
+    if (!this.#plot) return;
+    if (range === null) {
+      this.#plot.setData(_facets(this.#lines), true);
+      return;
+    }
+    this.#plot.setScale("x", { min: range[0], max: range[1] });
+    this.#fitY();
   }
 
   /**
@@ -313,6 +365,16 @@ export class LineChart {
         drag: { x: true, y: false, setScale: false },
         points: { show: false },
         dataIdx: () => null,
+        // Only the cursor: a zoom reaches the other charts through onZoom.
+        ...(this.#options.sync
+          ? {
+            sync: {
+              key: this.#options.sync.key,
+              scales: ["x", null],
+              filters: { pub: (type) => type === "mousemove" },
+            },
+          }
+          : {}),
       },
       hooks: {
         drawClear: [(u) => this.#drawBands(u)],
@@ -387,13 +449,14 @@ export class LineChart {
   }
 
   /**
-   * The x range when not zoomed: every line and every band (an envelope
+   * The zoomed x range, or else every line and every band (an envelope
    * spans its buckets' steps, beyond its line's points).
    * @param {number | null} dataMin  uPlot's own, over the lines.
    * @param {number | null} dataMax
    * @returns {[number, number]}
    */
   #xRange(dataMin, dataMax) {
+    if (this.#zoomed) return this.#zoomed;
     let min = dataMin ?? Infinity, max = dataMax ?? -Infinity;
     for (const line of this.#lines) {
       const band = line.band;
@@ -420,22 +483,31 @@ export class LineChart {
     const lo = this.#zoomed ? x?.min ?? -Infinity : -Infinity,
       hi = this.#zoomed ? x?.max ?? Infinity : Infinity;
     const logY = this.#options.logY;
+    const limits = this.#options.yLimits ?? null;
+    const robust = limits?.robust ?? false;
     // uPlot asks again for each scale set; the lines are hundreds of
     // thousands of points.
     const seen = this.#extent;
     if (
       seen.lines !== this.#lines || seen.lo !== lo || seen.hi !== hi ||
-      seen.logY !== logY
+      seen.logY !== logY || seen.robust !== robust
     ) {
       this.#extent = {
         lines: this.#lines,
         lo,
         hi,
         logY,
-        ..._extentY(this.#lines, lo, hi, logY),
+        robust,
+        ...(robust
+          ? _percentilesY(this.#lines, lo, hi, logY)
+          : _extentY(this.#lines, lo, hi, logY)),
       };
     }
     let { min, max } = this.#extent;
+    const handMin = limits?.min ?? null, handMax = limits?.max ?? null;
+    if (handMin !== null || handMax !== null) {
+      return _handRange(handMin, handMax, min, max, logY);
+    }
     if (min === Infinity) {
       if (dataMin === null || !Number.isFinite(dataMin)) {
         return logY ? [1, 10] : [0, 1];
@@ -656,6 +728,67 @@ function _extentY(lines, lo, hi, logY) {
     }
   }
   return { min, max };
+}
+
+/**
+ * The 1st and 99th percentile of the line values (bands left out) between
+ * the x values `lo` and `hi` that the y scale can show; Infinity and
+ * -Infinity when there is none.
+ * @param {ChartLine[]} lines
+ * @param {number} lo
+ * @param {number} hi
+ * @param {boolean} logY
+ * @returns {{ min: number, max: number }}
+ */
+function _percentilesY(lines, lo, hi, logY) {
+  let n = 0;
+  for (const line of lines) n += line.ys.length;
+  const values = new Float64Array(n);
+  n = 0;
+  for (const line of lines) {
+    const xs = line.xs, ys = line.ys;
+    for (let i = 0; i < xs.length; i++) {
+      const v = ys[i], xi = /** @type {number} */ (xs[i]);
+      if (
+        v === null || v === undefined || !Number.isFinite(v) ||
+        (logY && v <= 0) || xi < lo || xi > hi
+      ) continue;
+      values[n++] = v;
+    }
+  }
+  if (n === 0) return { min: Infinity, max: -Infinity };
+  const sorted = values.subarray(0, n).sort();
+  const [p0, p1] = ROBUST_PERCENTILES;
+  return {
+    min: /** @type {number} */ (sorted[Math.floor(p0 * (n - 1))]),
+    max: /** @type {number} */ (sorted[Math.ceil(p1 * (n - 1))]),
+  };
+}
+
+/**
+ * A y range with bounds set by hand: a missing one is the data's
+ * (`min`, `max`, Infinity when nothing is drawn), and a range left empty
+ * or upside down, or ≤ 0 on a log scale, gets a width of its own.
+ * @param {number | null} handMin
+ * @param {number | null} handMax
+ * @param {number} min
+ * @param {number} max
+ * @param {boolean} logY
+ * @returns {[number, number]}
+ */
+function _handRange(handMin, handMax, min, max, logY) {
+  let a = handMin ?? (Number.isFinite(min) ? min : handMax ?? 0);
+  let b = handMax ?? (Number.isFinite(max) ? max : a);
+  if (logY) {
+    if (!(a > 0)) a = b > 0 ? b / 10 : 1;
+    if (!(b > a)) b = a * 10;
+    return [a, b];
+  }
+  if (!(b > a)) {
+    if (handMax === null) b = a + (Math.abs(a) || 1);
+    else a = b - (Math.abs(b) || 1);
+  }
+  return [a, b];
 }
 
 /**

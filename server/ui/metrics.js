@@ -3,7 +3,10 @@
 // The metrics explorer: one metric (and context) across runs, a line per
 // matching run from POST /api/series/search, coloured and grouped by a
 // param, EMA smoothing, per-group mean with a min/max or std band, x by
-// step / epoch / relative time, log scale, and zoom.
+// step / epoch / relative time, log scale, a y range that leaves out
+// outliers or is set by hand, and zoom. More metrics (and contexts) can be
+// charted below the first, a chart each, sharing the x range (a zoom on
+// one zooms all), the cursor and the colours.
 //
 // Lines are drawn first from their index previews (pages of the search,
 // drawn as they arrive), then read again at the plot's pixel width, by
@@ -29,7 +32,7 @@ import {
 import { ExplorerControls } from "./metrics_controls.js";
 import { renderLegend } from "./metrics_legend.js";
 import { lineKey, linesOf } from "./metrics_lines.js";
-import { groupOf, groupTitle, planChart } from "./metrics_plot.js";
+import { colorsOf, groupOf, groupTitle, planChart } from "./metrics_plot.js";
 import { Refiner } from "./metrics_refine.js";
 import { searchAgain, searchLines } from "./metrics_search.js";
 import {
@@ -39,6 +42,7 @@ import {
   statusText,
 } from "./metrics_state.js";
 import { fmtContextKey } from "./format.js";
+import { canonical } from "./params.js";
 import { debounce } from "./tasks.js";
 import { viewsBar } from "./views.js";
 import { download } from "./explore_common.js";
@@ -47,7 +51,7 @@ import { toCsv } from "./explore_axes.js";
 /** @import { BinarySeriesPage } from "./api_types.js" */
 /** @import { Line } from "./metrics_lines.js" */
 /** @import { Plan } from "./metrics_plot.js" */
-/** @import { ExplorerState } from "./metrics_state.js" */
+/** @import { ExplorerState, Panel } from "./metrics_state.js" */
 /** @import { ReadTarget } from "./metrics_search.js" */
 /** @import { Points, Projection } from "./series_draw.js" */
 
@@ -59,6 +63,17 @@ const CATALOG_RUNS = 1000;
  * competes with reading the next ones.
  */
 const REFINE_REDRAW_MS = 1000;
+/** Pixels high: the chart of one metric, and each of several. */
+const CHART_HEIGHT = 460;
+const STACKED_HEIGHT = 300;
+
+/**
+ * A chart of a metric below the first.
+ * @typedef {object} MoreChart
+ * @property {HTMLElement} element  Its title and its chart.
+ * @property {HTMLElement} box  The chart's container.
+ * @property {LineChart} chart
+ */
 
 /**
  * Mounts the explorer in `root`; returns its unmount function.
@@ -98,6 +113,8 @@ export function mount(root, app) {
       searchNow();
     },
     onContext: () => searchNow(),
+    contextsOf: (metric) => contextsOf(state.catalog, metric),
+    onMore: () => searchNow(),
     onGroup: (group) => {
       state.group = group;
       saveUrl();
@@ -118,20 +135,30 @@ export function mount(root, app) {
     onX: (x) => {
       state.x = x;
       state.zoom = null;
-      chart.configure({ xKind: x });
+      for (const c of allCharts()) c.configure({ xKind: x });
       saveUrl();
       refine();
       redraw();
     },
     onLog: (log) => {
       state.log = log;
-      chart.configure({ logY: log });
+      for (const c of allCharts()) c.configure({ logY: log });
+      saveUrl();
+      redraw();
+    },
+    onYLimits: ({ robust, min, max }) => {
+      Object.assign(state, { robust, yMin: min, yMax: max });
+      for (const c of allCharts()) c.configure({ yLimits: yLimits() });
       saveUrl();
       redraw();
     },
   });
   const status = h("div.explorer-status", { role: "status" });
   const chartBox = h("div.chart-main");
+  const firstTitle = h("h3.chart-title", { hidden: true });
+  const moreBox = h("div.more-charts");
+  /** @type {MoreChart[]} */
+  const more = [];
   const empty = h("p.empty.chart-empty", { hidden: true });
   const legend = h("div.legend.panel");
   const exports = h(
@@ -161,22 +188,32 @@ export function mount(root, app) {
       h(
         "div.explorer-body",
         {},
-        h("div.panel", {}, chartBox, empty),
+        h("div.panel", {}, firstTitle, chartBox, empty, moreBox),
         legend,
       ),
     ),
   );
-  /** The chart as drawn (lines and axes, on white) as a PNG file. */
+  /**
+   * The charts as drawn (lines and axes, on white, one below the other)
+   * as a PNG file.
+   */
   function exportPng() {
-    const plot = chartBox.querySelector("canvas");
-    if (!plot) return toast("Nothing is drawn yet");
+    const plots = [chartBox, ...more.map((m) => m.box)].flatMap((box) => {
+      const canvas = box.querySelector("canvas");
+      return canvas ? [canvas] : [];
+    });
+    if (plots.length === 0) return toast("Nothing is drawn yet");
     const out = document.createElement("canvas");
-    out.width = plot.width;
-    out.height = plot.height;
+    out.width = Math.max(...plots.map((p) => p.width));
+    out.height = plots.reduce((sum, p) => sum + p.height, 0);
     const ctx = /** @type {CanvasRenderingContext2D} */ (out.getContext("2d"));
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, out.width, out.height);
-    ctx.drawImage(plot, 0, 0);
+    let top = 0;
+    for (const plot of plots) {
+      ctx.drawImage(plot, 0, top);
+      top += plot.height;
+    }
     out.toBlob((blob) => {
       if (blob) download("metrics.png", blob);
     }, "image/png");
@@ -187,7 +224,7 @@ export function mount(root, app) {
    * mean, a run's line), x as the axis shows it; an empty y is a gap.
    */
   function exportCsv() {
-    const lines = chart.drawn();
+    const lines = allCharts().flatMap((c) => c.drawn());
     if (lines.length === 0) return toast("Nothing is drawn yet");
     download(
       "metrics.csv",
@@ -202,16 +239,78 @@ export function mount(root, app) {
     );
   }
 
-  const chart = new LineChart(chartBox, {
-    height: 460,
-    xKind: state.x,
-    logY: state.log,
-    onZoom: (range) => zoom(range),
-    onResize: debounce(() => {
-      refine();
-      redraw();
-    }, 200),
-  });
+  const onResize = debounce(() => {
+    refine();
+    redraw();
+  }, 200);
+  /**
+   * A chart of the explorer: sharing the cursor with the others, and its
+   * zoom through {@link zoom}.
+   * @param {HTMLElement} box
+   * @param {number} height
+   */
+  const newChart = (box, height) =>
+    new LineChart(box, {
+      height,
+      xKind: state.x,
+      logY: state.log,
+      yLimits: yLimits(),
+      sync: { key: "aim-metrics" },
+      onZoom: (range) => zoom(range),
+      onResize,
+    });
+  const chart = newChart(
+    chartBox,
+    state.more.length ? STACKED_HEIGHT : CHART_HEIGHT,
+  );
+
+  /** The chart of the first metric, then those of the others. */
+  function allCharts() {
+    return [chart, ...more.map((m) => m.chart)];
+  }
+
+  /** @returns {Panel[]} The metrics charted, the first one first. */
+  function panels() {
+    return [{ metric: state.metric, context: controls.context }, ...state.more];
+  }
+
+  /** @param {Panel} panel */
+  const panelTitle = (panel) =>
+    `${panel.metric} · ${
+      panel.context ? fmtContextKey(panel.context) : "any context"
+    }`;
+
+  /**
+   * A chart for each metric below the first, titles when there are
+   * several, each chart as high as their number allows.
+   */
+  function layoutCharts() {
+    const wanted = state.more;
+    while (more.length > wanted.length) more.pop()?.chart.destroy();
+    while (more.length < wanted.length) {
+      const box = h("div.chart-main");
+      const title = h("h3.chart-title");
+      const element = h("div.chart-more", {}, title, box);
+      moreBox.append(element);
+      more.push({ element, box, chart: newChart(box, STACKED_HEIGHT) });
+    }
+    moreBox.replaceChildren(...more.map((m) => m.element));
+    more.forEach((m, i) => {
+      const title = /** @type {HTMLElement} */ (m.element.firstChild);
+      title.textContent = panelTitle(/** @type {Panel} */ (wanted[i]));
+    });
+    firstTitle.hidden = wanted.length === 0;
+    firstTitle.textContent = panelTitle({
+      metric: state.metric,
+      context: controls.context,
+    });
+    chart.configure({ height: wanted.length ? STACKED_HEIGHT : CHART_HEIGHT });
+  }
+
+  /** @returns {import("./chart.js").YLimits} */
+  function yLimits() {
+    return { robust: state.robust, min: state.yMin, max: state.yMax };
+  }
 
   function saveUrl() {
     const search = settingsSearch(state, controls.context);
@@ -249,6 +348,7 @@ export function mount(root, app) {
       }
     }
     fillContexts();
+    controls.refreshMore();
     controls.setGroups(state.catalog.params, state.group);
   }
 
@@ -266,6 +366,19 @@ export function mount(root, app) {
   /** @returns {string} */
   const query = () => seriesQuery(state, controls.context);
 
+  /**
+   * Which chart a line is on: the first metric whose name and context it
+   * has; -1 for none.
+   * @param {Line} line
+   * @param {Panel[]} charted
+   * @returns {number}
+   */
+  const chartOf = (line, charted) =>
+    charted.findIndex((p) =>
+      p.metric === line.series.name &&
+      (p.context === "" || p.context === canonical(line.series.context))
+    );
+
   function searchNow() {
     search().catch(report);
   }
@@ -273,7 +386,9 @@ export function mount(root, app) {
   async function search() {
     state.metric = controls.metric;
     state.runQ = controls.runQuery;
+    state.more = controls.more;
     saveUrl();
+    layoutCharts();
     searching.abort();
     refiner.stop();
     searching = new AbortController();
@@ -489,20 +604,41 @@ export function mount(root, app) {
   let shown = { groups: [], lines: [], coarse: 0, clipped: 0 };
 
   /**
-   * What the chart is to draw now; each line's drawing is kept for the
-   * next plan while its points and the scale stay.
-   * @returns {Plan}
+   * What each chart is to draw now, the first one's first; each line's
+   * drawing is kept for the next plan while its points and the scale stay.
+   * @returns {Plan[]}
    */
   function plan() {
-    return planChart(state.lines, {
-      group: state.group,
-      agg: state.agg,
-      hidden: state.hidden,
-      contextChosen: controls.context !== "",
-      view: view(),
-      zoom: state.zoom,
-      width: chart.plotWidth,
-    });
+    const charted = panels();
+    if (charted.length === 1) {
+      return [planChart(state.lines, {
+        group: state.group,
+        agg: state.agg,
+        hidden: state.hidden,
+        contextChosen: controls.context !== "",
+        view: view(),
+        zoom: state.zoom,
+        width: chart.plotWidth,
+      })];
+    }
+    /** @type {Line[][]} */
+    const byChart = charted.map(() => []);
+    for (const line of state.lines) byChart[chartOf(line, charted)]?.push(line);
+    // A run (or group) has one colour on every chart.
+    const colors = colorsOf(state.lines, state.group);
+    return charted.map((panel, i) =>
+      planChart(byChart[i] ?? [], {
+        group: state.group,
+        agg: state.agg,
+        hidden: state.hidden,
+        contextChosen: panel.context !== "",
+        view: view(),
+        zoom: state.zoom,
+        width: chart.plotWidth,
+        colors,
+        metricNamed: true,
+      })
+    );
   }
 
   let planning = false;
@@ -535,9 +671,23 @@ export function mount(root, app) {
       clearTimeout(redrawTimer);
       redrawTimer = null;
     }
-    const planned = plan();
+    const plans = plan();
+    const charts = allCharts();
+    plans.forEach((p, i) =>
+      charts[i]?.setData(p.lines, { keepZoom: state.zoom !== null })
+    );
+    /** @type {Map<string, Plan["groups"][number]>} */
+    const groups = new Map();
+    for (const p of plans) {
+      for (const g of p.groups) if (!groups.has(g.key)) groups.set(g.key, g);
+    }
+    const planned = {
+      groups: [...groups.values()],
+      lines: plans.flatMap((p) => p.lines),
+      coarse: plans.reduce((sum, p) => sum + p.coarse, 0),
+      clipped: plans.reduce((sum, p) => sum + p.clipped, 0),
+    };
     shown = planned;
-    chart.setData(planned.lines, { keepZoom: state.zoom !== null });
     chartBox.dataset.colors = String(
       new Set(planned.lines.map((l) => l.color)).size,
     );
@@ -577,6 +727,7 @@ export function mount(root, app) {
   /** @param {[number, number] | null} range */
   function zoom(range) {
     state.zoom = range;
+    for (const c of allCharts()) c.zoomTo(range);
     // The reads go out first; meanwhile the points drawn now are drawn at
     // the new scale: envelopes where too coarse, until the range is read.
     // A reset draws the whole series kept.
@@ -634,6 +785,6 @@ export function mount(root, app) {
     searching.abort();
     refiner.stop();
     stopLive();
-    chart.destroy();
+    for (const c of allCharts()) c.destroy();
   };
 }

@@ -11,7 +11,8 @@ import { checkAsYouType, showQueryProblem } from "./query_problem.js";
 
 /** @import { Context, QueryProblem } from "./api_types.js" */
 /** @import { XKind } from "./series_draw.js" */
-/** @import { AggKind, ExplorerSettings } from "./metrics_state.js" */
+/** @import { AggKind, ExplorerSettings, Panel } from "./metrics_state.js" */
+/** @import { YLimits } from "./chart.js" */
 
 /**
  * What the controls report; each is called after the control changed.
@@ -25,6 +26,12 @@ import { checkAsYouType, showQueryProblem } from "./query_problem.js";
  * @property {() => void} onSmoothDone  When it is released.
  * @property {(x: XKind) => void} onX
  * @property {(log: boolean) => void} onLog
+ * @property {(metric: string) => [string, Context][]} contextsOf  The
+ *   contexts to offer for a metric name.
+ * @property {() => void} onMore  A metric was added below the first,
+ *   changed or removed.
+ * @property {(limits: YLimits) => void} onYLimits  Outliers ignored or not,
+ *   a bound typed (null when cleared or not a number).
  */
 
 const AGG_OPTIONS = /** @type {const} */ ([
@@ -54,12 +61,16 @@ export class ExplorerControls {
   #runs;
   #compare;
   #group;
+  #more;
+  #on;
 
   /**
    * @param {ExplorerSettings} settings
    * @param {ControlHandlers} on
    */
   constructor(settings, on) {
+    this.#on = on;
+    this.#more = h("div.more-metrics");
     this.#metric = h("input.metric", {
       type: "text",
       value: settings.metric,
@@ -111,6 +122,21 @@ export class ExplorerControls {
       })
     );
     const log = h("input", { type: "checkbox", checked: settings.log });
+    const robust = h("input.robust", {
+      type: "checkbox",
+      checked: settings.robust,
+    });
+    /** @param {string} label @param {number | null} value */
+    const bound = (label, value) =>
+      h("input.y-bound", {
+        type: "number",
+        step: "any",
+        value: value === null ? "" : String(value),
+        placeholder: "auto",
+        "aria-label": label,
+      });
+    const yMin = bound("Y min", settings.yMin);
+    const yMax = bound("Y max", settings.yMax);
 
     this.form = h(
       "form.explorer-controls",
@@ -130,7 +156,15 @@ export class ExplorerControls {
       h("label.field", {}, h("span", { text: "Runs" }), this.#runs),
       this.#compare,
       h("button.primary", { type: "submit", text: "Show" }),
+      h("button", {
+        type: "button",
+        text: "+ metric",
+        title: "Chart another metric below, sharing the x axis and the cursor",
+        onclick: () => this.#addMore({ metric: "", context: "" }),
+      }),
+      this.#more,
     );
+    for (const panel of settings.more) this.#addMore(panel);
     this.errorBox = h("div.query-error", { hidden: true, role: "alert" });
     checkAsYouType(this.#runs, this.errorBox, "metrics");
     this.options = h(
@@ -152,6 +186,16 @@ export class ExplorerControls {
         h("span.segmented", {}, xButtons),
       ),
       h("label.check", {}, log, " log scale"),
+      h(
+        "label.check",
+        {
+          title: "The y axis spans the 1st to 99th percentile of the values " +
+            "drawn",
+        },
+        robust,
+        " ignore outliers",
+      ),
+      h("label.field", {}, h("span", { text: "Y" }), yMin, "–", yMax),
     );
 
     this.#metric.addEventListener("change", () => on.onMetric());
@@ -168,6 +212,20 @@ export class ExplorerControls {
     });
     smooth.addEventListener("change", () => on.onSmoothDone());
     log.addEventListener("change", () => on.onLog(log.checked));
+    /** @param {HTMLInputElement} input */
+    const valueOf = (input) =>
+      input.value.trim() === "" || !Number.isFinite(input.valueAsNumber)
+        ? null
+        : input.valueAsNumber;
+    const onLimits = () =>
+      on.onYLimits({
+        robust: robust.checked,
+        min: valueOf(yMin),
+        max: valueOf(yMax),
+      });
+    for (const input of [robust, yMin, yMax]) {
+      input.addEventListener("change", onLimits);
+    }
   }
 
   /**
@@ -181,6 +239,73 @@ export class ExplorerControls {
   /** @param {string} name */
   set metric(name) {
     this.#metric.value = name;
+  }
+
+  /**
+   * The metrics (and contexts) chosen below the first; rows without a
+   * name are left out.
+   * @returns {Panel[]}
+   */
+  get more() {
+    return [...this.#more.children].flatMap((row) => {
+      const [input, select] = row.querySelectorAll("input, select");
+      const metric = /** @type {HTMLInputElement} */ (input).value.trim();
+      const context = /** @type {HTMLSelectElement} */ (select).value;
+      return metric ? [{ metric, context }] : [];
+    });
+  }
+
+  /** Offers each metric below the first the contexts it has now. */
+  refreshMore() {
+    for (const row of this.#more.children) {
+      const [input, select] = row.querySelectorAll("input, select");
+      _fillContexts(
+        /** @type {HTMLSelectElement} */ (select),
+        this.#on.contextsOf(/** @type {HTMLInputElement} */ (input).value),
+        /** @type {HTMLSelectElement} */ (select).value,
+      );
+    }
+  }
+
+  /**
+   * A row for one more metric: its name, its context, and a button that
+   * removes it.
+   * @param {Panel} panel
+   */
+  #addMore(panel) {
+    const metric = h("input.metric", {
+      type: "text",
+      value: panel.metric,
+      list: "aim-metric-names",
+      placeholder: "metric name",
+      "aria-label": "Also metric",
+      autocomplete: "off",
+    });
+    const context = h("select.context", { "aria-label": "Also context" });
+    _fillContexts(context, this.#on.contextsOf(panel.metric), panel.context);
+    const row = h(
+      "span.more-metric",
+      {},
+      metric,
+      context,
+      h("button.link", {
+        type: "button",
+        text: "×",
+        title: "Remove this metric",
+        "aria-label": "Remove this metric",
+        onclick: () => {
+          row.remove();
+          this.#on.onMore();
+        },
+      }),
+    );
+    metric.addEventListener("change", () => {
+      _fillContexts(context, this.#on.contextsOf(metric.value), "");
+      this.#on.onMore();
+    });
+    context.addEventListener("change", () => this.#on.onMore());
+    this.#more.append(row);
+    if (!panel.metric) metric.focus();
   }
 
   /**
@@ -214,18 +339,7 @@ export class ExplorerControls {
    * @param {string} value  A canonical key; "" for any.
    */
   setContexts(contexts, value) {
-    this.#context.replaceChildren(
-      h("option", { value: "", text: "any context" }),
-      ...contexts.map(([key, ctx]) =>
-        h("option", { value: key, text: fmtContext(ctx) })
-      ),
-    );
-    if (value !== "" && !contexts.some(([key]) => key === value)) {
-      this.#context.append(
-        h("option", { value, text: fmtContextKey(value) }),
-      );
-    }
-    this.#context.value = value;
+    _fillContexts(this.#context, contexts, value);
   }
 
   /**
@@ -283,4 +397,25 @@ export class ExplorerControls {
   hideProblem() {
     this.errorBox.hidden = true;
   }
+}
+
+/**
+ * Offers "any context" and `contexts` in `select`, and selects `value`,
+ * added as an option of its own when not among them (a context from the
+ * address).
+ * @param {HTMLSelectElement} select
+ * @param {[string, Context][]} contexts
+ * @param {string} value  A canonical key; "" for any.
+ */
+function _fillContexts(select, contexts, value) {
+  select.replaceChildren(
+    h("option", { value: "", text: "any context" }),
+    ...contexts.map(([key, ctx]) =>
+      h("option", { value: key, text: fmtContext(ctx) })
+    ),
+  );
+  if (value !== "" && !contexts.some(([key]) => key === value)) {
+    select.append(h("option", { value, text: fmtContextKey(value) }));
+  }
+  select.value = value;
 }

@@ -41,6 +41,10 @@ import {
  * @property {Projection} view
  * @property {[number, number] | null} zoom  The zoomed x range, if any.
  * @property {number} width  The plot's width in CSS pixels.
+ * @property {Map<string, string>} [colors]  Colours by {@link colorKey},
+ *   for lines charted on several charts; by default a colour per group in
+ *   the order of the groups.
+ * @property {boolean} [metricNamed]  Labels name the metric (several charts).
  */
 
 /**
@@ -72,6 +76,30 @@ export function groupOf(line, group) {
 }
 
 /**
+ * What a line's colour follows on every chart: its group, or its run when
+ * not grouping.
+ * @param {Line} line
+ * @param {string} group
+ * @returns {string}
+ */
+export function colorKey(line, group) {
+  return groupOf(line, group) ?? line.run.hash;
+}
+
+/**
+ * A colour for each {@link colorKey} of `lines`: the palette's, in the
+ * order of the group values when grouping, else in the lines' order.
+ * @param {Line[]} lines
+ * @param {string} group
+ * @returns {Map<string, string>}
+ */
+export function colorsOf(lines, group) {
+  const keys = [...new Set(lines.map((line) => colorKey(line, group)))];
+  if (group) keys.sort(compareValues);
+  return new Map(keys.map((key, i) => [key, paletteColor(i)]));
+}
+
+/**
  * A grouping's name without its kind: "hparams.lr" for "param:hparams.lr".
  * @param {string} group
  * @returns {string}
@@ -85,10 +113,12 @@ export function groupTitle(group) {
  * one context is chosen.
  * @param {Line} line
  * @param {boolean} contextChosen
+ * @param {boolean} [metricNamed]  The metric's name follows the run's.
  * @returns {string}
  */
-export function lineLabel(line, contextChosen) {
-  const name = line.run.name || line.run.hash.slice(0, 8);
+export function lineLabel(line, contextChosen, metricNamed = false) {
+  const run = line.run.name || line.run.hash.slice(0, 8);
+  const name = metricNamed ? `${run} ${line.series.name}` : run;
   return contextChosen ? name : `${name} ${fmtContext(line.series.context)}`;
 }
 
@@ -101,7 +131,10 @@ export function lineLabel(line, contextChosen) {
  * @returns {Plan}
  */
 export function planChart(lines, options) {
-  const { group, agg, hidden, contextChosen, view, width } = options;
+  const { group, agg, hidden, view, width, colors } = options;
+  const metricNamed = options.metricNamed ?? false;
+  /** @param {Line} line */
+  const label = (line) => lineLabel(line, options.contextChosen, metricNamed);
   /** @type {Map<string, Group>} */
   const byKey = new Map();
   for (const line of lines) {
@@ -111,7 +144,7 @@ export function planChart(lines, options) {
     if (entry === undefined) {
       entry = {
         key,
-        label: value ?? lineLabel(line, contextChosen),
+        label: value ?? label(line),
         members: [],
         line,
         color: "",
@@ -122,7 +155,9 @@ export function planChart(lines, options) {
   }
   const groups = [...byKey.values()];
   if (group) groups.sort((a, b) => compareValues(a.label, b.label));
-  groups.forEach((g, i) => (g.color = paletteColor(i)));
+  groups.forEach((g, i) =>
+    g.color = colors?.get(colorKey(g.line, group)) ?? paletteColor(i)
+  );
 
   // A mean without grouping is over every line, whatever the legend hides.
   const meanOfAll = agg !== "" && !group;
@@ -192,9 +227,7 @@ export function planChart(lines, options) {
         chartLine(drawing, {
           color: g.color,
           width: 1,
-          label: group
-            ? `${lineLabel(line, contextChosen)} · ${g.label}`
-            : lineLabel(line, contextChosen),
+          label: group ? `${label(line)} · ${g.label}` : label(line),
         }),
       );
     }

@@ -30,6 +30,19 @@ const AGG_KINDS = /** @type {const} */ (["", "minmax", "std", "median"]);
  * @property {number} smooth  EMA weight, 0 for none.
  * @property {XKind} x
  * @property {boolean} log  A logarithmic y axis.
+ * @property {boolean} robust  The y range leaves out outliers: it spans
+ *   the 1st to 99th percentile of the values drawn.
+ * @property {number | null} yMin  The y axis' lower bound set by hand.
+ * @property {number | null} yMax  Its upper bound set by hand.
+ * @property {Panel[]} more  Metrics charted below the first, each on a
+ *   chart of its own sharing the x range and the cursor.
+ */
+
+/**
+ * A metric charted besides the first.
+ * @typedef {object} Panel
+ * @property {string} metric
+ * @property {string} context  A canonical context key; "" for any.
  */
 
 /**
@@ -76,7 +89,35 @@ export function readSettings(search) {
     smooth: Number(params.get("smooth") ?? 0) || 0,
     x: X_KINDS.find((kind) => kind === x) ?? "step",
     log: params.get("log") === "1",
+    robust: params.get("robust") === "1",
+    yMin: _number(params.get("ymin")),
+    yMax: _number(params.get("ymax")),
+    more: _panels(params),
   };
+}
+
+/**
+ * The metrics besides the first: `also` names them, and the `alsoctx` of
+ * the same rank is each one's context ("" or missing for any).
+ * @param {URLSearchParams} params
+ * @returns {Panel[]}
+ */
+function _panels(params) {
+  const contexts = params.getAll("alsoctx");
+  return params.getAll("also").flatMap((metric, i) =>
+    metric.trim() ? [{ metric: metric.trim(), context: contexts[i] ?? "" }] : []
+  );
+}
+
+/**
+ * A finite number from the address, or null.
+ * @param {string | null} text
+ * @returns {number | null}
+ */
+function _number(text) {
+  if (text === null || text.trim() === "") return null;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : null;
 }
 
 /**
@@ -101,18 +142,36 @@ export function settingsSearch(settings, context) {
   if (settings.smooth > 0) put("smooth", settings.smooth);
   if (settings.x !== "step") put("x", settings.x);
   if (settings.log) put("log", "1");
+  if (settings.robust) put("robust", "1");
+  if (settings.yMin !== null) put("ymin", settings.yMin);
+  if (settings.yMax !== null) put("ymax", settings.yMax);
+  for (const panel of settings.more) {
+    search.append("also", panel.metric);
+    search.append("alsoctx", panel.context);
+  }
   return search.toString();
 }
 
 /**
- * The series query for the chosen metric, context, runs and run filter.
- * @param {Pick<ExplorerSettings, "metric" | "hashes" | "runQ">} settings
- * @param {string} context  A canonical context key; "" for any.
+ * The series query for the chosen metrics and contexts, runs and run
+ * filter.
+ * @param {Pick<ExplorerSettings, "metric" | "hashes" | "runQ"> & { more?: Panel[] }} settings
+ * @param {string} context  The first metric's canonical context key; "" for any.
  * @returns {string}
  */
 export function seriesQuery(settings, context) {
-  const parts = [`metric.name == ${JSON.stringify(settings.metric)}`];
-  if (context) parts.push(`metric.context == ${context}`);
+  const panels = [
+    { metric: settings.metric, context },
+    ...settings.more ?? [],
+  ];
+  const matches = panels.map(({ metric, context }) =>
+    `metric.name == ${JSON.stringify(metric)}${
+      context ? ` and metric.context == ${context}` : ""
+    }`
+  );
+  const parts = matches.length === 1
+    ? matches
+    : [`(${matches.map((m) => `(${m})`).join(" or ")})`];
   if (settings.hashes.length) {
     parts.push(`run.hash in ${JSON.stringify(settings.hashes)}`);
   }
