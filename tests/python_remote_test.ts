@@ -418,3 +418,47 @@ print(json.dumps({
     5,
   ]);
 });
+
+Deno.test("a remote Run sends images inline; one too large for a line is refused at track() with what to do, and the rest is kept", async () => {
+  await using repo = await tempRepo();
+  await using server = await startAimUp(repo.path);
+  await using client = python(
+    `
+import os, sys
+import aim_client
+from aim_client import Image, Run
+def png(side, noise):
+    row = lambda y: os.urandom(side * 3) if noise else bytes((x * 7 + y * 3) % 256 for x in range(side * 3))
+    return aim_client._encode_png(side, side, 3, b"".join(b"\\x00" + row(y) for y in range(side)))
+run = Run(repo=sys.argv[1], name="images")
+run.track(Image(png(16, False), caption="small"), name="samples", step=0)
+try:
+    run.track(Image(png(600, True)), name="samples", step=1)
+except ValueError as error:
+    print("refused:", error)
+run.track(1.0, name="loss", step=1)
+run.close()
+print("tracked", run.hash)
+`,
+    [server.url],
+  );
+  assert.equal((await client.finished()).code, 0, client.stderr);
+  assert.match(
+    client.lines[0]!,
+    /^refused: Image\(\) is \d+ bytes as PNG: tracking to a remote aim sends images inline, at most 700000 bytes each/,
+  );
+  const hash = client.lines[1]!.split(" ")[1]!;
+  await waitFor(
+    () => repo.index().get(hash)?.status === "finished",
+    "the run finished and indexed",
+  );
+  const sequences = await server.fetch("api/sequences/search", {
+    method: "POST",
+    body: JSON.stringify({ q: `run.hash == "${hash}"`, kind: "images" }),
+  });
+  const answer = await sequences.json();
+  assert.equal(sequences.status, 200, JSON.stringify(answer));
+  assert.equal(answer.sequences.length, 1);
+  assert.equal(answer.sequences[0].sequence.count, 1, JSON.stringify(answer));
+  assert.equal(repo.index().get(hash)!.metrics[0]!.name, "loss");
+});

@@ -525,11 +525,17 @@ class Image:
                 % (len(self.data), self.format.upper(), MAX_IMAGE_BYTES)
             )
 
-    def _item(self):
-        """The image's part of a protocol line (a file for a large one)."""
+    def _item(self, files_ok=True):
+        """The image's part of a protocol line (a file for a large one, when aim shares this machine's files)."""
         caption = ', "caption": ' + _dumps(self.caption) if self.caption else ""
         if len(self.data) <= INLINE_IMAGE_BYTES:
             return '{"data": "' + base64.b64encode(self.data).decode("ascii") + '"' + caption + "}"
+        if not files_ok:
+            raise ValueError(
+                "Image() is %d bytes as %s: tracking to a remote aim sends images inline, at most %d bytes each; "
+                "make it smaller (a lower resolution, or format='jpeg')"
+                % (len(self.data), self.format.upper(), INLINE_IMAGE_BYTES)
+            )
         # aim reads the file when it reads the line, then deletes it.
         fd, path = tempfile.mkstemp(prefix="aim-upload-", suffix="." + self.format)
         with os.fdopen(fd, "wb") as file:
@@ -614,7 +620,7 @@ class Distribution:
             self.counts = counts
         self.low, self.high = low, high
 
-    def _item(self):
+    def _item(self, files_ok=True):
         counts = "[" + ", ".join(_float_text(c) for c in self.counts) + "]"
         if self.edges is not None:
             edges = "[" + ", ".join(_float_text(e) for e in self.edges) + "]"
@@ -645,7 +651,7 @@ class Text:
         self.text = text
         self.caption = _caption(caption)
 
-    def _item(self):
+    def _item(self, files_ok=True):
         if not self.caption:
             return _dumps(self.text)
         return '{"text": ' + _dumps(self.text) + ', "caption": ' + _dumps(self.caption) + "}"
@@ -1113,6 +1119,11 @@ class Run:
         # A forked child inherits this object but must not write to the pipe.
         self._pid = os.getpid()
         fd = _tracking_fd()
+        # Whether aim shares this machine's files: a large image is handed
+        # over as a file then; a remote server only takes what a line holds.
+        self._files_ok = not _is_url(
+            os.environ.get("AIM_REPO") if fd is not None or repo is None else repo
+        )
         if fd is not None:
             self._sink = _FdSink(fd)
             self.hash = os.environ.get("AIM_RUN_HASH", "")
@@ -1228,7 +1239,7 @@ class Run:
         if context is not None:
             tail += _context_part(context)
         tail += ', "time": ' + repr(_time()) + "}"
-        parts = [item._item() for item in items]
+        parts = [item._item(self._files_ok) for item in items]
         # A batch too long for one line is split over lines of the same step.
         head = '{"' + key + '": ['
         budget = LINE_BUDGET - len(head) - len(tail) - 2
