@@ -49,6 +49,7 @@ import {
 } from "../server/ui/metrics_plot.js";
 import {
   type ExplorerState,
+  lineLimit,
   MAX_LINES,
   readSettings,
   seriesQuery,
@@ -541,6 +542,34 @@ Deno.test("seriesQuery() matches any of several metrics, each in its context", (
   );
 });
 
+Deno.test("statusText() counts the lines shown at most per metric charted", () => {
+  const state: ExplorerState = {
+    ...readSettings("?metric=loss&also=acc"),
+    catalog: emptyCatalog(),
+    lines: [line(run(), [1])],
+    total: 2 * MAX_LINES,
+    failed: 0,
+    gen: 1,
+    loading: false,
+    refining: false,
+    hidden: new Set(),
+    zoom: null,
+    fetchMs: 0,
+    firstChart: true,
+    allFull: true,
+    loadedQuery: null,
+    invalid: false,
+    why: null,
+  };
+  const shown = { drawn: 1, coarse: 0, clipped: 0 };
+  assert.equal(lineLimit(state), 2 * MAX_LINES);
+  assert.equal(statusText(state, shown), "1 of 2,000 series");
+  assert.match(
+    statusText({ ...state, total: 2 * MAX_LINES + 1 }, shown),
+    /showing the first 2,000: narrow the run filter/,
+  );
+});
+
 Deno.test("statusText() says how many values of the facet field have no chart", () => {
   const state: ExplorerState = {
     ...readSettings("?metric=loss&facet=param:seed"),
@@ -590,7 +619,9 @@ Deno.test("statusText() reports series found, lines drawn, loading, truncation, 
   const shown = { drawn: 2, coarse: 0, clipped: 0 };
   assert.equal(
     statusText(base, shown),
-    `2 of 1,200 series · showing the first ${MAX_LINES}: narrow the run filter to see others`,
+    `2 of 1,200 series · showing the first ${
+      MAX_LINES.toLocaleString("en-US")
+    }: narrow the run filter to see others`,
   );
   assert.equal(
     statusText(

@@ -45,6 +45,7 @@ import {
 import { Refiner } from "./metrics_refine.js";
 import { searchAgain, searchLines } from "./metrics_search.js";
 import {
+  lineLimit,
   readSettings,
   seriesQuery,
   settingsSearch,
@@ -477,6 +478,7 @@ export function mount(root, app) {
       refine();
       await searchLines(q, {
         signal,
+        max: lineLimit(state),
         onPage: (page, offset) => {
           if (offset === 0) state.total = page.total;
           take(page, offset);
@@ -881,7 +883,12 @@ export function mount(root, app) {
     const gen = state.gen;
     const q = state.loadedQuery;
     if (q === null) return;
-    const page = await searchAgain(q, state.lines.length, searching.signal);
+    const page = await searchAgain(
+      q,
+      state.lines.length,
+      lineLimit(state),
+      searching.signal,
+    );
     if (gen !== state.gen || state.zoom !== null) return;
     // Keep what was read of each line; a run with newer data reads again.
     const before = new Map(state.lines.map((line) => [line.key, line]));

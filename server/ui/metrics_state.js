@@ -7,8 +7,21 @@
 /** @import { Catalog } from "./metrics_catalog.js" */
 /** @import { Line } from "./metrics_lines.js" */
 
-/** The explorer draws at most this many lines (the first ones found). */
+/**
+ * The explorer draws at most this many lines for each metric charted (the
+ * first ones found): see {@link lineLimit}.
+ */
 export const MAX_LINES = 1000;
+
+/**
+ * How many lines the explorer draws at most: {@link MAX_LINES} for each
+ * metric charted.
+ * @param {Pick<ExplorerSettings, "more">} settings
+ * @returns {number}
+ */
+export function lineLimit(settings) {
+  return MAX_LINES * (1 + settings.more.length);
+}
 
 /** @typedef {"" | "minmax" | "std" | "median"} AggKind */
 
@@ -234,9 +247,12 @@ export function statusText(state, shown) {
     parts.push(`${shown.drawn} lines drawn`);
   }
   if (state.loading) parts.push("loading…");
-  if (state.total > MAX_LINES) {
+  const limit = lineLimit(state);
+  if (state.total > limit) {
     parts.push(
-      `showing the first ${MAX_LINES}: narrow the run filter to see others`,
+      `showing the first ${
+        limit.toLocaleString("en-US")
+      }: narrow the run filter to see others`,
     );
   }
   if (shown.uncharted) {
