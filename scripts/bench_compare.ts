@@ -1,7 +1,8 @@
 /**
  * The compare section of `deno task bench`: the params and scatters
  * explorers in headless Chromium against a real `aim up` over 10,000 runs
- * written straight into the index.
+ * written straight into the index, and the metrics explorer over 500 runs
+ * written through the writer.
  *
  * - Params explorer, 8 axes (params of every kind and series summaries):
  *   time from the navigation to the first lines drawn (the page's
@@ -9,12 +10,17 @@
  *   select and redraw (the page's `data-brush-ms`, over 20 moves).
  * - Scatters explorer: time to the first points (`aim:scatter-painted`).
  * - The server's share: `POST /api/runs/fields` for the 8 axes, from Deno.
+ * - Metrics explorer, 4 metrics × 500 runs written through the writer
+ *   (as the UI section writes them, 1,000 steps each): time from the
+ *   navigation to a line drawn on each of the four charts
+ *   (`aim:every-chart`), and to every line from its index preview
+ *   (`aim:all-lines`).
  *
  * @module
  */
 
 import { join } from "node:path";
-import type { Page } from "../tests/_dev_deps.ts";
+import type { Browser, Page } from "../tests/_dev_deps.ts";
 import { launchChromium } from "./_chromium.ts";
 import { startAimUp } from "../tests/_aim_up.ts";
 import { newHash } from "../lib/mod.ts";
@@ -27,10 +33,14 @@ import {
   type Section,
   tempDir,
 } from "./_bench_util.ts";
+import { generateRuns, METRICS } from "./bench_ui.ts";
 
 const RUNS = 10_000;
 const LOADS = 3;
 const TOKEN = "bench-token-0123456789";
+/** The metrics explorer's runs, and the steps of each of their 4 series. */
+const METRIC_RUNS = 500;
+const METRIC_STEPS = 1_000;
 
 /** The 8 axes: numbers, categories, a bool, None in some runs, series summaries. */
 const AXES = [
@@ -46,7 +56,8 @@ const AXES = [
 
 /** The compare section of the benchmark. */
 export const compare: Section = {
-  title: "Compare runs: params and scatters explorers (headless Chromium)",
+  title:
+    "Compare runs: params, scatters and metrics explorers (headless Chromium)",
   async run() {
     await using tmp = await tempDir("aim-bench-compare-");
     const path = join(tmp.path, ".aim");
@@ -110,6 +121,7 @@ export const compare: Section = {
       const points = await page.locator("canvas.scatter").getAttribute(
         "data-points",
       );
+      const metrics = await _metricsExplorer(browser, tmp.path);
       const worstBrush = Math.max(...brushes);
       return [
         {
@@ -138,12 +150,89 @@ export const compare: Section = {
           target: "≤ 500 ms",
           pass: median(scatters) <= 500,
         },
+        ...metrics,
       ] satisfies Figure[];
     } finally {
       await browser.close();
     }
   },
 };
+
+/**
+ * The metrics explorer over {@linkcode METRIC_RUNS} runs of 4 series,
+ * written under `dir` through the writer: a chart per series.
+ */
+async function _metricsExplorer(
+  browser: Browser,
+  dir: string,
+): Promise<Figure[]> {
+  const path = join(dir, "metrics", ".aim");
+  progress(
+    `writing ${METRIC_RUNS} runs × ${METRICS.length} series × ${METRIC_STEPS} steps through the writer`,
+  );
+  const writeStart = performance.now();
+  await generateRuns(path, METRIC_RUNS, METRIC_STEPS, METRICS.length);
+  progress(
+    `wrote them in ${((performance.now() - writeStart) / 1000).toFixed(1)} s`,
+  );
+  await using up = await startAimUp(path, { token: TOKEN });
+  const index = await (await up.fetch("api/index")).json();
+  if (index.status.indexed !== METRIC_RUNS) {
+    throw new Error(
+      `${index.status.indexed} of ${METRIC_RUNS} runs are indexed: the writer indexes a run as it closes`,
+    );
+  }
+  const [first, ...others] = METRICS;
+  const search = new URLSearchParams({
+    metric: first,
+    context: '{"subset":"train"}',
+  });
+  for (const metric of others) {
+    search.append("also", metric);
+    search.append("alsoctx", '{"subset":"train"}');
+  }
+  const page = await browser.newPage({
+    viewport: { width: 1400, height: 900 },
+  });
+  page.on("pageerror", (error) => progress(`page error: ${error.message}`));
+  const every: number[] = [];
+  const all: number[] = [];
+  try {
+    for (let i = 0; i < LOADS; i++) {
+      await page.goto(`${up.url}metrics?${search}&token=${TOKEN}`);
+      every.push(await _mark(page, "aim:every-chart"));
+      all.push(await _mark(page, "aim:all-lines"));
+      progress(
+        `metrics explorer: a line on every chart ${
+          every.at(-1)!.toFixed(0)
+        } ms, every line ${all.at(-1)!.toFixed(0)} ms`,
+      );
+    }
+    const lines = await page.locator(".chart-main").evaluateAll((boxes) =>
+      boxes.map((box) => Number(box.getAttribute("data-lines")))
+    );
+    if (lines.length !== METRICS.length) {
+      throw new Error(`${lines.length} charts drawn, not ${METRICS.length}`);
+    }
+    return [
+      {
+        figure:
+          `metrics explorer, ${METRICS.length} metrics × ${METRIC_RUNS} runs (${
+            METRIC_STEPS.toLocaleString("en-US")
+          } steps each): navigation → first paint of all four charts (median of ${LOADS})`,
+        measured: `${
+          median(every).toFixed(0)
+        } ms; every line from its preview: ${
+          median(all).toFixed(0)
+        } ms (lines per chart: ${lines.join(", ")})`,
+        target: "≤ 1.5 s",
+        pass: median(every) <= 1500,
+      },
+    ];
+  } finally {
+    await page.close();
+  }
+}
 
 async function _mark(page: Page, name: string): Promise<number> {
   await page.waitForFunction(

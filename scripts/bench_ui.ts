@@ -22,7 +22,8 @@
  * made from Deno.
  *
  * This file is also the helper process that writes runs: `deno run -A
- * scripts/bench_ui.ts write <repo> <from> <to> <steps>`.
+ * scripts/bench_ui.ts write <repo> <from> <to> <steps> [metrics]`, used
+ * through {@linkcode generateRuns}.
  *
  * @module
  */
@@ -272,9 +273,8 @@ async function metricsPage(browser: Browser, path: string): Promise<Figure[]> {
       _count(CHART_STEPS)
     } steps through the writer in ${WRITERS} processes`,
   );
-  Repo.openSync(path, { create: true }).close();
   const writeStart = performance.now();
-  await _generate(path, CHART_RUNS, CHART_STEPS);
+  await generateRuns(path, CHART_RUNS, CHART_STEPS);
   const writeS = (performance.now() - writeStart) / 1000;
   await using server = await startAimUp(path, {
     token: TOKEN,
@@ -570,12 +570,20 @@ function _describe(reads: _Reads | null): string {
   } to the last`;
 }
 
-/** Writes `runs` runs of `steps` points in {@linkcode WRITERS} child processes. */
-async function _generate(
+/**
+ * Creates the repository at `path` and writes `runs` runs through the
+ * writer in {@linkcode WRITERS} child processes, each run with `metrics`
+ * series of `steps` points (in the train context, from the first of
+ * {@linkcode METRICS}) and params `hparams.lr`, `hparams.optimizer.name`
+ * and `hparams.seed`.
+ */
+export async function generateRuns(
   path: string,
   runs: number,
   steps: number,
+  metrics = 1,
 ): Promise<void> {
+  Repo.openSync(path, { create: true }).close();
   const per = Math.ceil(runs / WRITERS);
   await Promise.all(
     Array.from({ length: WRITERS }, async (_, w) => {
@@ -592,6 +600,7 @@ async function _generate(
           `${from}`,
           `${to}`,
           `${steps}`,
+          `${metrics}`,
         ],
         stdin: "null",
         stdout: "null",
@@ -608,13 +617,27 @@ async function _generate(
   );
 }
 
-/** Writes runs `from` to `to - 1` through the writer, each with one loss series. */
+/** The series a run written by {@linkcode generateRuns} has, in order. */
+export const METRICS = ["loss", "accuracy", "grad_norm", "lr"] as const;
+
+/**
+ * Writes runs `from` to `to - 1` through the writer, each with the first
+ * `metrics` series of {@linkcode METRICS}: a decay at a rate of the run's,
+ * scaled per series, with noise; loss has a spike at step 77,777.
+ */
 async function _writeRuns(
   path: string,
   from: number,
   to: number,
   steps: number,
+  metrics: number,
 ) {
+  if (!(metrics >= 1 && metrics <= METRICS.length)) {
+    throw new RangeError(
+      `A run has 1 to ${METRICS.length} series: ${metrics} were asked for`,
+    );
+  }
+  const names = METRICS.slice(0, metrics);
   const repo = Repo.openSync(path);
   const optimizers = ["adam", "sgd", "adamw"];
   try {
@@ -633,13 +656,16 @@ async function _writeRuns(
       const rate = 5_000 + 30_000 * random();
       const context = { subset: "train" };
       for (let step = 0; step < steps; step++) {
-        const value = Math.exp(-step / rate) + 0.05 * random() +
-          (step === 77_777 ? 1 : 0);
-        run.track(value, {
-          name: "loss",
-          step,
-          epoch: Math.floor(step / 10_000),
-          context,
+        const decay = Math.exp(-step / rate);
+        names.forEach((name, k) => {
+          const value = (k + 1) * decay + 0.05 * random() +
+            (k === 0 && step === 77_777 ? 1 : 0);
+          run.track(value, {
+            name,
+            step,
+            epoch: Math.floor(step / 10_000),
+            context,
+          });
         });
       }
       await run.close();
@@ -770,10 +796,18 @@ function _count(n: number): string {
 }
 
 if (import.meta.main) {
-  const [command, path, from, to, steps] = Deno.args;
+  const [command, path, from, to, steps, metrics = "1"] = Deno.args;
   if (command !== "write" || !path) {
-    console.error("usage: bench_ui.ts write <repo> <from> <to> <steps>");
+    console.error(
+      "usage: bench_ui.ts write <repo> <from> <to> <steps> [metrics]",
+    );
     Deno.exit(2);
   }
-  await _writeRuns(path, Number(from), Number(to), Number(steps));
+  await _writeRuns(
+    path,
+    Number(from),
+    Number(to),
+    Number(steps),
+    Number(metrics),
+  );
 }

@@ -40,9 +40,16 @@ import {
   pointsFor,
   stepRange,
 } from "../server/ui/metrics_lines.js";
-import { groupOf, planChart } from "../server/ui/metrics_plot.js";
+import {
+  DASHES,
+  dashesOf,
+  dashKey,
+  groupOf,
+  planChart,
+} from "../server/ui/metrics_plot.js";
 import {
   type ExplorerState,
+  lineLimit,
   MAX_LINES,
   readSettings,
   seriesQuery,
@@ -444,6 +451,8 @@ Deno.test("readSettings() of an empty address gives the explorer's defaults", ()
     runQ: "",
     hashes: [],
     group: "",
+    dash: "",
+    facet: "",
     agg: "",
     smooth: 0,
     x: "step",
@@ -467,6 +476,10 @@ Deno.test("readSettings() keeps valid run hashes only, and defaults an unknown a
   assert.equal(readSettings("?agg=median").agg, "median");
   const bounds = readSettings("?ymin=abc&ymax=");
   assert.deepEqual([bounds.yMin, bounds.yMax], [null, null]);
+  const fields = readSettings("?dash=run.hparams.lr&facet=attr:colour");
+  assert.deepEqual([fields.dash, fields.facet], ["", ""]);
+  const known = readSettings("?dash=attr:status&facet=param:a.b");
+  assert.deepEqual([known.dash, known.facet], ["attr:status", "param:a.b"]);
 });
 
 Deno.test("settingsSearch() leaves defaults out and round-trips through readSettings()", () => {
@@ -476,6 +489,8 @@ Deno.test("settingsSearch() leaves defaults out and round-trips through readSett
     runQ: "run.hparams.lr > 0.01",
     hashes: ["0123456789abcdef"],
     group: "param:hparams.lr",
+    dash: "attr:experiment",
+    facet: "param:hparams.optimizer.name",
     agg: "std" as const,
     smooth: 0.6,
     x: "time" as const,
@@ -527,6 +542,61 @@ Deno.test("seriesQuery() matches any of several metrics, each in its context", (
   );
 });
 
+Deno.test("statusText() counts the lines shown at most per metric charted", () => {
+  const state: ExplorerState = {
+    ...readSettings("?metric=loss&also=acc"),
+    catalog: emptyCatalog(),
+    lines: [line(run(), [1])],
+    total: 2 * MAX_LINES,
+    failed: 0,
+    gen: 1,
+    loading: false,
+    refining: false,
+    hidden: new Set(),
+    zoom: null,
+    fetchMs: 0,
+    firstChart: true,
+    allFull: true,
+    loadedQuery: null,
+    invalid: false,
+    why: null,
+  };
+  const shown = { drawn: 1, coarse: 0, clipped: 0 };
+  assert.equal(lineLimit(state), 2 * MAX_LINES);
+  assert.equal(statusText(state, shown), "1 of 2,000 series");
+  assert.match(
+    statusText({ ...state, total: 2 * MAX_LINES + 1 }, shown),
+    /showing the first 2,000: narrow the run filter/,
+  );
+});
+
+Deno.test("statusText() says how many values of the facet field have no chart", () => {
+  const state: ExplorerState = {
+    ...readSettings("?metric=loss&facet=param:seed"),
+    catalog: emptyCatalog(),
+    lines: [line(run(), [1])],
+    total: 1,
+    failed: 0,
+    gen: 1,
+    loading: false,
+    refining: false,
+    hidden: new Set(),
+    zoom: null,
+    fetchMs: 0,
+    firstChart: true,
+    allFull: true,
+    loadedQuery: null,
+    invalid: false,
+    why: null,
+  };
+  const shown = { drawn: 1, coarse: 0, clipped: 0 };
+  assert.equal(statusText(state, shown), "1 of 1 series");
+  assert.equal(
+    statusText(state, { ...shown, uncharted: 3 }),
+    "1 of 1 series · 3 more values of the facet field not charted: narrow the run filter to see them",
+  );
+});
+
 Deno.test("statusText() reports series found, lines drawn, loading, truncation, failures, previews, clipping and zoom", () => {
   const base: ExplorerState = {
     ...readSettings("?metric=loss"),
@@ -549,7 +619,9 @@ Deno.test("statusText() reports series found, lines drawn, loading, truncation, 
   const shown = { drawn: 2, coarse: 0, clipped: 0 };
   assert.equal(
     statusText(base, shown),
-    `2 of 1,200 series · showing the first ${MAX_LINES}: narrow the run filter to see others`,
+    `2 of 1,200 series · showing the first ${
+      MAX_LINES.toLocaleString("en-US")
+    }: narrow the run filter to see others`,
   );
   assert.equal(
     statusText(
@@ -792,6 +864,70 @@ Deno.test("planChart() with a mean and no grouping draws one mean over every lin
   close(plan.lines[0]!.ys[0], 1.5);
   assert.ok(plan.lines[0]!.band);
   assert.equal(plan.groups.length, 4, "the legend still lists every run");
+});
+
+Deno.test("planChart() dashes each line by the value of a second field, a pattern per value in order, and lists the values", () => {
+  const plan = planChart(LINES, { ...PLAIN, dash: "param:hparams.lr" });
+  assert.deepEqual(plan.lines.map((l) => [l.label, l.color, l.dash]), [
+    ["a · 0.1", PALETTE[0], DASHES[2]],
+    ["b · 0.01", PALETTE[1], DASHES[1]],
+    ["c · 0.1", PALETTE[2], DASHES[2]],
+    ["aaaa0004 · (missing)", PALETTE[3], DASHES[0]],
+  ]);
+  assert.deepEqual(
+    plan.dashed.map((d) => [d.label, d.count, d.dash, d.key]),
+    [
+      ["(missing)", 1, DASHES[0], dashKey("(missing)")],
+      ["0.01", 1, DASHES[1], dashKey("0.01")],
+      ["0.1", 2, DASHES[2], dashKey("0.1")],
+    ],
+  );
+  assert.equal(new Set(DASHES.map(String)).size, DASHES.length);
+  const seeds = [0, 1, 2, 3, 4].map((seed) =>
+    line(run({ hash: `bbbb000${seed}`, params: { seed } }), [1])
+  );
+  assert.deepEqual(
+    [...dashesOf(seeds, "param:seed").values()],
+    [...DASHES, DASHES[0]],
+    "the patterns repeat",
+  );
+  const hidden = planChart(LINES, {
+    ...PLAIN,
+    dash: "param:hparams.lr",
+    hidden: new Set([dashKey("0.1")]),
+  });
+  assert.deepEqual(hidden.lines.map((l) => l.label), [
+    "b · 0.01",
+    "aaaa0004 · (missing)",
+  ]);
+  assert.deepEqual(planChart(LINES, PLAIN).dashed, []);
+  assert.equal(planChart(LINES, PLAIN).lines[0]!.dash, undefined);
+});
+
+Deno.test("planChart() with a mean and a dash field draws a mean per dash value, or per group and dash value", () => {
+  const byDash = planChart(LINES, {
+    ...PLAIN,
+    agg: "minmax",
+    dash: "param:hparams.lr",
+    hidden: new Set([LINES[0]!.key, dashKey("(missing)")]),
+  });
+  // Runs a and c are both in the 0.1 mean: a run's entry hides nothing.
+  assert.deepEqual(byDash.lines.map((l) => [l.label, l.color, l.dash]), [
+    ["0.01 (mean of 1)", PALETTE[0], DASHES[1]],
+    ["0.1 (mean of 2)", PALETTE[0], DASHES[2]],
+  ]);
+  close(byDash.lines[1]!.ys[0], 1);
+  const byBoth = planChart(LINES, {
+    ...PLAIN,
+    agg: "median",
+    group: "attr:experiment",
+    dash: "param:hparams.lr",
+  });
+  assert.deepEqual(byBoth.lines.map((l) => [l.label, l.color, l.dash]), [
+    ["(none) · (missing) (median of 1)", PALETTE[0], DASHES[0]],
+    ["base · 0.01 (median of 1)", PALETTE[1], DASHES[1]],
+    ["base · 0.1 (median of 2)", PALETTE[1], DASHES[2]],
+  ]);
 });
 
 Deno.test("planChart() leaves out hidden groups, and lines without the axis's x values", () => {

@@ -6,7 +6,7 @@
 // by the drawing contract (series_draw.js); this module draws it: bands
 // (a coarse line's envelope, a group's spread) filled beneath the lines,
 // clipped at the lower edge with a mark where a log scale cannot show
-// them, coarse lines dashed. Hover lists the values at the cursor; dragging
+// them, coarse lines dashed unless a line has a dash pattern of its own. Hover lists the values at the cursor; dragging
 // zooms the x axis (the caller re-reads the range), double-click resets.
 // The container's `aimChart` property is this chart, whose `drawn()` tells
 // tests what is drawn.
@@ -231,7 +231,8 @@ export class LineChart {
     const sameShape = plot !== null && lines.length === before.length &&
       lines.every((line, i) =>
         line.color === before[i]?.color &&
-        (line.width ?? 1) === (before[i]?.width ?? 1)
+        (line.width ?? 1) === (before[i]?.width ?? 1) &&
+        String(line.dash) === String(before[i]?.dash)
       );
     this.#lines = lines;
     const box = this.#container.dataset;
@@ -257,7 +258,7 @@ export class LineChart {
     lines.forEach((line, i) => {
       const series = plot.series[i + 1];
       if (series) {
-        series.dash = line.coarse ? COARSE_DASH : undefined;
+        series.dash = _dashOf(line);
         series.label = line.label;
       }
     });
@@ -354,7 +355,7 @@ export class LineChart {
           label: line.label,
           stroke: line.color,
           width: line.width ?? 1,
-          dash: line.coarse ? COARSE_DASH : undefined,
+          dash: _dashOf(line),
           points: { show: false },
           paths: (/** @type {UPlot} */ u, /** @type {number} */ i) =>
             this.#linePath(u, i),
@@ -816,6 +817,17 @@ function _fillSpan(ctx, band, from, to, x, y) {
   }
   ctx.closePath();
   ctx.fill();
+}
+
+/**
+ * The dash pattern a line is drawn with, in canvas pixels: its own (a
+ * field's value), else the preview's when coarse, else none.
+ * @param {ChartLine} line
+ * @returns {number[] | undefined}
+ */
+function _dashOf(line) {
+  const dash = line.dash ?? (line.coarse ? COARSE_DASH : undefined);
+  return dash?.map((px) => px * devicePixelRatio);
 }
 
 /**

@@ -4,9 +4,11 @@
 // matching run from POST /api/series/search, coloured and grouped by a
 // param, EMA smoothing, per-group mean with a min/max or std band, x by
 // step / epoch / relative time, log scale, a y range that leaves out
-// outliers or is set by hand, and zoom. More metrics (and contexts) can be
-// charted below the first, a chart each, sharing the x range (a zoom on
-// one zooms all), the cursor and the colours.
+// outliers or is set by hand, and zoom. Lines can be dashed by a second
+// field and split into a chart per value of a third (facets). More metrics
+// (and contexts) can be charted below the first, a chart each (or each
+// facet); the charts share the x range (a zoom on one zooms all), the
+// cursor, the colours and the dashes.
 //
 // Lines are drawn first from their index previews (pages of the search,
 // drawn as they arrive), then read again at the plot's pixel width, by
@@ -32,17 +34,25 @@ import {
 import { ExplorerControls } from "./metrics_controls.js";
 import { renderLegend } from "./metrics_legend.js";
 import { lineKey, linesOf } from "./metrics_lines.js";
-import { colorsOf, groupOf, groupTitle, planChart } from "./metrics_plot.js";
+import {
+  colorsOf,
+  dashesOf,
+  groupOf,
+  groupTitle,
+  isHidden,
+  planChart,
+} from "./metrics_plot.js";
 import { Refiner } from "./metrics_refine.js";
 import { searchAgain, searchLines } from "./metrics_search.js";
 import {
+  lineLimit,
   readSettings,
   seriesQuery,
   settingsSearch,
   statusText,
 } from "./metrics_state.js";
 import { fmtContextKey } from "./format.js";
-import { canonical } from "./params.js";
+import { canonical, compareValues } from "./params.js";
 import { debounce } from "./tasks.js";
 import { viewsBar } from "./views.js";
 import { download } from "./explore_common.js";
@@ -50,7 +60,7 @@ import { toCsv } from "./explore_axes.js";
 
 /** @import { BinarySeriesPage } from "./api_types.js" */
 /** @import { Line } from "./metrics_lines.js" */
-/** @import { Plan } from "./metrics_plot.js" */
+/** @import { DashEntry, Group, Plan } from "./metrics_plot.js" */
 /** @import { ExplorerState, Panel } from "./metrics_state.js" */
 /** @import { ReadTarget } from "./metrics_search.js" */
 /** @import { Points, Projection } from "./series_draw.js" */
@@ -66,13 +76,25 @@ const REFINE_REDRAW_MS = 1000;
 /** Pixels high: the chart of one metric, and each of several. */
 const CHART_HEIGHT = 460;
 const STACKED_HEIGHT = 300;
+/** Values of the facet field charted, at most, for each metric. */
+const MAX_FACETS = 24;
 
 /**
- * A chart of a metric below the first.
+ * A chart below the first.
  * @typedef {object} MoreChart
  * @property {HTMLElement} element  Its title and its chart.
+ * @property {HTMLElement} title
  * @property {HTMLElement} box  The chart's container.
  * @property {LineChart} chart
+ */
+
+/**
+ * What one chart shows: the lines of a metric, or of a metric and a value
+ * of the facet field.
+ * @typedef {object} Cell
+ * @property {number} panel  The metric's rank among those charted.
+ * @property {string | null} facet  The value; null when not split.
+ * @property {Line[]} lines
  */
 
 /**
@@ -117,6 +139,18 @@ export function mount(root, app) {
     onMore: () => searchNow(),
     onGroup: (group) => {
       state.group = group;
+      saveUrl();
+      redraw();
+      refiner.pump();
+    },
+    onDash: (dash) => {
+      state.dash = dash;
+      saveUrl();
+      redraw();
+      refiner.pump();
+    },
+    onFacet: (facet) => {
+      state.facet = facet;
       saveUrl();
       redraw();
       refiner.pump();
@@ -280,31 +314,38 @@ export function mount(root, app) {
       panel.context ? fmtContextKey(panel.context) : "any context"
     }`;
 
+  /** The first chart's height now. */
+  let firstHeight = state.more.length ? STACKED_HEIGHT : CHART_HEIGHT;
+
   /**
-   * A chart for each metric below the first, titles when there are
-   * several, each chart as high as their number allows.
+   * A chart for each title, the first one's first; the titles shown when
+   * there are several, each chart as high as their number allows.
+   * @param {string[]} titles
    */
-  function layoutCharts() {
-    const wanted = state.more;
-    while (more.length > wanted.length) more.pop()?.chart.destroy();
-    while (more.length < wanted.length) {
-      const box = h("div.chart-main");
-      const title = h("h3.chart-title");
-      const element = h("div.chart-more", {}, title, box);
-      moreBox.append(element);
-      more.push({ element, box, chart: newChart(box, STACKED_HEIGHT) });
+  function layoutCharts(titles) {
+    const wanted = Math.max(1, titles.length) - 1;
+    if (more.length !== wanted) {
+      while (more.length > wanted) more.pop()?.chart.destroy();
+      while (more.length < wanted) {
+        const box = h("div.chart-main");
+        const title = h("h3.chart-title");
+        const element = h("div.chart-more", {}, title, box);
+        moreBox.append(element);
+        const added = newChart(box, STACKED_HEIGHT);
+        // A chart added for a new facet value shows the others' x range.
+        if (state.zoom) added.zoomTo(state.zoom);
+        more.push({ element, title, box, chart: added });
+      }
+      moreBox.replaceChildren(...more.map((m) => m.element));
     }
-    moreBox.replaceChildren(...more.map((m) => m.element));
-    more.forEach((m, i) => {
-      const title = /** @type {HTMLElement} */ (m.element.firstChild);
-      title.textContent = panelTitle(/** @type {Panel} */ (wanted[i]));
-    });
-    firstTitle.hidden = wanted.length === 0;
-    firstTitle.textContent = panelTitle({
-      metric: state.metric,
-      context: controls.context,
-    });
-    chart.configure({ height: wanted.length ? STACKED_HEIGHT : CHART_HEIGHT });
+    more.forEach((m, i) => m.title.textContent = titles[i + 1] ?? "");
+    firstTitle.hidden = titles.length < 2;
+    firstTitle.textContent = titles[0] ?? "";
+    const height = titles.length < 2 ? CHART_HEIGHT : STACKED_HEIGHT;
+    if (height !== firstHeight) {
+      firstHeight = height;
+      chart.configure({ height });
+    }
   }
 
   /** @returns {import("./chart.js").YLimits} */
@@ -349,7 +390,7 @@ export function mount(root, app) {
     }
     fillContexts();
     controls.refreshMore();
-    controls.setGroups(state.catalog.params, state.group);
+    controls.setGroups(state.catalog.params, state);
   }
 
   /** Offers the contexts of the metric entered; the address's context wins once. */
@@ -388,7 +429,6 @@ export function mount(root, app) {
     state.runQ = controls.runQuery;
     state.more = controls.more;
     saveUrl();
-    layoutCharts();
     searching.abort();
     refiner.stop();
     searching = new AbortController();
@@ -406,6 +446,7 @@ export function mount(root, app) {
       why: null,
       loadedQuery: null,
     });
+    layoutCharts(cells().cells.map(cellTitle));
     controls.hideProblem();
     if (!state.metric) {
       redraw();
@@ -437,6 +478,7 @@ export function mount(root, app) {
       refine();
       await searchLines(q, {
         signal,
+        max: lineLimit(state),
         onPage: (page, offset) => {
           if (offset === 0) state.total = page.total;
           take(page, offset);
@@ -521,11 +563,9 @@ export function mount(root, app) {
   // --- Refining: every visible line at pixel resolution ---------------------
   /** The lines the chart shows: a mean of all counts every one. */
   function visibleLines() {
-    if (state.agg && !state.group) return state.lines;
-    return state.lines.filter((line) => {
-      const key = state.group ? groupOf(line, state.group) : line.key;
-      return key === null || !state.hidden.has(key);
-    });
+    return state.hidden.size === 0
+      ? state.lines
+      : state.lines.filter((line) => !isHidden(line, state));
   }
 
   const refiner = new Refiner({
@@ -601,44 +641,100 @@ export function mount(root, app) {
   }
 
   /** @type {Plan} */
-  let shown = { groups: [], lines: [], coarse: 0, clipped: 0 };
+  let shown = { groups: [], dashed: [], lines: [], coarse: 0, clipped: 0 };
+  /** Values of the facet field left without a chart. */
+  let uncharted = 0;
+  /** Whether every chart has had a line drawn yet: the mark of the first. */
+  let everyChart = false;
+
+  /**
+   * The charts' contents: a cell for each metric, or for each metric and
+   * value of the facet field (in order of value, {@link MAX_FACETS} at
+   * most); and how many values were left without a chart.
+   * @returns {{ cells: Cell[], uncharted: number }}
+   */
+  function cells() {
+    const charted = panels();
+    /** @type {Line[][]} */
+    const byPanel = charted.length === 1
+      ? [state.lines]
+      : charted.map(() => []);
+    if (charted.length > 1) {
+      for (const line of state.lines) {
+        byPanel[chartOf(line, charted)]?.push(line);
+      }
+    }
+    if (!state.facet) {
+      return {
+        cells: byPanel.map((lines, panel) => ({ panel, facet: null, lines })),
+        uncharted: 0,
+      };
+    }
+    /** @type {Cell[]} */
+    const split = [];
+    let left = 0;
+    byPanel.forEach((lines, panel) => {
+      /** @type {Map<string, Line[]>} */
+      const byValue = new Map();
+      for (const line of lines) {
+        const value = /** @type {string} */ (groupOf(line, state.facet));
+        const those = byValue.get(value);
+        if (those) those.push(line);
+        else byValue.set(value, [line]);
+      }
+      const values = [...byValue.keys()].sort(compareValues);
+      left = Math.max(left, values.length - MAX_FACETS);
+      // A metric without lines yet keeps its (empty) chart.
+      if (values.length === 0) split.push({ panel, facet: null, lines });
+      for (const facet of values.slice(0, MAX_FACETS)) {
+        split.push({ panel, facet, lines: byValue.get(facet) ?? [] });
+      }
+    });
+    return { cells: split, uncharted: left };
+  }
+
+  /**
+   * A chart's title: its metric and context, and its value of the facet
+   * field.
+   * @param {Cell} cell
+   * @returns {string}
+   */
+  function cellTitle(cell) {
+    const panel = /** @type {Panel} */ (panels()[cell.panel]);
+    return cell.facet === null
+      ? panelTitle(panel)
+      : `${panelTitle(panel)} · ${groupTitle(state.facet)} = ${cell.facet}`;
+  }
 
   /**
    * What each chart is to draw now, the first one's first; each line's
    * drawing is kept for the next plan while its points and the scale stay.
-   * @returns {Plan[]}
+   * A run (or group) has one colour, and a value of the dash field one
+   * pattern, on every chart.
+   * @returns {{ cells: Cell[], plans: Plan[], uncharted: number }}
    */
   function plan() {
+    const split = cells();
+    const several = split.cells.length > 1;
     const charted = panels();
-    if (charted.length === 1) {
-      return [planChart(state.lines, {
+    const colors = several ? colorsOf(state.lines, state.group) : null;
+    const dashes = dashesOf(state.lines, state.dash);
+    const plans = split.cells.map((cell) =>
+      planChart(cell.lines, {
         group: state.group,
+        dash: state.dash,
+        dashes,
         agg: state.agg,
         hidden: state.hidden,
-        contextChosen: controls.context !== "",
+        contextChosen: charted[cell.panel]?.context !== "",
         view: view(),
         zoom: state.zoom,
         width: chart.plotWidth,
-      })];
-    }
-    /** @type {Line[][]} */
-    const byChart = charted.map(() => []);
-    for (const line of state.lines) byChart[chartOf(line, charted)]?.push(line);
-    // A run (or group) has one colour on every chart.
-    const colors = colorsOf(state.lines, state.group);
-    return charted.map((panel, i) =>
-      planChart(byChart[i] ?? [], {
-        group: state.group,
-        agg: state.agg,
-        hidden: state.hidden,
-        contextChosen: panel.context !== "",
-        view: view(),
-        zoom: state.zoom,
-        width: chart.plotWidth,
-        colors,
-        metricNamed: true,
+        ...(colors ? { colors } : {}),
+        metricNamed: charted.length > 1,
       })
     );
+    return { ...split, plans };
   }
 
   let planning = false;
@@ -665,29 +761,65 @@ export function mount(root, app) {
     queueMicrotask(() => performance.mark(name));
   }
 
+  /**
+   * The legend's entries across the charts: a metric's charts (one per
+   * facet value) add up, and the first metric with an entry counts it, as
+   * the others chart the same runs.
+   * @param {Cell[]} split
+   * @param {Plan[]} plans
+   * @returns {{ groups: Group[], dashed: DashEntry[] }}
+   */
+  function legendOf(split, plans) {
+    /** @type {Map<string, { panel: number, group: Group }>} */
+    const groups = new Map();
+    /** @type {Map<string, { panel: number, entry: DashEntry }>} */
+    const dashed = new Map();
+    plans.forEach((p, i) => {
+      const panel = split[i]?.panel ?? 0;
+      for (const g of p.groups) {
+        const seen = groups.get(g.key);
+        if (seen === undefined) {
+          groups.set(g.key, {
+            panel,
+            group: { ...g, members: [...g.members] },
+          });
+        } else if (seen.panel === panel) seen.group.members.push(...g.members);
+      }
+      for (const d of p.dashed) {
+        const seen = dashed.get(d.key);
+        if (seen === undefined) dashed.set(d.key, { panel, entry: { ...d } });
+        else if (seen.panel === panel) seen.entry.count += d.count;
+      }
+    });
+    const merged = [...groups.values()].map((seen) => seen.group);
+    if (state.group) merged.sort((a, b) => compareValues(a.label, b.label));
+    return {
+      groups: merged,
+      dashed: [...dashed.values()].map((seen) => seen.entry)
+        .sort((a, b) => compareValues(a.label, b.label)),
+    };
+  }
+
   /** @returns {Plan} */
   function redraw() {
     if (redrawTimer !== null) {
       clearTimeout(redrawTimer);
       redrawTimer = null;
     }
-    const plans = plan();
+    const { cells: split, plans, uncharted: left } = plan();
+    layoutCharts(split.map(cellTitle));
     const charts = allCharts();
     plans.forEach((p, i) =>
       charts[i]?.setData(p.lines, { keepZoom: state.zoom !== null })
     );
-    /** @type {Map<string, Plan["groups"][number]>} */
-    const groups = new Map();
-    for (const p of plans) {
-      for (const g of p.groups) if (!groups.has(g.key)) groups.set(g.key, g);
-    }
     const planned = {
-      groups: [...groups.values()],
+      ...legendOf(split, plans),
       lines: plans.flatMap((p) => p.lines),
       coarse: plans.reduce((sum, p) => sum + p.coarse, 0),
       clipped: plans.reduce((sum, p) => sum + p.clipped, 0),
     };
     shown = planned;
+    uncharted = left;
     chartBox.dataset.colors = String(
       new Set(planned.lines.map((l) => l.color)).size,
     );
@@ -695,6 +827,8 @@ export function mount(root, app) {
       title: state.group ? `Groups by ${groupTitle(state.group)}` : "Runs",
       grouped: state.group !== "",
       hidden: state.hidden,
+      dashed: planned.dashed,
+      dashTitle: `Strokes by ${groupTitle(state.dash)}`,
       onToggle: (key) => {
         if (state.hidden.has(key)) state.hidden.delete(key);
         else state.hidden.add(key);
@@ -707,6 +841,10 @@ export function mount(root, app) {
       state.firstChart = true;
       markDrawn("aim:first-chart");
     }
+    if (!everyChart && plans.length > 0 && plans.every((p) => p.lines.length)) {
+      everyChart = true;
+      markDrawn("aim:every-chart");
+    }
     return planned;
   }
 
@@ -716,6 +854,7 @@ export function mount(root, app) {
       drawn: shown.lines.length,
       coarse: shown.coarse,
       clipped: shown.clipped,
+      uncharted,
     });
     const nothing = shown.lines.length === 0 && !state.loading;
     status.textContent = nothing ? "" : text;
@@ -744,7 +883,12 @@ export function mount(root, app) {
     const gen = state.gen;
     const q = state.loadedQuery;
     if (q === null) return;
-    const page = await searchAgain(q, state.lines.length, searching.signal);
+    const page = await searchAgain(
+      q,
+      state.lines.length,
+      lineLimit(state),
+      searching.signal,
+    );
     if (gen !== state.gen || state.zoom !== null) return;
     // Keep what was read of each line; a run with newer data reads again.
     const before = new Map(state.lines.map((line) => [line.key, line]));

@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 // @ts-check
 // The metrics explorer's controls: the search form (metric, context, run
-// filter checked as it is typed, compared runs) and the drawing options (grouping, mean and band,
-// smoothing, x axis, log scale).
+// filter checked as it is typed, compared runs) and the drawing options
+// (colour, dash pattern and chart by three fields, mean and band,
+// smoothing, x axis, log scale, y range).
 
 import { h } from "./dom.js";
 import { fmtContext, fmtContextKey } from "./format.js";
@@ -20,7 +21,10 @@ import { checkAsYouType, showQueryProblem } from "./query_problem.js";
  * @property {() => void} onSearch  The form was submitted.
  * @property {() => void} onMetric  Another metric name was entered.
  * @property {() => void} onContext
- * @property {(group: string) => void} onGroup
+ * @property {(group: string) => void} onGroup  The colour's field.
+ * @property {(dash: string) => void} onDash  The dash pattern's field.
+ * @property {(facet: string) => void} onFacet  The field a chart is drawn
+ *   for each value of.
  * @property {(agg: AggKind) => void} onAgg
  * @property {(weight: number) => void} onSmooth  While the slider moves.
  * @property {() => void} onSmoothDone  When it is released.
@@ -61,6 +65,8 @@ export class ExplorerControls {
   #runs;
   #compare;
   #group;
+  #dash;
+  #facet;
   #more;
   #on;
 
@@ -90,6 +96,8 @@ export class ExplorerControls {
     });
     this.#compare = h("span.compare-chip");
     this.#group = h("select.group", { "aria-label": "Group by" });
+    this.#dash = h("select.dash", { "aria-label": "Stroke by" });
+    this.#facet = h("select.facet", { "aria-label": "Charts by" });
     const agg = h(
       "select.agg",
       { "aria-label": "Aggregate" },
@@ -171,6 +179,18 @@ export class ExplorerControls {
       "div.explorer-controls",
       {},
       h("label.field", {}, h("span", { text: "Group by" }), this.#group),
+      h(
+        "label.field",
+        { title: "Lines of different values get different dash patterns" },
+        h("span", { text: "Stroke by" }),
+        this.#dash,
+      ),
+      h(
+        "label.field",
+        { title: "A chart for each value (for each metric)" },
+        h("span", { text: "Charts by" }),
+        this.#facet,
+      ),
       h("label.field", {}, h("span", { text: "Show" }), agg),
       h(
         "label.field",
@@ -201,6 +221,8 @@ export class ExplorerControls {
     this.#metric.addEventListener("change", () => on.onMetric());
     this.#context.addEventListener("change", () => on.onContext());
     this.#group.addEventListener("change", () => on.onGroup(this.#group.value));
+    this.#dash.addEventListener("change", () => on.onDash(this.#dash.value));
+    this.#facet.addEventListener("change", () => on.onFacet(this.#facet.value));
     agg.addEventListener(
       "change",
       () => on.onAgg(/** @type {AggKind} */ (agg.value)),
@@ -343,28 +365,32 @@ export class ExplorerControls {
   }
 
   /**
-   * Offers grouping by the attributes and by `params` (dotted paths), and
-   * selects `group`, added as an option of its own when not among them.
+   * Offers the attributes and `params` (dotted paths) as the fields of the
+   * colour, the dash pattern and the charts, and selects the settings'
+   * ones, each added as an option of its own when not among them.
    * @param {string[]} params
-   * @param {string} group
+   * @param {Pick<ExplorerSettings, "group" | "dash" | "facet">} chosen
    */
-  setGroups(params, group) {
-    const options = [
-      ["", "nothing (a colour per run)"],
+  setGroups(params, chosen) {
+    const fields = [
       ["attr:experiment", "experiment"],
       ["attr:status", "status"],
       ["attr:context", "context"],
       ...params.map((p) => [`param:${p}`, p]),
     ];
-    this.#group.replaceChildren(
-      ...options.map(([value, text]) => h("option", { value, text })),
+    _fillFields(
+      this.#group,
+      "nothing (a colour per run)",
+      fields,
+      chosen.group,
     );
-    if (group && !options.some(([v]) => v === group)) {
-      this.#group.append(
-        h("option", { value: group, text: groupTitle(group) }),
-      );
-    }
-    this.#group.value = group;
+    _fillFields(this.#dash, "nothing (solid lines)", fields, chosen.dash);
+    _fillFields(
+      this.#facet,
+      "nothing (a chart per metric)",
+      fields,
+      chosen.facet,
+    );
   }
 
   /**
@@ -397,6 +423,26 @@ export class ExplorerControls {
   hideProblem() {
     this.errorBox.hidden = true;
   }
+}
+
+/**
+ * Offers `none` (the value "") and `fields` in `select`, and selects
+ * `value`, added as an option of its own when not among them.
+ * @param {HTMLSelectElement} select
+ * @param {string} none  What "" means.
+ * @param {string[][]} fields  [value, text] pairs.
+ * @param {string} value
+ */
+function _fillFields(select, none, fields, value) {
+  select.replaceChildren(
+    ...[["", none], ...fields].map(([value, text]) =>
+      h("option", { value, text })
+    ),
+  );
+  if (value && !fields.some(([v]) => v === value)) {
+    select.append(h("option", { value, text: groupTitle(value) }));
+  }
+  select.value = value;
 }
 
 /**

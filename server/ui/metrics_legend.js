@@ -1,12 +1,13 @@
 /// <reference lib="dom" />
 // @ts-check
-// The explorer's legend: a swatch per group (or line), a click hides or
-// shows it.
+// The explorer's legend: a swatch per group (or line), and a sample of
+// each dash pattern with the value it stands for; a click hides or shows
+// an entry.
 
 import { fill, h } from "./dom.js";
 import { link } from "./urls.js";
 
-/** @import { Group } from "./metrics_plot.js" */
+/** @import { DashEntry, Group } from "./metrics_plot.js" */
 
 /** Legend entries shown, at most. */
 const MAX_ENTRIES = 500;
@@ -16,7 +17,10 @@ const MAX_ENTRIES = 500;
  * @property {string} title
  * @property {boolean} grouped  Entries are groups (with a count), not runs
  *   (with a link to the run).
- * @property {ReadonlySet<string>} hidden  Keys of the groups shown as off.
+ * @property {ReadonlySet<string>} hidden  Keys of the groups (and dash
+ *   values) shown as off.
+ * @property {DashEntry[]} [dashed]  The values of the dash field, if any.
+ * @property {string} [dashTitle]  The dash entries' heading.
  * @property {(key: string) => void} onToggle  An entry was clicked (not its link).
  */
 
@@ -37,6 +41,7 @@ const _shown = new WeakMap();
  */
 export function renderLegend(container, groups, options) {
   const { grouped, hidden } = options;
+  const dashed = options.dashed ?? [];
   const shown = groups.slice(0, MAX_ENTRIES);
   const text = JSON.stringify([
     options.title,
@@ -49,6 +54,8 @@ export function renderLegend(container, groups, options) {
       hidden.has(g.key),
       grouped ? g.members.length : g.line.run.hash,
     ]),
+    options.dashTitle,
+    dashed.map((d) => [d.key, d.label, d.dash, d.count, hidden.has(d.key)]),
   ]);
   if (_shown.get(container) === text) return;
   _shown.set(container, text);
@@ -75,5 +82,51 @@ export function renderLegend(container, groups, options) {
     groups.length > MAX_ENTRIES
       ? h("p.empty", { text: `${groups.length - MAX_ENTRIES} more` })
       : null,
+    dashed.length ? h("h3", { text: options.dashTitle ?? "Dashes" }) : null,
+    dashed.slice(0, MAX_ENTRIES).map((d) => {
+      const entry = h(
+        `div.entry.dash-entry${hidden.has(d.key) ? ".off" : ""}`,
+        {
+          title: "click to hide or show",
+          dataset: { dash: d.dash.join(" ") || "solid" },
+        },
+        _dashSample(d.dash),
+        h("span.label", { text: d.label }),
+        h("span.n", { text: String(d.count) }),
+      );
+      entry.addEventListener("click", () => options.onToggle(d.key));
+      return entry;
+    }),
   );
+}
+
+/**
+ * A short stretch of line drawn with the pattern `dash` (CSS pixels; []
+ * for solid).
+ * @param {number[]} dash
+ * @returns {SVGSVGElement}
+ */
+function _dashSample(dash) {
+  const svg = "http://www.w3.org/2000/svg";
+  const sample = document.createElementNS(svg, "svg");
+  sample.classList.add("dash-sample");
+  sample.setAttribute("width", "32");
+  sample.setAttribute("height", "8");
+  sample.setAttribute("aria-hidden", "true");
+  const line = document.createElementNS(svg, "line");
+  /** @type {Record<string, string>} */
+  const attributes = {
+    x1: "0",
+    y1: "4",
+    x2: "32",
+    y2: "4",
+    stroke: "#333",
+    "stroke-width": "2",
+    "stroke-dasharray": dash.join(" ") || "none",
+  };
+  for (const [name, value] of Object.entries(attributes)) {
+    line.setAttribute(name, value);
+  }
+  sample.append(line);
+  return sample;
 }

@@ -1,8 +1,10 @@
 // @ts-check
 // What the explorer's chart draws: lines grouped by an attribute or a
-// param, a colour per group, and per group either every line or their
-// mean with a band, each drawn by the drawing contract (series_draw.js) at
-// the plot's scale. Pure: no DOM, so `deno test` imports it.
+// param, a colour per group and a dash pattern per value of a second
+// field, and per group (or per colour and dash) either every line or
+// their mean with a band, each drawn by the drawing contract
+// (series_draw.js) at the plot's scale. Pure: no DOM, so `deno test`
+// imports it.
 
 import { paletteColor } from "./colors.js";
 import { fmtContext, fmtValue } from "./format.js";
@@ -45,12 +47,27 @@ import {
  *   for lines charted on several charts; by default a colour per group in
  *   the order of the groups.
  * @property {boolean} [metricNamed]  Labels name the metric (several charts).
+ * @property {string} [dash]  A second field, as `group`: lines of different
+ *   values of it get different dash patterns; "" (the default) for none.
+ * @property {Map<string, number[]>} [dashes]  Dash patterns by value of
+ *   `dash`, for lines charted on several charts; by default from `lines`.
+ */
+
+/**
+ * The lines of one value of the dash field: a legend entry.
+ * @typedef {object} DashEntry
+ * @property {string} key  Its key among the hidden ones: see {@link dashKey}.
+ * @property {string} label  The value.
+ * @property {number[]} dash  Its pattern, in CSS pixels; [] for solid.
+ * @property {number} count  Lines of it.
  */
 
 /**
  * What the chart gets, and what it says about the lines drawn.
  * @typedef {object} Plan
  * @property {Group[]} groups
+ * @property {DashEntry[]} dashed  A legend entry per value of the dash
+ *   field, in order of value; [] when lines are not dashed by a field.
  * @property {ChartLine[]} lines
  * @property {number} coarse  Lines (or means) drawn from buckets too wide: a preview.
  * @property {number} clipped  Values ≤ 0 a log scale cannot show.
@@ -100,6 +117,62 @@ export function colorsOf(lines, group) {
 }
 
 /**
+ * Dash patterns, in CSS pixels, given to the values of the dash field in
+ * turn: solid, long dashes, dots, dash-dot; they repeat after four. None
+ * is the 5-3 dash of a preview (chart.js).
+ */
+export const DASHES = /** @type {const} */ ([
+  [],
+  [12, 6],
+  [2, 4],
+  [12, 4, 2, 4],
+]);
+
+/**
+ * The key among the hidden ones of a value of the dash field: apart from
+ * group values and line keys, which may be any text.
+ * @param {string} value
+ * @returns {string}
+ */
+export function dashKey(value) {
+  return `\u0001dash\u0000${value}`;
+}
+
+/**
+ * A dash pattern for each value of the field `dash` among `lines`, in the
+ * order of the values.
+ * @param {Line[]} lines
+ * @param {string} dash
+ * @returns {Map<string, number[]>}
+ */
+export function dashesOf(lines, dash) {
+  if (!dash) return new Map();
+  const values = [
+    ...new Set(lines.flatMap((line) => groupOf(line, dash) ?? [])),
+  ].sort(compareValues);
+  return new Map(
+    values.map((value, i) => [value, [...DASHES[i % DASHES.length] ?? []]]),
+  );
+}
+
+/**
+ * Whether the legend hides a line from the chart: by its group's entry
+ * (its own when not grouping) or its dash value's. Aggregated without
+ * grouping, the runs' entries hide nothing: the mean is over every line
+ * (of each dash value).
+ * @param {Line} line
+ * @param {Pick<PlotOptions, "group" | "agg" | "hidden" | "dash">} options
+ * @returns {boolean}
+ */
+export function isHidden(line, { group, agg, dash = "", hidden }) {
+  if (hidden.size === 0) return false;
+  const byRun = agg === "" || group !== "";
+  if (byRun && hidden.has(groupOf(line, group) ?? line.key)) return true;
+  const value = groupOf(line, dash);
+  return value !== null && hidden.has(dashKey(value));
+}
+
+/**
  * A grouping's name without its kind: "hparams.lr" for "param:hparams.lr".
  * @param {string} group
  * @returns {string}
@@ -124,19 +197,25 @@ export function lineLabel(line, contextChosen, metricNamed = false) {
 
 /**
  * The groups of `lines` (in order of group value when grouping, else in the
- * lines' order) with their colours, and the chart's lines, each drawn at
- * the scale the plot will have.
+ * lines' order) with their colours, the values of the dash field with
+ * their patterns, and the chart's lines, each drawn at the scale the plot
+ * will have. Aggregated, a line stands for each (group, dash value) pair,
+ * or for every line when neither field is set.
  * @param {Line[]} lines
  * @param {PlotOptions} options
  * @returns {Plan}
  */
 export function planChart(lines, options) {
   const { group, agg, hidden, view, width, colors } = options;
+  const dash = options.dash ?? "";
   const metricNamed = options.metricNamed ?? false;
+  const patterns = options.dashes ?? dashesOf(lines, dash);
   /** @param {Line} line */
   const label = (line) => lineLabel(line, options.contextChosen, metricNamed);
   /** @type {Map<string, Group>} */
   const byKey = new Map();
+  /** @type {Map<string, DashEntry>} */
+  const byDash = new Map();
   for (const line of lines) {
     const value = groupOf(line, group);
     const key = value ?? line.key;
@@ -152,21 +231,33 @@ export function planChart(lines, options) {
       byKey.set(key, entry);
     }
     entry.members.push(line);
+    const dashed = groupOf(line, dash);
+    if (dashed === null) continue;
+    let style = byDash.get(dashed);
+    if (style === undefined) {
+      style = {
+        key: dashKey(dashed),
+        label: dashed,
+        dash: patterns.get(dashed) ?? [],
+        count: 0,
+      };
+      byDash.set(dashed, style);
+    }
+    style.count++;
   }
   const groups = [...byKey.values()];
   if (group) groups.sort((a, b) => compareValues(a.label, b.label));
   groups.forEach((g, i) =>
     g.color = colors?.get(colorKey(g.line, group)) ?? paletteColor(i)
   );
-
-  // A mean without grouping is over every line, whatever the legend hides.
-  const meanOfAll = agg !== "" && !group;
-  const drawn = meanOfAll
-    ? lines
-    : groups.flatMap((g) => hidden.has(g.key) ? [] : g.members);
+  const dashed = [...byDash.values()].sort((a, b) =>
+    compareValues(a.label, b.label)
+  );
+  const drawn = lines.filter((line) => !isHidden(line, options));
   const drawings = _draw(drawn, options);
   const plan = {
     groups,
+    dashed,
     lines: /** @type {ChartLine[]} */ ([]),
     coarse: 0,
     clipped: 0,
@@ -181,20 +272,8 @@ export function planChart(lines, options) {
     plan.clipped += drawing.clipped;
   };
   if (agg !== "") {
-    const sets = meanOfAll
-      ? [{
-        members: lines,
-        color: paletteColor(0),
-        label: `${agg === "median" ? "median" : "mean"} of ${lines.length}`,
-      }]
-      : groups.filter((g) => !hidden.has(g.key)).map((g) => ({
-        members: g.members,
-        color: g.color,
-        label: `${g.label} (${
-          agg === "median" ? "median" : "mean"
-        } of ${g.members.length})`,
-      }));
-    for (const set of sets) {
+    const what = agg === "median" ? "median" : "mean";
+    for (const set of _aggregated(drawn, groups, options, patterns)) {
       const members = set.members.flatMap((line) => {
         const d = drawings.get(line);
         return d ? [d] : [];
@@ -210,9 +289,12 @@ export function planChart(lines, options) {
         ys: mean.ys,
         color: set.color,
         width: 2,
-        label: set.label,
+        label: set.label
+          ? `${set.label} (${what} of ${set.members.length})`
+          : `${what} of ${set.members.length}`,
         band: mean.band,
         coarse: !mean.fine,
+        ...(set.dash ? { dash: set.dash } : {}),
       });
     }
     if (plan.lines.length > 0) return plan;
@@ -222,17 +304,70 @@ export function planChart(lines, options) {
     for (const line of g.members) {
       const drawing = drawings.get(line);
       if (drawing === undefined) continue;
+      const value = groupOf(line, dash);
+      const parts = [label(line)];
+      if (group) parts.push(g.label);
+      if (value !== null) parts.push(value);
       add(
         drawing,
         chartLine(drawing, {
           color: g.color,
           width: 1,
-          label: group ? `${label(line)} · ${g.label}` : label(line),
+          label: parts.join(" · "),
+          ...(value === null ? {} : { dash: patterns.get(value) ?? [] }),
         }),
       );
     }
   }
   return plan;
+}
+
+/**
+ * The sets of lines an aggregate is drawn for: every line when neither
+ * field is set, else each (group, dash value) pair in the order of the
+ * groups, then of the dash values.
+ * @param {Line[]} drawn  The lines not hidden.
+ * @param {Group[]} groups
+ * @param {PlotOptions} options
+ * @param {Map<string, number[]>} patterns
+ * @returns {{ members: Line[], color: string, label: string, dash: number[] | null }[]}
+ */
+function _aggregated(drawn, groups, options, patterns) {
+  const { group, dash = "" } = options;
+  if (!group && !dash) {
+    return [{ members: drawn, color: paletteColor(0), label: "", dash: null }];
+  }
+  const shown = new Set(drawn);
+  /** @type {Map<string, { members: Line[], color: string, label: string, dash: number[] | null, order: [number, string] }>} */
+  const sets = new Map();
+  groups.forEach((g, i) => {
+    for (const line of g.members) {
+      if (!shown.has(line)) continue;
+      const value = groupOf(line, dash);
+      // Without grouping, the colour is one: the groups are the dash values.
+      const order = /** @type {[number, string]} */ ([
+        group ? i : 0,
+        value ?? "",
+      ]);
+      const key = JSON.stringify(order);
+      let set = sets.get(key);
+      if (set === undefined) {
+        set = {
+          members: [],
+          color: group ? g.color : paletteColor(0),
+          label: [group ? g.label : null, value]
+            .filter((part) => part !== null).join(" · "),
+          dash: value === null ? null : patterns.get(value) ?? [],
+          order,
+        };
+        sets.set(key, set);
+      }
+      set.members.push(line);
+    }
+  });
+  return [...sets.values()].sort((a, b) =>
+    a.order[0] - b.order[0] || compareValues(a.order[1], b.order[1])
+  );
 }
 
 /**

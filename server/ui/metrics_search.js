@@ -9,7 +9,7 @@
 
 import { readSeries, searchSeriesBinary } from "./api.js";
 import { axisColumn, lineKey, stepRange } from "./metrics_lines.js";
-import { MAX_LINES } from "./metrics_state.js";
+
 import { toPoints } from "./series_draw.js";
 import { pool } from "./tasks.js";
 
@@ -35,22 +35,23 @@ const MAX_POINTS = 10_000;
  *   further request is made, those under way are cancelled.
  * @property {(page: BinarySeriesPage, offset: number) => void} onPage
  *   Each page as it arrives, the first one first.
+ * @property {number} max  Lines read at most (the first ones).
  */
 
 /**
- * Reads the index previews of the lines of series query `q`, up to
- * {@link MAX_LINES}: a small first page, then the others {@link PARALLEL}
- * at a time. Rejects with an AbortError once aborted.
+ * Reads the index previews of the lines of series query `q`, up to `max`:
+ * a small first page, then the others {@link PARALLEL} at a time. Rejects
+ * with an AbortError once aborted.
  * @param {string} q
  * @param {PreviewCallbacks} callbacks
  * @returns {Promise<void>}
  */
-export async function searchLines(q, { signal, onPage }) {
+export async function searchLines(q, { signal, onPage, max }) {
   const first = await searchSeriesBinary(_previews(q, FIRST_PAGE, 0), {
     signal,
   });
   onPage(first, 0);
-  const wanted = Math.min(first.total, MAX_LINES);
+  const wanted = Math.min(first.total, max);
   const offsets = [];
   for (let offset = FIRST_PAGE; offset < wanted; offset += PAGE) {
     offsets.push(offset);
@@ -72,11 +73,12 @@ export async function searchLines(q, { signal, onPage }) {
  * The first lines of `q` again, as many as are drawn now (a live refresh).
  * @param {string} q
  * @param {number} drawn  Lines found so far.
+ * @param {number} max  Lines read at most.
  * @param {AbortSignal} signal
  * @returns {Promise<BinarySeriesPage>}
  */
-export function searchAgain(q, drawn, signal) {
-  const limit = Math.min(MAX_LINES, Math.max(PAGE, drawn));
+export function searchAgain(q, drawn, max, signal) {
+  const limit = Math.min(max, Math.max(PAGE, drawn));
   return searchSeriesBinary(_previews(q, limit, 0), { signal });
 }
 

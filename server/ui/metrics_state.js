@@ -7,13 +7,28 @@
 /** @import { Catalog } from "./metrics_catalog.js" */
 /** @import { Line } from "./metrics_lines.js" */
 
-/** The explorer draws at most this many lines (the first ones found). */
+/**
+ * The explorer draws at most this many lines for each metric charted (the
+ * first ones found): see {@link lineLimit}.
+ */
 export const MAX_LINES = 1000;
+
+/**
+ * How many lines the explorer draws at most: {@link MAX_LINES} for each
+ * metric charted.
+ * @param {Pick<ExplorerSettings, "more">} settings
+ * @returns {number}
+ */
+export function lineLimit(settings) {
+  return MAX_LINES * (1 + settings.more.length);
+}
 
 /** @typedef {"" | "minmax" | "std" | "median"} AggKind */
 
 const X_KINDS = /** @type {const} */ (["step", "epoch", "time"]);
 const AGG_KINDS = /** @type {const} */ (["", "minmax", "std", "median"]);
+/** What the fields grouped by look like: an attribute, or a param path. */
+const FIELD = /^(attr:(experiment|status|context)|param:.+)$/;
 
 /**
  * What the address holds: enough to show the same chart again.
@@ -26,7 +41,12 @@ const AGG_KINDS = /** @type {const} */ (["", "minmax", "std", "median"]);
  * @property {string[]} hashes  Runs picked for comparison; [] for all.
  * @property {string} group  "" (a colour per run), "attr:experiment",
  *   "attr:status", "attr:context", or "param:<dotted path>".
- * @property {AggKind} agg  "" draws every line; else a mean per group and a band.
+ * @property {string} dash  A second field, as `group`: lines of different
+ *   values of it are drawn with different dash patterns; "" for none.
+ * @property {string} facet  A third field, as `group`: a chart for each
+ *   value of it (for each metric); "" for one chart per metric.
+ * @property {AggKind} agg  "" draws every line; else a mean per group (per
+ *   colour and dash) and a band.
  * @property {number} smooth  EMA weight, 0 for none.
  * @property {XKind} x
  * @property {boolean} log  A logarithmic y axis.
@@ -85,6 +105,8 @@ export function readSettings(search) {
       /^[0-9a-f]{8,64}$/.test(hash)
     ),
     group: params.get("group") ?? "",
+    dash: _field(params.get("dash")),
+    facet: _field(params.get("facet")),
     agg: AGG_KINDS.find((kind) => kind === agg) ?? "",
     smooth: Number(params.get("smooth") ?? 0) || 0,
     x: X_KINDS.find((kind) => kind === x) ?? "step",
@@ -107,6 +129,16 @@ function _panels(params) {
   return params.getAll("also").flatMap((metric, i) =>
     metric.trim() ? [{ metric: metric.trim(), context: contexts[i] ?? "" }] : []
   );
+}
+
+/**
+ * A field to group by from the address: an attribute or a param path;
+ * "" for anything else.
+ * @param {string | null} text
+ * @returns {string}
+ */
+function _field(text) {
+  return text !== null && FIELD.test(text) ? text : "";
 }
 
 /**
@@ -138,6 +170,8 @@ export function settingsSearch(settings, context) {
   put("q", settings.runQ);
   put("runs", settings.hashes.join(","));
   put("group", settings.group);
+  put("dash", settings.dash);
+  put("facet", settings.facet);
   put("agg", settings.agg);
   if (settings.smooth > 0) put("smooth", settings.smooth);
   if (settings.x !== "step") put("x", settings.x);
@@ -185,6 +219,8 @@ export function seriesQuery(settings, context) {
  * @property {number} drawn  Lines (or means) on the chart.
  * @property {number} coarse  Of them, drawn from buckets too wide: a preview.
  * @property {number} clipped  Values ≤ 0 a log scale cannot show.
+ * @property {number} [uncharted]  Values of the facet field left without a
+ *   chart of their own; 0 by default.
  */
 
 /**
@@ -211,9 +247,19 @@ export function statusText(state, shown) {
     parts.push(`${shown.drawn} lines drawn`);
   }
   if (state.loading) parts.push("loading…");
-  if (state.total > MAX_LINES) {
+  const limit = lineLimit(state);
+  if (state.total > limit) {
     parts.push(
-      `showing the first ${MAX_LINES}: narrow the run filter to see others`,
+      `showing the first ${
+        limit.toLocaleString("en-US")
+      }: narrow the run filter to see others`,
+    );
+  }
+  if (shown.uncharted) {
+    parts.push(
+      `${shown.uncharted} more ${
+        shown.uncharted === 1 ? "value" : "values"
+      } of the facet field not charted: narrow the run filter to see them`,
     );
   }
   if (state.failed) parts.push(`${state.failed} could not be read`);

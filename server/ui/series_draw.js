@@ -75,6 +75,9 @@ export const FINE_PX = 2;
  * @property {boolean} [coarse]  Drawn from buckets wider than
  *   {@link FINE_PX}: a preview, dashed.
  * @property {boolean} [hidden]  Left out of the hover list.
+ * @property {number[]} [dash]  A dash pattern in CSS pixels ([] solid) that
+ *   the line is drawn with, coarse or not; by default solid, or dashed
+ *   when coarse.
  */
 
 /**
