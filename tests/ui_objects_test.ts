@@ -155,7 +155,11 @@ Deno.test({
       document.querySelector(".large-caption")?.textContent?.endsWith("input 4")
     );
     await page.keyboard.press("Escape");
-    assert.equal(await page.$("dialog.image-dialog"), null);
+    // The dialog's close event (which removes it) comes a task after the
+    // key. (An assert on the element handle itself, failing this race, had
+    // node:assert describe a playwright object: gigabytes.)
+    await page.waitForSelector("dialog.image-dialog", { state: "detached" });
+    assert.equal(await page.locator("dialog.image-dialog").count(), 0);
 
     // Every image sequence, grouped by a field.
     await page.goto(`${server.url}images?group=images.name`);
