@@ -19,7 +19,7 @@ import { badRequest } from "../lib/errors.ts";
 import type { BatchAck, RemoteState } from "../lib/tracking/mod.ts";
 import { parseRemoteEnding, parseRemoteOpen } from "../lib/tracking/mod.ts";
 import type { TrackingRequest } from "./messages.ts";
-import { readBodyBytes } from "./body.ts";
+import { readBodyBytes, readJsonObject } from "./body.ts";
 import { TOKEN_COOKIE } from "./guard.ts";
 
 /** Largest batch accepted, in bytes. */
@@ -169,18 +169,8 @@ function _seq(text: string | undefined): number {
   return value;
 }
 
-async function _json(c: HonoContext): Promise<Record<string, unknown>> {
-  const bytes = await readBodyBytes(c, MAX_CALL_BYTES);
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw badRequest("The request body must be a JSON object");
-  }
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw badRequest("The request body must be a JSON object");
-  }
-  return body as Record<string, unknown>;
+function _json(c: HonoContext): Promise<Record<string, unknown>> {
+  return readJsonObject(c, MAX_CALL_BYTES);
 }
 
 function _bearer(c: HonoContext): string | undefined {
