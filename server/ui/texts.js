@@ -6,9 +6,15 @@
 // table reads its texts only once it is near the screen.
 
 import { errorText, fill, h, toast } from "./dom.js";
-import { readSequence, searchSequences } from "./objects_api.js";
+import { readSequence } from "./objects_api.js";
 import { splitMatches } from "./objects_model.js";
-import { mountObjectsPage, saveSetting, setting } from "./objects_page.js";
+import {
+  mountObjectsPage,
+  saveSetting,
+  SequencePages,
+  setting,
+  showSequenceCount,
+} from "./objects_page.js";
 import { fmtContext } from "./format.js";
 import { debounce } from "./tasks.js";
 import { link } from "./urls.js";
@@ -52,11 +58,8 @@ export class TextsView {
   #q;
   #own;
   #showRun;
-  /** @type {SequenceMatch[]} */
-  #matches = [];
-  #total = 0;
-  #loading = false;
   #abort = new AbortController();
+  #pages;
   /** Aborted when the search changes. */
   #searching = new AbortController();
   #observer;
@@ -79,6 +82,7 @@ export class TextsView {
     this.#q = q;
     this.#own = own;
     this.#showRun = showRun;
+    this.#pages = new SequencePages("texts", q, PAGE, this.#abort.signal);
     this.#search.value = (own ? setting("search") : null) ?? "";
     const again = debounce(() => {
       saveSetting("search", this.#search.value, this.#own);
@@ -119,39 +123,17 @@ export class TextsView {
   }
 
   async #more() {
-    if (this.#loading) return;
-    if (this.#matches.length > 0 && this.#matches.length >= this.#total) return;
-    this.#loading = true;
-    /** @type {SequenceMatch[]} */
-    let added = [];
-    try {
-      const page = await searchSequences({
-        kind: "texts",
-        q: this.#q,
-        limit: PAGE,
-        offset: this.#matches.length,
-        signal: this.#abort.signal,
-      });
-      added = page.sequences;
-      this.#matches.push(...added);
-      this.#total = page.total;
-    } catch (error) {
-      if (!this.#abort.signal.aborted) toast(errorText(error), "error");
-      return;
-    } finally {
-      this.#loading = false;
-    }
-    this.#status.textContent = `${
-      this.#total.toLocaleString("en-US")
-    } sequences`;
-    if (this.#total === 0) {
-      this.#list.replaceChildren(h("p.empty", {
-        text: this.#q
-          ? "No text sequence matches this query."
-          : "No texts yet: track them with run.track(Text(…)) in Python, a text line of aim track, or new Text() in TypeScript.",
-      }));
-      return;
-    }
+    const page = await this.#pages.next();
+    if (page === null) return;
+    const any = showSequenceCount(this.#status, this.#list, {
+      total: this.#pages.total,
+      q: this.#q,
+      kind: "text",
+      empty:
+        "No texts yet: track them with run.track(Text(…)) in Python, a text line of aim track, or new Text() in TypeScript.",
+    });
+    if (!any) return;
+    const added = page.sequences;
     for (const match of added) this.#list.append(this.#table(match));
   }
 
