@@ -13,6 +13,7 @@ import { fmtValue } from "./format.js";
 import { link } from "./urls.js";
 import { viewsBar } from "./views.js";
 import {
+  axisTicks,
   brushBetween,
   buildAxis,
   colouring,
@@ -504,42 +505,7 @@ export function mount(root, app) {
       i % 2 === 0 ? 12 : 26,
     );
     ctx.textAlign = "right";
-    /** @type {[number, string][]} */
-    const ticks = [];
-    for (const place of axis.special) {
-      const value = place === "None"
-        ? null
-        : place === "NaN"
-        ? NaN
-        : place === "inf"
-        ? Infinity
-        : -Infinity;
-      ticks.push([position(axis, value), place]);
-    }
-    if (axis.kind === "numeric") {
-      for (let t = 0; t <= 4; t++) {
-        const value = axis.log
-          ? 10 **
-            (Math.log10(axis.min) +
-              t / 4 * (Math.log10(axis.max) - Math.log10(axis.min)))
-          : axis.min + t / 4 * (axis.max - axis.min);
-        ticks.push([position(axis, value), fmtValue(value)]);
-        if (axis.min === axis.max) break;
-      }
-    } else {
-      const step = Math.ceil(axis.categories.length / 20);
-      axis.categories.forEach((label, k) => {
-        if (k % step === 0) {
-          ticks.push([
-            position(
-              axis,
-              label === "True" ? true : label === "False" ? false : label,
-            ),
-            label,
-          ]);
-        }
-      });
-    }
+    const ticks = axisTicks(axis, 4, 20);
     for (const [t, label] of ticks) {
       const y = yOf(t, height);
       ctx.beginPath();

@@ -9,6 +9,7 @@ import { errorText, h, toast } from "./dom.js";
 import { fmtValue } from "./format.js";
 import { viewsBar } from "./views.js";
 import {
+  axisTicks,
   buildAxis,
   colouring,
   OTHER,
@@ -388,34 +389,7 @@ export function mount(root, app) {
    * @param {"x" | "y"} dim
    */
   function drawTicks(ctx, axis, at, dim) {
-    /** @type {[number, string][]} */
-    const ticks = [];
-    for (const place of axis.special) {
-      const value = place === "None"
-        ? null
-        : place === "NaN"
-        ? NaN
-        : place === "inf"
-        ? Infinity
-        : -Infinity;
-      ticks.push([position(axis, value), place]);
-    }
-    if (axis.kind === "numeric") {
-      for (let k = 0; k <= 5; k++) {
-        const value = axis.log
-          ? 10 **
-            (Math.log10(axis.min) +
-              k / 5 * (Math.log10(axis.max) - Math.log10(axis.min)))
-          : axis.min + k / 5 * (axis.max - axis.min);
-        ticks.push([position(axis, value), fmtValue(value)]);
-        if (axis.min === axis.max) break;
-      }
-    } else {
-      const step = Math.ceil(axis.categories.length / 12);
-      axis.categories.forEach((label, k) => {
-        if (k % step === 0) ticks.push([position(axis, label), label]);
-      });
-    }
+    const ticks = axisTicks(axis, 5, 12);
     const width = Math.max(300, canvas.parentElement?.clientWidth ?? 800);
     for (const [t, label] of ticks) {
       const [x, y] = at(t);
