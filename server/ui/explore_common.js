@@ -5,7 +5,7 @@
 // POST /api/runs/fields, and downloads (CSV, PNG).
 
 import { api } from "./api.js";
-import { h } from "./dom.js";
+import { errorText, h } from "./dom.js";
 import { metricExpr } from "./params.js";
 
 /**
@@ -55,6 +55,30 @@ export async function fetchFields(q, fields, signal) {
     body: { q, fields },
     ...(signal ? { signal } : {}),
   }));
+}
+
+/**
+ * {@link fetchFields}, its failure shown in `problem` (hidden again on
+ * success).
+ * @param {string} q
+ * @param {string[]} fields
+ * @param {HTMLElement} problem
+ * @param {AbortSignal} signal
+ * @returns {Promise<FieldTable | null | undefined>} The table; null when
+ *   it failed, undefined when it failed as `signal` was aborted (nothing
+ *   shown then).
+ */
+export async function fetchFieldsShowing(q, fields, problem, signal) {
+  try {
+    const table = await fetchFields(q, fields, signal);
+    problem.hidden = true;
+    return table;
+  } catch (error) {
+    if (signal.aborted) return undefined;
+    problem.replaceChildren(h("div.msg", { text: errorText(error) }));
+    problem.hidden = false;
+    return null;
+  }
 }
 
 let pickerId = 0;

@@ -23,7 +23,7 @@ import {
 } from "./explore_axes.js";
 import {
   download,
-  fetchFields,
+  fetchFieldsShowing,
   fieldPicker,
   fieldsOffered,
   shortLabel,
@@ -240,15 +240,13 @@ export function mount(root, app) {
     loading = controller;
     const fields = ["run.name", "run.tags", ...state.axes];
     if (state.color) fields.push(state.color);
-    try {
-      table = await fetchFields(state.q, fields, controller.signal);
-      problem.hidden = true;
-    } catch (error) {
-      if (controller.signal.aborted) return;
-      problem.replaceChildren(h("div.msg", { text: errorText(error) }));
-      problem.hidden = false;
-      table = null;
-    }
+    const read = await fetchFieldsShowing(
+      state.q,
+      fields,
+      problem,
+      controller.signal,
+    );
+    if (read !== undefined) table = read;
     if (controller.signal.aborted) return;
     const rows = table?.rows ?? [];
     buildAxes();

@@ -19,7 +19,7 @@ import {
 } from "./explore_axes.js";
 import {
   download,
-  fetchFields,
+  fetchFieldsShowing,
   fieldPicker,
   fieldsOffered,
   shortLabel,
@@ -230,15 +230,13 @@ export function mount(root, app) {
     cLabel.textContent = state.color ? shortLabel(state.color) : "none";
     const fields = ["run.name", state.x, state.y];
     if (state.color) fields.push(state.color);
-    try {
-      table = await fetchFields(state.q, fields, controller.signal);
-      problem.hidden = true;
-    } catch (error) {
-      if (controller.signal.aborted) return;
-      problem.replaceChildren(h("div.msg", { text: errorText(error) }));
-      problem.hidden = false;
-      table = null;
-    }
+    const read = await fetchFieldsShowing(
+      state.q,
+      fields,
+      problem,
+      controller.signal,
+    );
+    if (read !== undefined) table = read;
     if (controller.signal.aborted) return;
     const rows = table?.rows ?? [];
     xAxis = buildAxis(rows.map((r) => r.values[1]), { log: state.logx });
