@@ -2,11 +2,13 @@
 // @ts-check
 // What the params and scatters explorers share: the fields on offer (from
 // GET /api/fields), a field picker with search, the rows of
-// POST /api/runs/fields, and downloads (CSV, PNG).
+// POST /api/runs/fields, the colour legend, and downloads (CSV, PNG).
 
 import { api } from "./api.js";
 import { errorText, h } from "./dom.js";
 import { metricExpr } from "./params.js";
+
+/** @import { Colouring } from "./explore_axes.js" */
 
 /**
  * @typedef {object} FieldTable  POST /api/runs/fields.
@@ -79,6 +81,29 @@ export async function fetchFieldsShowing(q, fields, problem, signal) {
     problem.hidden = false;
     return null;
   }
+}
+
+/**
+ * Shows in `legend` the colours of `colours`, titled with the field they
+ * are of; empties it when there is no colouring.
+ * @param {HTMLElement} legend
+ * @param {Colouring | null} colours
+ * @param {string} field
+ */
+export function showColourLegend(legend, colours, field) {
+  legend.replaceChildren();
+  if (colours === null) return;
+  legend.append(
+    h("span.legend-title", { text: `colour: ${shortLabel(field)}` }),
+    ...colours.legend.map((item) =>
+      h(
+        "span.legend-item",
+        { dataset: { label: item.label } },
+        h("span.swatch", { style: { background: item.colour } }),
+        item.label,
+      )
+    ),
+  );
 }
 
 let pickerId = 0;

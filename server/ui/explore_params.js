@@ -27,6 +27,7 @@ import {
   fieldPicker,
   fieldsOffered,
   shortLabel,
+  showColourLegend,
 } from "./explore_common.js";
 
 /** @import { Axis, Brush, Colouring } from "./explore_axes.js" */
@@ -380,19 +381,7 @@ export function mount(root, app) {
   }
 
   function showLegend() {
-    legend.replaceChildren();
-    if (colours === null) return;
-    legend.append(
-      h("span.legend-title", { text: `colour: ${shortLabel(state.color)}` }),
-      ...colours.legend.map((item) =>
-        h(
-          "span.legend-item",
-          { dataset: { label: item.label } },
-          h("span.swatch", { style: { background: item.colour } }),
-          item.label,
-        )
-      ),
-    );
+    showColourLegend(legend, colours, state.color);
   }
 
   /** The x of axis `i` in CSS pixels. */

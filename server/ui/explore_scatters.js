@@ -23,6 +23,7 @@ import {
   fieldPicker,
   fieldsOffered,
   shortLabel,
+  showColourLegend,
 } from "./explore_common.js";
 
 /** @import { Axis, Colouring } from "./explore_axes.js" */
@@ -247,19 +248,7 @@ export function mount(root, app) {
   }
 
   function showLegend() {
-    legend.replaceChildren();
-    if (colours === null) return;
-    legend.append(
-      h("span.legend-title", { text: `colour: ${shortLabel(state.color)}` }),
-      ...colours.legend.map((item) =>
-        h(
-          "span.legend-item",
-          { dataset: { label: item.label } },
-          h("span.swatch", { style: { background: item.colour } }),
-          item.label,
-        )
-      ),
-    );
+    showColourLegend(legend, colours, state.color);
   }
 
   function draw() {
