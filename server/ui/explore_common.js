@@ -2,7 +2,8 @@
 // @ts-check
 // What the params and scatters explorers share: the fields on offer (from
 // GET /api/fields), a field picker with search, the rows of
-// POST /api/runs/fields, the colour legend, and downloads (CSV, PNG).
+// POST /api/runs/fields, the colour legend, a canvas sized for the
+// screen, and downloads (CSV, PNG).
 
 import { api } from "./api.js";
 import { errorText, h } from "./dom.js";
@@ -104,6 +105,25 @@ export function showColourLegend(legend, colours, field) {
       )
     ),
   );
+}
+
+/**
+ * Sizes `canvas` to `width` × `height` CSS pixels, drawn at the screen's
+ * resolution; returns its context, scaled to draw in CSS pixels.
+ * @param {HTMLCanvasElement} canvas
+ * @param {number} width
+ * @param {number} height
+ * @returns {CanvasRenderingContext2D}
+ */
+export function sizeCanvas(canvas, width, height) {
+  const ratio = devicePixelRatio || 1;
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(height * ratio);
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return ctx;
 }
 
 let pickerId = 0;

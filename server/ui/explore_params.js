@@ -28,6 +28,7 @@ import {
   fieldsOffered,
   shortLabel,
   showColourLegend,
+  sizeCanvas,
 } from "./explore_common.js";
 
 /** @import { Axis, Brush, Colouring } from "./explore_axes.js" */
@@ -404,14 +405,7 @@ export function mount(root, app) {
   function draw() {
     const started = performance.now();
     const { width, height } = size();
-    const ratio = devicePixelRatio || 1;
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(height * ratio);
-    canvas.style.width = `${width}px`;
-    canvas.style.height = `${height}px`;
-    const ctx =
-      /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    const ctx = sizeCanvas(canvas, width, height);
     ctx.clearRect(0, 0, width, height);
     const rows = table?.rows ?? [];
     const brushing = Object.keys(state.brushes).some((f) =>

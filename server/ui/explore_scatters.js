@@ -24,6 +24,7 @@ import {
   fieldsOffered,
   shortLabel,
   showColourLegend,
+  sizeCanvas,
 } from "./explore_common.js";
 
 /** @import { Axis, Colouring } from "./explore_axes.js" */
@@ -254,14 +255,7 @@ export function mount(root, app) {
   function draw() {
     const started = performance.now();
     const width = Math.max(300, canvas.parentElement?.clientWidth ?? 800);
-    const ratio = devicePixelRatio || 1;
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(HEIGHT * ratio);
-    canvas.style.width = `${width}px`;
-    canvas.style.height = `${HEIGHT}px`;
-    const ctx =
-      /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    const ctx = sizeCanvas(canvas, width, HEIGHT);
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, width, HEIGHT);
     const rows = table?.rows ?? [];
