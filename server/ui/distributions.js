@@ -11,11 +11,7 @@
 import { errorText, h } from "./dom.js";
 import { readDistribution } from "./objects_api.js";
 import { groupMatches, rampColor } from "./objects_model.js";
-import {
-  mountObjectsPage,
-  SequencePages,
-  showSequenceCount,
-} from "./objects_page.js";
+import { mountObjectsPage, SequencePages } from "./objects_page.js";
 import { fmtContext, fmtNum } from "./format.js";
 import { link } from "./urls.js";
 
@@ -23,6 +19,9 @@ import { link } from "./urls.js";
 
 /** Sequences asked for per page of the search. */
 const PAGE = 20;
+/** Shown when no run has distributions. */
+const EMPTY =
+  "No distributions yet: track them with run.track(Distribution(…)) in Python, a distribution line of aim track, or Distribution.fromSamples() in TypeScript.";
 /** Most rows of a heatmap: more steps are grouped by the server. */
 const MAX_ROWS = 1000;
 const HEAT_HEIGHT = 160;
@@ -46,7 +45,6 @@ export function mount(root) {
 export class DistributionsView {
   /** @type {HTMLElement} */
   controls;
-  #q;
   #showRun;
   #abort = new AbortController();
   #pages;
@@ -62,7 +60,6 @@ export class DistributionsView {
    * @param {{ q: string, showRun?: boolean }} options
    */
   constructor(box, { q, showRun = true }) {
-    this.#q = q;
     this.#showRun = showRun;
     this.#pages = new SequencePages(
       "distributions",
@@ -94,14 +91,7 @@ export class DistributionsView {
   async #more() {
     const page = await this.#pages.next();
     if (page === null) return;
-    const any = showSequenceCount(this.#status, this.#list, {
-      total: this.#pages.total,
-      q: this.#q,
-      kind: "distribution",
-      empty:
-        "No distributions yet: track them with run.track(Distribution(…)) in Python, a distribution line of aim track, or Distribution.fromSamples() in TypeScript.",
-    });
-    if (!any) return;
+    if (!this.#pages.showCount(this.#status, this.#list, EMPTY)) return;
     const added = page.sequences;
     for (const group of groupMatches(added, "run", "distributions")) {
       for (const match of group.matches) this.#list.append(this.#card(match));

@@ -174,22 +174,23 @@ export class SequencePages {
       this.#loading = false;
     }
   }
-}
 
-/**
- * Shows in `status` how many sequences match; with none, `empty` (or, for
- * a query, that no sequence of `kind` matches it) in `list`.
- * @param {HTMLElement} status
- * @param {HTMLElement} list
- * @param {{ total: number, q: string, kind: string, empty: string }} what
- *   `kind` as a sentence names one sequence ("text", "distribution").
- * @returns {boolean} Whether any sequence matches.
- */
-export function showSequenceCount(status, list, { total, q, kind, empty }) {
-  status.textContent = `${total.toLocaleString("en-US")} sequences`;
-  if (total > 0) return true;
-  list.replaceChildren(h("p.empty", {
-    text: q ? `No ${kind} sequence matches this query.` : empty,
-  }));
-  return false;
+  /**
+   * Shows in `status` how many sequences match; with none, in `list` that
+   * none matches the query or, without a query, `empty`.
+   * @param {HTMLElement} status
+   * @param {HTMLElement} list
+   * @param {string} empty  What to do to have sequences of this kind.
+   * @returns {boolean} Whether any sequence matches.
+   */
+  showCount(status, list, empty) {
+    status.textContent = `${this.total.toLocaleString("en-US")} sequences`;
+    if (this.total > 0) return true;
+    // The kinds are plurals: "texts" names a "text sequence".
+    const one = this.#kind.slice(0, -1);
+    list.replaceChildren(h("p.empty", {
+      text: this.#q ? `No ${one} sequence matches this query.` : empty,
+    }));
+    return false;
+  }
 }

@@ -13,7 +13,6 @@ import {
   saveSetting,
   SequencePages,
   setting,
-  showSequenceCount,
 } from "./objects_page.js";
 import { fmtContext } from "./format.js";
 import { debounce } from "./tasks.js";
@@ -23,6 +22,9 @@ import { link } from "./urls.js";
 
 /** Sequences asked for per page of the search. */
 const PAGE = 20;
+/** Shown when no run has texts. */
+const EMPTY =
+  "No texts yet: track them with run.track(Text(…)) in Python, a text line of aim track, or new Text() in TypeScript.";
 /** Texts per page of a table. */
 const ROWS = 50;
 
@@ -55,7 +57,6 @@ export function mount(root) {
 export class TextsView {
   /** @type {HTMLElement} */
   controls;
-  #q;
   #own;
   #showRun;
   #abort = new AbortController();
@@ -79,7 +80,6 @@ export class TextsView {
    * @param {{ q: string, own?: boolean, showRun?: boolean }} options
    */
   constructor(box, { q, own = false, showRun = true }) {
-    this.#q = q;
     this.#own = own;
     this.#showRun = showRun;
     this.#pages = new SequencePages("texts", q, PAGE, this.#abort.signal);
@@ -125,14 +125,7 @@ export class TextsView {
   async #more() {
     const page = await this.#pages.next();
     if (page === null) return;
-    const any = showSequenceCount(this.#status, this.#list, {
-      total: this.#pages.total,
-      q: this.#q,
-      kind: "text",
-      empty:
-        "No texts yet: track them with run.track(Text(…)) in Python, a text line of aim track, or new Text() in TypeScript.",
-    });
-    if (!any) return;
+    if (!this.#pages.showCount(this.#status, this.#list, EMPTY)) return;
     const added = page.sequences;
     for (const match of added) this.#list.append(this.#table(match));
   }
