@@ -116,6 +116,28 @@ export function position(axis, value) {
 }
 
 /**
+ * The value a label stands for: the special places (None, NaN, inf, -inf)
+ * and True and False their values, any other label itself.
+ * @param {string} label
+ * @returns {unknown}
+ */
+export function labelValue(label) {
+  return label === "None"
+    ? null
+    : label === "NaN"
+    ? NaN
+    : label === "inf"
+    ? Infinity
+    : label === "-inf"
+    ? -Infinity
+    : label === "True"
+    ? true
+    : label === "False"
+    ? false
+    : label;
+}
+
+/**
  * The ticks of `axis` as [where, 0 to 1; label]: its special places, then
  * `steps` + 1 even steps of a numeric scale (one when it is a single
  * value), or every category when there are at most `most`, else about
@@ -129,14 +151,7 @@ export function axisTicks(axis, steps, most) {
   /** @type {[number, string][]} */
   const ticks = [];
   for (const place of axis.special) {
-    const value = place === "None"
-      ? null
-      : place === "NaN"
-      ? NaN
-      : place === "inf"
-      ? Infinity
-      : -Infinity;
-    ticks.push([position(axis, value), place]);
+    ticks.push([position(axis, labelValue(place)), place]);
   }
   if (axis.kind === "numeric") {
     for (let k = 0; k <= steps; k++) {

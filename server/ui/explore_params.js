@@ -17,6 +17,7 @@ import {
   brushBetween,
   buildAxis,
   colouring,
+  labelValue,
   position,
   selectRows,
   toCsv,
@@ -520,20 +521,7 @@ export function mount(root, app) {
       ts.push(position(axis, brush.min), position(axis, brush.max));
     }
     for (const label of brush.labels) {
-      const value = label === "None"
-        ? null
-        : label === "NaN"
-        ? NaN
-        : label === "inf"
-        ? Infinity
-        : label === "-inf"
-        ? -Infinity
-        : label === "True"
-        ? true
-        : label === "False"
-        ? false
-        : label;
-      ts.push(position(axis, value));
+      ts.push(position(axis, labelValue(label)));
     }
     return ts.length === 0 ? null : [Math.min(...ts), Math.max(...ts)];
   }
