@@ -203,13 +203,7 @@ export function createApp(options: AppOptions): Hono {
     }
     const request: QueryRequest = { kind: "sequences", q: body.q };
     if (body.kind !== undefined) request.sequence = _kind(body.kind);
-    for (const key of ["limit", "offset"] as const) {
-      if (body[key] === undefined) continue;
-      if (typeof body[key] !== "number") {
-        throw badRequest(`${key} must be a non-negative integer`);
-      }
-      request[key] = body[key] as number;
-    }
+    _bodyPaging(body, request);
     if (typeof body.sort === "string") request.sort = body.sort;
     if (body.thumbs !== undefined) request.thumbs = body.thumbs === true;
     return answer(c, request);
@@ -446,13 +440,7 @@ function _seriesSearch(body: Record<string, unknown>): QueryRequest {
     q: body.q,
     points: points as number,
   };
-  for (const key of ["limit", "offset"] as const) {
-    if (body[key] === undefined) continue;
-    if (typeof body[key] !== "number") {
-      throw badRequest(`${key} must be a non-negative integer`);
-    }
-    request[key] = body[key] as number;
-  }
+  _bodyPaging(body, request);
   if (typeof body.sort === "string") request.sort = body.sort;
   for (const key of ["from", "to"] as const) {
     if (body[key] === undefined) continue;
@@ -574,6 +562,20 @@ function _stepRange(
   const from = _number(c, "from"), to = _number(c, "to");
   if (from !== undefined) request.from = from;
   if (to !== undefined) request.to = to;
+}
+
+/** Sets `limit` and `offset` on `request` where the JSON body gives them. */
+function _bodyPaging(
+  body: Record<string, unknown>,
+  request: { limit?: number; offset?: number },
+): void {
+  for (const key of ["limit", "offset"] as const) {
+    if (body[key] === undefined) continue;
+    if (typeof body[key] !== "number") {
+      throw badRequest(`${key} must be a non-negative integer`);
+    }
+    request[key] = body[key] as number;
+  }
 }
 
 function _context(text: string | undefined): Record<string, unknown> {
