@@ -11,9 +11,12 @@
 import { errorText, h } from "./dom.js";
 import { readDistribution } from "./objects_api.js";
 import { groupMatches, rampColor } from "./objects_model.js";
-import { mountObjectsPage, SequencePages } from "./objects_page.js";
-import { fmtContext, fmtNum } from "./format.js";
-import { link } from "./urls.js";
+import {
+  mountObjectsPage,
+  sequenceHead,
+  SequencePages,
+} from "./objects_page.js";
+import { fmtNum } from "./format.js";
 
 /** @import { DistributionMatrix, SequenceMatch } from "./objects_api.js" */
 
@@ -114,14 +117,9 @@ export class DistributionsView {
     const card = h(
       "div.dist-card.panel",
       { dataset: { run: run.hash, sequence: sequence.name } },
-      h(
-        "div.row-head",
-        {},
-        this.#showRun
-          ? link(`run/${run.hash}`, run.name || run.hash.slice(0, 8))
-          : null,
-        h("span.seq-name", { text: sequence.name }),
-        h("span.muted", { text: fmtContext(sequence.context) }),
+      sequenceHead(
+        match,
+        this.#showRun,
         h("span.muted", {
           text: `${sequence.count.toLocaleString("en-US")} steps`,
         }),

@@ -19,6 +19,7 @@ import { groupMatches, stepRange } from "./objects_model.js";
 import {
   mountObjectsPage,
   saveSetting,
+  sequenceHead,
   SequencePages,
   setting,
 } from "./objects_page.js";
@@ -249,16 +250,7 @@ export class ImagesView {
     const element = h(
       "div.image-row",
       {},
-      h(
-        "div.row-head",
-        {},
-        this.#showRun && this.#group !== "run"
-          ? link(`run/${run.hash}`, run.name || run.hash.slice(0, 8))
-          : null,
-        h("span.seq-name", { text: sequence.name }),
-        h("span.muted", { text: fmtContext(sequence.context) }),
-        label,
-      ),
+      sequenceHead(match, this.#showRun && this.#group !== "run", label),
       cells,
     );
     /** @type {Row} */

@@ -9,8 +9,11 @@
 import { checkQueryAnswer } from "./api.js";
 import { errorText, h, toast } from "./dom.js";
 import { searchSequences } from "./objects_api.js";
+import { fmtContext } from "./format.js";
 import { checkAsYouType, showQueryProblem } from "./query_problem.js";
+import { link } from "./urls.js";
 
+/** @import { Child } from "./dom.js" */
 /** @import { SequenceKind, SequenceMatch, SequencePage } from "./objects_api.js" */
 
 /**
@@ -193,4 +196,23 @@ export class SequencePages {
     }));
     return false;
   }
+}
+
+/**
+ * The head of a sequence's card or row: its run (a link, when `showRun`),
+ * its name and its context, then `extra`.
+ * @param {SequenceMatch} match
+ * @param {boolean} showRun
+ * @param {...Child} extra
+ * @returns {HTMLElement}
+ */
+export function sequenceHead({ run, sequence }, showRun, ...extra) {
+  return h(
+    "div.row-head",
+    {},
+    showRun ? link(`run/${run.hash}`, run.name || run.hash.slice(0, 8)) : null,
+    h("span.seq-name", { text: sequence.name }),
+    h("span.muted", { text: fmtContext(sequence.context) }),
+    ...extra,
+  );
 }

@@ -11,12 +11,11 @@ import { splitMatches } from "./objects_model.js";
 import {
   mountObjectsPage,
   saveSetting,
+  sequenceHead,
   SequencePages,
   setting,
 } from "./objects_page.js";
-import { fmtContext } from "./format.js";
 import { debounce } from "./tasks.js";
-import { link } from "./urls.js";
 
 /** @import { SequenceMatch, StoredObject } from "./objects_api.js" */
 
@@ -141,15 +140,7 @@ export class TextsView {
     const card = h(
       "div.text-card.panel",
       { dataset: { run: run.hash, sequence: sequence.name } },
-      h(
-        "div.row-head",
-        {},
-        this.#showRun
-          ? link(`run/${run.hash}`, run.name || run.hash.slice(0, 8))
-          : null,
-        h("span.seq-name", { text: sequence.name }),
-        h("span.muted", { text: fmtContext(sequence.context) }),
-      ),
+      sequenceHead(match, this.#showRun),
       h(
         "table.text-table",
         {},
