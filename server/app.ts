@@ -32,7 +32,7 @@ import { errorResponse, toJson } from "./wire.ts";
 import { guardHostAndOrigin, requireToken } from "./guard.ts";
 import { mountUi, notFoundPage } from "./ui_routes.ts";
 import { SERIES_COLUMNS, type SeriesColumn } from "./series_binary.ts";
-import { readBodyBytes } from "./body.ts";
+import { readJsonObject } from "./body.ts";
 import { mountTracking, type TrackingOptions } from "./track_routes.ts";
 import type { TrackingStatus } from "./tracking_pool.ts";
 import {
@@ -92,6 +92,9 @@ export function createApp(options: AppOptions): Hono {
       : c.body(body as Uint8Array<ArrayBuffer>, status as 200, {
         "content-type": SERIES_BINARY_TYPE,
       });
+  /** Asks a Worker `request` and sends its answer, JSON or binary. */
+  const answer = async (c: HonoContext, request: QueryRequest) =>
+    json(c, await options.query(request, c.req.raw.signal));
 
   const guard = {
     allowedHosts: options.allowedHosts ?? null,
@@ -119,7 +122,7 @@ export function createApp(options: AppOptions): Hono {
   }
   app.use("*", requireToken(guard));
 
-  app.get("/api/runs", async (c) => {
+  app.get("/api/runs", (c) => {
     const request: QueryRequest = {
       kind: "runs",
       q: c.req.query("q") ?? "",
@@ -127,43 +130,28 @@ export function createApp(options: AppOptions): Hono {
     };
     const sort = c.req.query("sort");
     if (sort !== undefined) request.sort = sort;
-    return json(c, await options.query(request, c.req.raw.signal));
+    return answer(c, request);
   });
 
   app.get(
     "/api/runs/:hash",
-    async (c) =>
-      json(
-        c,
-        await options.query(
-          { kind: "run", hash: _hash(c) },
-          c.req.raw.signal,
-        ),
-      ),
+    (c) => answer(c, { kind: "run", hash: _hash(c) }),
   );
 
-  app.get("/api/runs/:hash/series", async (c) => {
-    const hash = _hash(c);
-    const name = c.req.query("name");
-    if (!name) throw badRequest("series needs ?name=");
+  app.get("/api/runs/:hash/series", (c) => {
     const request: QueryRequest = {
       kind: "series",
-      hash,
-      name,
-      context: _context(c.req.query("context")),
+      ..._namedSequence(c, "series needs ?name="),
     };
     const points = _int(c, "points");
-    const from = _number(c, "from");
-    const to = _number(c, "to");
     if (points !== undefined) request.points = points;
-    if (from !== undefined) request.from = from;
-    if (to !== undefined) request.to = to;
-    return json(c, await options.query(request, c.req.raw.signal));
+    _stepRange(c, request);
+    return answer(c, request);
   });
 
   app.post("/api/series/search", async (c) => {
     const request = _seriesSearch(await _body(c));
-    return json(c, await options.query(request, c.req.raw.signal));
+    return answer(c, request);
   });
 
   app.post("/api/runs/fields", async (c) => {
@@ -189,17 +177,13 @@ export function createApp(options: AppOptions): Hono {
       }
       request.limit = body.limit;
     }
-    return json(c, await options.query(request, c.req.raw.signal));
+    return answer(c, request);
   });
 
-  app.get(
-    "/api/fields",
-    async (c) =>
-      json(c, await options.query({ kind: "catalog" }, c.req.raw.signal)),
-  );
+  app.get("/api/fields", (c) => answer(c, { kind: "catalog" }));
 
   // Lines in time order, paged as lib/storage/run_logs.ts says.
-  app.get("/api/runs/:hash/logs", async (c) => {
+  app.get("/api/runs/:hash/logs", (c) => {
     const request: QueryRequest = { kind: "logs", hash: _hash(c) };
     const offset = _int(c, "offset", { negative: true });
     if (offset !== undefined) request.offset = offset;
@@ -209,7 +193,7 @@ export function createApp(options: AppOptions): Hono {
     }
     const contains = c.req.query("contains");
     if (contains) request.contains = contains;
-    return json(c, await options.query(request, c.req.raw.signal));
+    return answer(c, request);
   });
 
   app.post("/api/sequences/search", async (c) => {
@@ -219,19 +203,13 @@ export function createApp(options: AppOptions): Hono {
     }
     const request: QueryRequest = { kind: "sequences", q: body.q };
     if (body.kind !== undefined) request.sequence = _kind(body.kind);
-    for (const key of ["limit", "offset"] as const) {
-      if (body[key] === undefined) continue;
-      if (typeof body[key] !== "number") {
-        throw badRequest(`${key} must be a non-negative integer`);
-      }
-      request[key] = body[key] as number;
-    }
+    _bodyPaging(body, request);
     if (typeof body.sort === "string") request.sort = body.sort;
     if (body.thumbs !== undefined) request.thumbs = body.thumbs === true;
-    return json(c, await options.query(request, c.req.raw.signal));
+    return answer(c, request);
   });
 
-  app.get("/api/runs/:hash/sequences/:kind", async (c) => {
+  app.get("/api/runs/:hash/sequences/:kind", (c) => {
     const hash = _hash(c);
     const name = c.req.query("name");
     if (!name) throw badRequest("a sequence needs ?name=");
@@ -250,7 +228,7 @@ export function createApp(options: AppOptions): Hono {
     if (offset !== undefined) request.offset = offset;
     const search = c.req.query("search");
     if (search !== undefined && search !== "") request.search = search;
-    return json(c, await options.query(request, c.req.raw.signal));
+    return answer(c, request);
   });
 
   app.get("/api/runs/:hash/objects/:id", async (c) => {
@@ -325,32 +303,22 @@ export function createApp(options: AppOptions): Hono {
         context: (item.context ?? {}) as Record<string, never>,
       };
     });
-    return json(
+    return answer(
       c,
-      await options.query(
-        { kind: "objects_at", sequence: _kind(body.kind), sequences, step },
-        c.req.raw.signal,
-      ),
+      { kind: "objects_at", sequence: _kind(body.kind), sequences, step },
     );
   });
 
-  app.get("/api/runs/:hash/distributions", async (c) => {
-    const hash = _hash(c);
-    const name = c.req.query("name");
-    if (!name) throw badRequest("a distribution needs ?name=");
+  app.get("/api/runs/:hash/distributions", (c) => {
     const request: QueryRequest = {
       kind: "distribution",
-      hash,
-      name,
-      context: _context(c.req.query("context")),
+      ..._namedSequence(c, "a distribution needs ?name="),
     };
-    const from = _number(c, "from"), to = _number(c, "to");
+    _stepRange(c, request);
     const rows = _int(c, "rows"), bins = _int(c, "bins");
-    if (from !== undefined) request.from = from;
-    if (to !== undefined) request.to = to;
     if (rows !== undefined) request.rows = rows;
     if (bins !== undefined) request.bins = bins;
-    return json(c, await options.query(request, c.req.raw.signal));
+    return answer(c, request);
   });
 
   app.patch("/api/runs/:hash", async (c) => {
@@ -472,13 +440,7 @@ function _seriesSearch(body: Record<string, unknown>): QueryRequest {
     q: body.q,
     points: points as number,
   };
-  for (const key of ["limit", "offset"] as const) {
-    if (body[key] === undefined) continue;
-    if (typeof body[key] !== "number") {
-      throw badRequest(`${key} must be a non-negative integer`);
-    }
-    request[key] = body[key] as number;
-  }
+  _bodyPaging(body, request);
   if (typeof body.sort === "string") request.sort = body.sort;
   for (const key of ["from", "to"] as const) {
     if (body[key] === undefined) continue;
@@ -578,6 +540,44 @@ function _number(c: HonoContext, name: string): number | undefined {
   return value;
 }
 
+/**
+ * The run, name and context that pick one sequence of a run, from the path
+ * and `?name=`/`?context=`; `missing` is the message when `?name=` is absent.
+ */
+function _namedSequence(
+  c: HonoContext,
+  missing: string,
+): { hash: string; name: string; context: Record<string, unknown> } {
+  const hash = _hash(c);
+  const name = c.req.query("name");
+  if (!name) throw badRequest(missing);
+  return { hash, name, context: _context(c.req.query("context")) };
+}
+
+/** Sets `?from=` and `?to=` on `request` where the URL gives them. */
+function _stepRange(
+  c: HonoContext,
+  request: { from?: number; to?: number },
+): void {
+  const from = _number(c, "from"), to = _number(c, "to");
+  if (from !== undefined) request.from = from;
+  if (to !== undefined) request.to = to;
+}
+
+/** Sets `limit` and `offset` on `request` where the JSON body gives them. */
+function _bodyPaging(
+  body: Record<string, unknown>,
+  request: { limit?: number; offset?: number },
+): void {
+  for (const key of ["limit", "offset"] as const) {
+    if (body[key] === undefined) continue;
+    if (typeof body[key] !== "number") {
+      throw badRequest(`${key} must be a non-negative integer`);
+    }
+    request[key] = body[key] as number;
+  }
+}
+
 function _context(text: string | undefined): Record<string, unknown> {
   if (text === undefined || text === "") return {};
   let value: unknown;
@@ -605,16 +605,6 @@ function _context(text: string | undefined): Record<string, unknown> {
  * (whatever Content-Length claims): a larger body is refused as it arrives,
  * never held.
  */
-async function _body(c: HonoContext): Promise<Record<string, unknown>> {
-  const bytes = await readBodyBytes(c, MAX_BODY_BYTES);
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw badRequest("The request body must be a JSON object");
-  }
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw badRequest("The request body must be a JSON object");
-  }
-  return body as Record<string, unknown>;
+function _body(c: HonoContext): Promise<Record<string, unknown>> {
+  return readJsonObject(c, MAX_BODY_BYTES);
 }

@@ -7,6 +7,7 @@
 
 import type { Context as HonoContext } from "hono";
 import { AimError } from "../lib/mod.ts";
+import { badRequest } from "../lib/errors.ts";
 
 /**
  * The request's body as bytes, at most `limit` of them; `AimError`
@@ -50,4 +51,26 @@ export async function readBodyBytes(
     at += chunk.length;
   }
   return bytes;
+}
+
+/**
+ * The request's body parsed as a JSON object, read with a cap of `limit`
+ * bytes as {@linkcode readBodyBytes} does; `bad_request` for anything but
+ * an object.
+ */
+export async function readJsonObject(
+  c: HonoContext,
+  limit: number,
+): Promise<Record<string, unknown>> {
+  const bytes = await readBodyBytes(c, limit);
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw badRequest("The request body must be a JSON object");
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw badRequest("The request body must be a JSON object");
+  }
+  return body as Record<string, unknown>;
 }

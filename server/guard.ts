@@ -132,7 +132,7 @@ export function requireToken(options: GuardOptions) {
     )?.[1];
     const cookie = getCookie(c, TOKEN_COOKIE);
     const candidates = [fromQuery, bearer, cookie];
-    if (!candidates.some((given) => given && _sameText(given, token))) {
+    if (!candidates.some((given) => given && sameText(given, token))) {
       if (wantsPage(c, options.basePath)) {
         const reason = fromQuery !== undefined
           ? "wrong"
@@ -150,7 +150,7 @@ export function requireToken(options: GuardOptions) {
         "A token is required: open the URL that aim up printed",
       );
     }
-    if (fromQuery !== undefined && _sameText(fromQuery, token)) {
+    if (fromQuery !== undefined && sameText(fromQuery, token)) {
       setCookie(c, TOKEN_COOKIE, token, {
         httpOnly: true,
         sameSite: "Strict",
@@ -187,8 +187,8 @@ function _normalizeHost(host: string): string {
   return host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
 }
 
-/** Compares without an early exit, so timing does not reveal the token. */
-function _sameText(a: string, b: string): boolean {
+/** Compares without an early exit, so timing does not reveal a token. */
+export function sameText(a: string, b: string): boolean {
   const x = new TextEncoder().encode(a);
   const y = new TextEncoder().encode(b);
   let diff = x.length ^ y.length;

@@ -19,8 +19,8 @@ import { badRequest } from "../lib/errors.ts";
 import type { BatchAck, RemoteState } from "../lib/tracking/mod.ts";
 import { parseRemoteEnding, parseRemoteOpen } from "../lib/tracking/mod.ts";
 import type { TrackingRequest } from "./messages.ts";
-import { readBodyBytes } from "./body.ts";
-import { TOKEN_COOKIE } from "./guard.ts";
+import { readBodyBytes, readJsonObject } from "./body.ts";
+import { sameText, TOKEN_COOKIE } from "./guard.ts";
 
 /** Largest batch accepted, in bytes. */
 export const MAX_BATCH_BYTES = 16 << 20;
@@ -49,7 +49,7 @@ export function mountTracking(app: Hono, options: TrackingOptions): void {
   const requireTracker = async (c: HonoContext, next: Next) => {
     if (token !== null) {
       const given = _bearer(c);
-      if (given === undefined || !allowed.some((t) => _sameText(given, t))) {
+      if (given === undefined || !allowed.some((t) => sameText(given, t))) {
         throw new AimError(
           "unauthorized",
           "Tracking needs a token: set AIM_TOKEN to the token aim up printed (the main one or the track-only one), sent as 'Authorization: Bearer TOKEN'",
@@ -120,7 +120,7 @@ export function mountTracking(app: Hono, options: TrackingOptions): void {
       _bearer(c),
       getCookie(c, TOKEN_COOKIE),
     ];
-    if (given.some((t) => t !== undefined && _sameText(t, trackToken))) {
+    if (given.some((t) => t !== undefined && sameText(t, trackToken))) {
       throw new AimError(
         "forbidden",
         "This token only tracks runs (it opens, feeds and ends them under /api/track/): it reads nothing; use the main token to read",
@@ -169,31 +169,10 @@ function _seq(text: string | undefined): number {
   return value;
 }
 
-async function _json(c: HonoContext): Promise<Record<string, unknown>> {
-  const bytes = await readBodyBytes(c, MAX_CALL_BYTES);
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw badRequest("The request body must be a JSON object");
-  }
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw badRequest("The request body must be a JSON object");
-  }
-  return body as Record<string, unknown>;
+function _json(c: HonoContext): Promise<Record<string, unknown>> {
+  return readJsonObject(c, MAX_CALL_BYTES);
 }
 
 function _bearer(c: HonoContext): string | undefined {
   return /^bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
-}
-
-/** Compares without an early exit, so timing does not reveal a token. */
-function _sameText(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  }
-  return diff === 0;
 }

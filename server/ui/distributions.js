@@ -8,17 +8,23 @@
 // its matrix (GET /api/runs/:hash/distributions, at most one row per step
 // up to MAX_ROWS) only once it is near the screen.
 
-import { errorText, h, toast } from "./dom.js";
-import { readDistribution, searchSequences } from "./objects_api.js";
+import { errorText, h } from "./dom.js";
+import { readDistribution } from "./objects_api.js";
 import { groupMatches, rampColor } from "./objects_model.js";
-import { mountObjectsPage } from "./objects_page.js";
-import { fmtContext, fmtNum } from "./format.js";
-import { link } from "./urls.js";
+import {
+  mountObjectsPage,
+  sequenceHead,
+  SequencePages,
+} from "./objects_page.js";
+import { fmtNum } from "./format.js";
 
 /** @import { DistributionMatrix, SequenceMatch } from "./objects_api.js" */
 
 /** Sequences asked for per page of the search. */
 const PAGE = 20;
+/** Shown when no run has distributions. */
+const EMPTY =
+  "No distributions yet: track them with run.track(Distribution(…)) in Python, a distribution line of aim track, or Distribution.fromSamples() in TypeScript.";
 /** Most rows of a heatmap: more steps are grouped by the server. */
 const MAX_ROWS = 1000;
 const HEAT_HEIGHT = 160;
@@ -42,13 +48,9 @@ export function mount(root) {
 export class DistributionsView {
   /** @type {HTMLElement} */
   controls;
-  #q;
   #showRun;
-  /** @type {SequenceMatch[]} */
-  #matches = [];
-  #total = 0;
-  #loading = false;
   #abort = new AbortController();
+  #pages;
   #observer;
   #sentinel = h("div.grid-end");
   #status = h("span.count", { role: "status" });
@@ -61,8 +63,13 @@ export class DistributionsView {
    * @param {{ q: string, showRun?: boolean }} options
    */
   constructor(box, { q, showRun = true }) {
-    this.#q = q;
     this.#showRun = showRun;
+    this.#pages = new SequencePages(
+      "distributions",
+      q,
+      PAGE,
+      this.#abort.signal,
+    );
     this.controls = h("div.toolbar", {}, this.#status);
     this.#observer = new IntersectionObserver((entries) => {
       for (const entry of entries) {
@@ -85,39 +92,10 @@ export class DistributionsView {
   }
 
   async #more() {
-    if (this.#loading) return;
-    if (this.#matches.length > 0 && this.#matches.length >= this.#total) return;
-    this.#loading = true;
-    /** @type {SequenceMatch[]} */
-    let added = [];
-    try {
-      const page = await searchSequences({
-        kind: "distributions",
-        q: this.#q,
-        limit: PAGE,
-        offset: this.#matches.length,
-        signal: this.#abort.signal,
-      });
-      added = page.sequences;
-      this.#matches.push(...added);
-      this.#total = page.total;
-    } catch (error) {
-      if (!this.#abort.signal.aborted) toast(errorText(error), "error");
-      return;
-    } finally {
-      this.#loading = false;
-    }
-    this.#status.textContent = `${
-      this.#total.toLocaleString("en-US")
-    } sequences`;
-    if (this.#total === 0) {
-      this.#list.replaceChildren(h("p.empty", {
-        text: this.#q
-          ? "No distribution sequence matches this query."
-          : "No distributions yet: track them with run.track(Distribution(…)) in Python, a distribution line of aim track, or Distribution.fromSamples() in TypeScript.",
-      }));
-      return;
-    }
+    const page = await this.#pages.next();
+    if (page === null) return;
+    if (!this.#pages.showCount(this.#status, this.#list, EMPTY)) return;
+    const added = page.sequences;
     for (const group of groupMatches(added, "run", "distributions")) {
       for (const match of group.matches) this.#list.append(this.#card(match));
     }
@@ -139,14 +117,9 @@ export class DistributionsView {
     const card = h(
       "div.dist-card.panel",
       { dataset: { run: run.hash, sequence: sequence.name } },
-      h(
-        "div.row-head",
-        {},
-        this.#showRun
-          ? link(`run/${run.hash}`, run.name || run.hash.slice(0, 8))
-          : null,
-        h("span.seq-name", { text: sequence.name }),
-        h("span.muted", { text: fmtContext(sequence.context) }),
+      sequenceHead(
+        match,
+        this.#showRun,
         h("span.muted", {
           text: `${sequence.count.toLocaleString("en-US")} steps`,
         }),

@@ -116,6 +116,63 @@ export function position(axis, value) {
 }
 
 /**
+ * The value a label stands for: the special places (None, NaN, inf, -inf)
+ * and True and False their values, any other label itself.
+ * @param {string} label
+ * @returns {unknown}
+ */
+export function labelValue(label) {
+  return label === "None"
+    ? null
+    : label === "NaN"
+    ? NaN
+    : label === "inf"
+    ? Infinity
+    : label === "-inf"
+    ? -Infinity
+    : label === "True"
+    ? true
+    : label === "False"
+    ? false
+    : label;
+}
+
+/**
+ * The ticks of `axis` as [where, 0 to 1; label]: its special places, then
+ * `steps` + 1 even steps of a numeric scale (one when it is a single
+ * value), or every category when there are at most `most`, else about
+ * `most` of them evenly spread.
+ * @param {Axis} axis
+ * @param {number} steps
+ * @param {number} most
+ * @returns {[number, string][]}
+ */
+export function axisTicks(axis, steps, most) {
+  /** @type {[number, string][]} */
+  const ticks = [];
+  for (const place of axis.special) {
+    ticks.push([position(axis, labelValue(place)), place]);
+  }
+  if (axis.kind === "numeric") {
+    for (let k = 0; k <= steps; k++) {
+      const value = axis.log
+        ? 10 **
+          (Math.log10(axis.min) +
+            k / steps * (Math.log10(axis.max) - Math.log10(axis.min)))
+        : axis.min + k / steps * (axis.max - axis.min);
+      ticks.push([position(axis, value), fmtValue(value)]);
+      if (axis.min === axis.max) break;
+    }
+  } else {
+    const step = Math.ceil(axis.categories.length / most);
+    axis.categories.forEach((label, k) => {
+      if (k % step === 0) ticks.push([position(axis, label), label]);
+    });
+  }
+  return ticks;
+}
+
+/**
  * A finite number's place on a numeric axis's scale, 0 to 1.
  * @param {Axis} axis
  * @param {number} n

@@ -2,11 +2,14 @@
 // @ts-check
 // What the params and scatters explorers share: the fields on offer (from
 // GET /api/fields), a field picker with search, the rows of
-// POST /api/runs/fields, and downloads (CSV, PNG).
+// POST /api/runs/fields, the colour legend, a canvas sized for the
+// screen, and downloads (CSV, PNG).
 
 import { api } from "./api.js";
-import { h } from "./dom.js";
+import { errorText, h } from "./dom.js";
 import { metricExpr } from "./params.js";
+
+/** @import { Colouring } from "./explore_axes.js" */
 
 /**
  * @typedef {object} FieldTable  POST /api/runs/fields.
@@ -55,6 +58,72 @@ export async function fetchFields(q, fields, signal) {
     body: { q, fields },
     ...(signal ? { signal } : {}),
   }));
+}
+
+/**
+ * {@link fetchFields}, its failure shown in `problem` (hidden again on
+ * success).
+ * @param {string} q
+ * @param {string[]} fields
+ * @param {HTMLElement} problem
+ * @param {AbortSignal} signal
+ * @returns {Promise<FieldTable | null | undefined>} The table; null when
+ *   it failed, undefined when it failed as `signal` was aborted (nothing
+ *   shown then).
+ */
+export async function fetchFieldsShowing(q, fields, problem, signal) {
+  try {
+    const table = await fetchFields(q, fields, signal);
+    problem.hidden = true;
+    return table;
+  } catch (error) {
+    if (signal.aborted) return undefined;
+    problem.replaceChildren(h("div.msg", { text: errorText(error) }));
+    problem.hidden = false;
+    return null;
+  }
+}
+
+/**
+ * Shows in `legend` the colours of `colours`, titled with the field they
+ * are of; empties it when there is no colouring.
+ * @param {HTMLElement} legend
+ * @param {Colouring | null} colours
+ * @param {string} field
+ */
+export function showColourLegend(legend, colours, field) {
+  legend.replaceChildren();
+  if (colours === null) return;
+  legend.append(
+    h("span.legend-title", { text: `colour: ${shortLabel(field)}` }),
+    ...colours.legend.map((item) =>
+      h(
+        "span.legend-item",
+        { dataset: { label: item.label } },
+        h("span.swatch", { style: { background: item.colour } }),
+        item.label,
+      )
+    ),
+  );
+}
+
+/**
+ * Sizes `canvas` to `width` × `height` CSS pixels, drawn at the screen's
+ * resolution; returns its context, scaled to draw in CSS pixels.
+ * @param {HTMLCanvasElement} canvas
+ * @param {number} width
+ * @param {number} height
+ * @returns {CanvasRenderingContext2D}
+ */
+export function sizeCanvas(canvas, width, height) {
+  const ratio = devicePixelRatio || 1;
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(height * ratio);
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return ctx;
 }
 
 let pickerId = 0;

@@ -13,19 +13,23 @@ import { fmtValue } from "./format.js";
 import { link } from "./urls.js";
 import { viewsBar } from "./views.js";
 import {
+  axisTicks,
   brushBetween,
   buildAxis,
   colouring,
+  labelValue,
   position,
   selectRows,
   toCsv,
 } from "./explore_axes.js";
 import {
   download,
-  fetchFields,
+  fetchFieldsShowing,
   fieldPicker,
   fieldsOffered,
   shortLabel,
+  showColourLegend,
+  sizeCanvas,
 } from "./explore_common.js";
 
 /** @import { Axis, Brush, Colouring } from "./explore_axes.js" */
@@ -239,15 +243,13 @@ export function mount(root, app) {
     loading = controller;
     const fields = ["run.name", "run.tags", ...state.axes];
     if (state.color) fields.push(state.color);
-    try {
-      table = await fetchFields(state.q, fields, controller.signal);
-      problem.hidden = true;
-    } catch (error) {
-      if (controller.signal.aborted) return;
-      problem.replaceChildren(h("div.msg", { text: errorText(error) }));
-      problem.hidden = false;
-      table = null;
-    }
+    const read = await fetchFieldsShowing(
+      state.q,
+      fields,
+      problem,
+      controller.signal,
+    );
+    if (read !== undefined) table = read;
     if (controller.signal.aborted) return;
     const rows = table?.rows ?? [];
     buildAxes();
@@ -381,19 +383,7 @@ export function mount(root, app) {
   }
 
   function showLegend() {
-    legend.replaceChildren();
-    if (colours === null) return;
-    legend.append(
-      h("span.legend-title", { text: `colour: ${shortLabel(state.color)}` }),
-      ...colours.legend.map((item) =>
-        h(
-          "span.legend-item",
-          { dataset: { label: item.label } },
-          h("span.swatch", { style: { background: item.colour } }),
-          item.label,
-        )
-      ),
-    );
+    showColourLegend(legend, colours, state.color);
   }
 
   /** The x of axis `i` in CSS pixels. */
@@ -416,14 +406,7 @@ export function mount(root, app) {
   function draw() {
     const started = performance.now();
     const { width, height } = size();
-    const ratio = devicePixelRatio || 1;
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(height * ratio);
-    canvas.style.width = `${width}px`;
-    canvas.style.height = `${height}px`;
-    const ctx =
-      /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    const ctx = sizeCanvas(canvas, width, height);
     ctx.clearRect(0, 0, width, height);
     const rows = table?.rows ?? [];
     const brushing = Object.keys(state.brushes).some((f) =>
@@ -504,42 +487,7 @@ export function mount(root, app) {
       i % 2 === 0 ? 12 : 26,
     );
     ctx.textAlign = "right";
-    /** @type {[number, string][]} */
-    const ticks = [];
-    for (const place of axis.special) {
-      const value = place === "None"
-        ? null
-        : place === "NaN"
-        ? NaN
-        : place === "inf"
-        ? Infinity
-        : -Infinity;
-      ticks.push([position(axis, value), place]);
-    }
-    if (axis.kind === "numeric") {
-      for (let t = 0; t <= 4; t++) {
-        const value = axis.log
-          ? 10 **
-            (Math.log10(axis.min) +
-              t / 4 * (Math.log10(axis.max) - Math.log10(axis.min)))
-          : axis.min + t / 4 * (axis.max - axis.min);
-        ticks.push([position(axis, value), fmtValue(value)]);
-        if (axis.min === axis.max) break;
-      }
-    } else {
-      const step = Math.ceil(axis.categories.length / 20);
-      axis.categories.forEach((label, k) => {
-        if (k % step === 0) {
-          ticks.push([
-            position(
-              axis,
-              label === "True" ? true : label === "False" ? false : label,
-            ),
-            label,
-          ]);
-        }
-      });
-    }
+    const ticks = axisTicks(axis, 4, 20);
     for (const [t, label] of ticks) {
       const y = yOf(t, height);
       ctx.beginPath();
@@ -573,20 +521,7 @@ export function mount(root, app) {
       ts.push(position(axis, brush.min), position(axis, brush.max));
     }
     for (const label of brush.labels) {
-      const value = label === "None"
-        ? null
-        : label === "NaN"
-        ? NaN
-        : label === "inf"
-        ? Infinity
-        : label === "-inf"
-        ? -Infinity
-        : label === "True"
-        ? true
-        : label === "False"
-        ? false
-        : label;
-      ts.push(position(axis, value));
+      ts.push(position(axis, labelValue(label)));
     }
     return ts.length === 0 ? null : [Math.min(...ts), Math.max(...ts)];
   }

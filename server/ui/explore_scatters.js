@@ -9,6 +9,7 @@ import { errorText, h, toast } from "./dom.js";
 import { fmtValue } from "./format.js";
 import { viewsBar } from "./views.js";
 import {
+  axisTicks,
   buildAxis,
   colouring,
   OTHER,
@@ -18,10 +19,12 @@ import {
 } from "./explore_axes.js";
 import {
   download,
-  fetchFields,
+  fetchFieldsShowing,
   fieldPicker,
   fieldsOffered,
   shortLabel,
+  showColourLegend,
+  sizeCanvas,
 } from "./explore_common.js";
 
 /** @import { Axis, Colouring } from "./explore_axes.js" */
@@ -229,15 +232,13 @@ export function mount(root, app) {
     cLabel.textContent = state.color ? shortLabel(state.color) : "none";
     const fields = ["run.name", state.x, state.y];
     if (state.color) fields.push(state.color);
-    try {
-      table = await fetchFields(state.q, fields, controller.signal);
-      problem.hidden = true;
-    } catch (error) {
-      if (controller.signal.aborted) return;
-      problem.replaceChildren(h("div.msg", { text: errorText(error) }));
-      problem.hidden = false;
-      table = null;
-    }
+    const read = await fetchFieldsShowing(
+      state.q,
+      fields,
+      problem,
+      controller.signal,
+    );
+    if (read !== undefined) table = read;
     if (controller.signal.aborted) return;
     const rows = table?.rows ?? [];
     xAxis = buildAxis(rows.map((r) => r.values[1]), { log: state.logx });
@@ -248,32 +249,13 @@ export function mount(root, app) {
   }
 
   function showLegend() {
-    legend.replaceChildren();
-    if (colours === null) return;
-    legend.append(
-      h("span.legend-title", { text: `colour: ${shortLabel(state.color)}` }),
-      ...colours.legend.map((item) =>
-        h(
-          "span.legend-item",
-          { dataset: { label: item.label } },
-          h("span.swatch", { style: { background: item.colour } }),
-          item.label,
-        )
-      ),
-    );
+    showColourLegend(legend, colours, state.color);
   }
 
   function draw() {
     const started = performance.now();
     const width = Math.max(300, canvas.parentElement?.clientWidth ?? 800);
-    const ratio = devicePixelRatio || 1;
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(HEIGHT * ratio);
-    canvas.style.width = `${width}px`;
-    canvas.style.height = `${HEIGHT}px`;
-    const ctx =
-      /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    const ctx = sizeCanvas(canvas, width, HEIGHT);
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, width, HEIGHT);
     const rows = table?.rows ?? [];
@@ -388,34 +370,7 @@ export function mount(root, app) {
    * @param {"x" | "y"} dim
    */
   function drawTicks(ctx, axis, at, dim) {
-    /** @type {[number, string][]} */
-    const ticks = [];
-    for (const place of axis.special) {
-      const value = place === "None"
-        ? null
-        : place === "NaN"
-        ? NaN
-        : place === "inf"
-        ? Infinity
-        : -Infinity;
-      ticks.push([position(axis, value), place]);
-    }
-    if (axis.kind === "numeric") {
-      for (let k = 0; k <= 5; k++) {
-        const value = axis.log
-          ? 10 **
-            (Math.log10(axis.min) +
-              k / 5 * (Math.log10(axis.max) - Math.log10(axis.min)))
-          : axis.min + k / 5 * (axis.max - axis.min);
-        ticks.push([position(axis, value), fmtValue(value)]);
-        if (axis.min === axis.max) break;
-      }
-    } else {
-      const step = Math.ceil(axis.categories.length / 12);
-      axis.categories.forEach((label, k) => {
-        if (k % step === 0) ticks.push([position(axis, label), label]);
-      });
-    }
+    const ticks = axisTicks(axis, 5, 12);
     const width = Math.max(300, canvas.parentElement?.clientWidth ?? 800);
     for (const [t, label] of ticks) {
       const [x, y] = at(t);

@@ -14,14 +14,15 @@
 // being fetched waits, and only the newest step is fetched next.
 
 import { errorText, h, toast } from "./dom.js";
-import {
-  objectsAt,
-  objectUrl,
-  ObjectUrls,
-  searchSequences,
-} from "./objects_api.js";
+import { objectsAt, objectUrl, ObjectUrls } from "./objects_api.js";
 import { groupMatches, stepRange } from "./objects_model.js";
-import { mountObjectsPage, saveSetting, setting } from "./objects_page.js";
+import {
+  mountObjectsPage,
+  saveSetting,
+  sequenceHead,
+  SequencePages,
+  setting,
+} from "./objects_page.js";
 import { fmtContext } from "./format.js";
 import { link } from "./urls.js";
 
@@ -67,10 +68,7 @@ export class ImagesView {
   #q;
   #own;
   #showRun;
-  /** @type {SequenceMatch[]} */
-  #matches = [];
-  #total = 0;
-  #loading = false;
+  #pages;
   /** @type {Row[]} */
   #rows = [];
   #group;
@@ -114,6 +112,7 @@ export class ImagesView {
     this.#q = q;
     this.#own = own;
     this.#showRun = showRun;
+    this.#pages = new SequencePages("images", q, PAGE, this.#abort.signal);
     this.#group = (own ? setting("group") : null) ?? "run";
     const step = own ? setting("step") : null;
     this.#step = step === null || step === "" ? null : Number(step);
@@ -151,32 +150,15 @@ export class ImagesView {
 
   /** Fetches the next page of sequences, when there is one. */
   async #more() {
-    if (this.#loading) return;
-    if (this.#matches.length > 0 && this.#matches.length >= this.#total) return;
-    this.#loading = true;
-    try {
-      const page = await searchSequences({
-        kind: "images",
-        q: this.#q,
-        limit: PAGE,
-        offset: this.#matches.length,
-        signal: this.#abort.signal,
-      });
-      this.#matches.push(...page.sequences);
-      this.#total = page.total;
-      if (page.unreadable.length > 0) {
-        toast(
-          `${page.unreadable.length} runs could not be read: ${
-            page.unreadable[0]?.reason
-          }`,
-          "error",
-        );
-      }
-    } catch (error) {
-      if (!this.#abort.signal.aborted) toast(errorText(error), "error");
-      return;
-    } finally {
-      this.#loading = false;
+    const page = await this.#pages.next();
+    if (page === null) return;
+    if (page.unreadable.length > 0) {
+      toast(
+        `${page.unreadable.length} runs could not be read: ${
+          page.unreadable[0]?.reason
+        }`,
+        "error",
+      );
     }
     this.#render();
   }
@@ -186,7 +168,7 @@ export class ImagesView {
     /** @type {Map<string, Row>} */
     const old = new Map(this.#rows.map((r) => [this.#key(r.match), r]));
     this.#rows = [];
-    const range = stepRange(this.#matches);
+    const range = stepRange(this.#pages.matches);
     this.#slider.disabled = range === null;
     if (range !== null) {
       this.#slider.min = String(range.min);
@@ -194,14 +176,14 @@ export class ImagesView {
       this.#slider.value = String(this.#step ?? range.max);
     }
     this.#showStep();
-    this.#status.textContent = this.#total === 0
+    this.#status.textContent = this.#pages.total === 0
       ? ""
-      : `${this.#total.toLocaleString("en-US")} sequences${
-        this.#matches.length < this.#total
-          ? ` (${this.#matches.length.toLocaleString("en-US")} loaded)`
+      : `${this.#pages.total.toLocaleString("en-US")} sequences${
+        this.#pages.matches.length < this.#pages.total
+          ? ` (${this.#pages.matches.length.toLocaleString("en-US")} loaded)`
           : ""
       }`;
-    if (this.#total === 0) {
+    if (this.#pages.total === 0) {
       this.#grid.replaceChildren(
         h("p.empty", {
           text: this.#q
@@ -212,8 +194,8 @@ export class ImagesView {
       return;
     }
     const groups = this.#showRun || this.#group !== "run"
-      ? groupMatches(this.#matches, this.#group, "images")
-      : [{ key: "", title: "", matches: this.#matches }];
+      ? groupMatches(this.#pages.matches, this.#group, "images")
+      : [{ key: "", title: "", matches: this.#pages.matches }];
     this.#grid.replaceChildren(...groups.map((group) =>
       h(
         "section.image-group",
@@ -268,16 +250,7 @@ export class ImagesView {
     const element = h(
       "div.image-row",
       {},
-      h(
-        "div.row-head",
-        {},
-        this.#showRun && this.#group !== "run"
-          ? link(`run/${run.hash}`, run.name || run.hash.slice(0, 8))
-          : null,
-        h("span.seq-name", { text: sequence.name }),
-        h("span.muted", { text: fmtContext(sequence.context) }),
-        label,
-      ),
+      sequenceHead(match, this.#showRun && this.#group !== "run", label),
       cells,
     );
     /** @type {Row} */
@@ -332,7 +305,7 @@ export class ImagesView {
   }
 
   #showStep() {
-    const range = stepRange(this.#matches);
+    const range = stepRange(this.#pages.matches);
     this.#stepLabel.textContent = range === null
       ? ""
       : this.#step === null

@@ -6,17 +6,24 @@
 // table reads its texts only once it is near the screen.
 
 import { errorText, fill, h, toast } from "./dom.js";
-import { readSequence, searchSequences } from "./objects_api.js";
+import { readSequence } from "./objects_api.js";
 import { splitMatches } from "./objects_model.js";
-import { mountObjectsPage, saveSetting, setting } from "./objects_page.js";
-import { fmtContext } from "./format.js";
+import {
+  mountObjectsPage,
+  saveSetting,
+  sequenceHead,
+  SequencePages,
+  setting,
+} from "./objects_page.js";
 import { debounce } from "./tasks.js";
-import { link } from "./urls.js";
 
 /** @import { SequenceMatch, StoredObject } from "./objects_api.js" */
 
 /** Sequences asked for per page of the search. */
 const PAGE = 20;
+/** Shown when no run has texts. */
+const EMPTY =
+  "No texts yet: track them with run.track(Text(…)) in Python, a text line of aim track, or new Text() in TypeScript.";
 /** Texts per page of a table. */
 const ROWS = 50;
 
@@ -49,14 +56,10 @@ export function mount(root) {
 export class TextsView {
   /** @type {HTMLElement} */
   controls;
-  #q;
   #own;
   #showRun;
-  /** @type {SequenceMatch[]} */
-  #matches = [];
-  #total = 0;
-  #loading = false;
   #abort = new AbortController();
+  #pages;
   /** Aborted when the search changes. */
   #searching = new AbortController();
   #observer;
@@ -76,9 +79,9 @@ export class TextsView {
    * @param {{ q: string, own?: boolean, showRun?: boolean }} options
    */
   constructor(box, { q, own = false, showRun = true }) {
-    this.#q = q;
     this.#own = own;
     this.#showRun = showRun;
+    this.#pages = new SequencePages("texts", q, PAGE, this.#abort.signal);
     this.#search.value = (own ? setting("search") : null) ?? "";
     const again = debounce(() => {
       saveSetting("search", this.#search.value, this.#own);
@@ -119,39 +122,10 @@ export class TextsView {
   }
 
   async #more() {
-    if (this.#loading) return;
-    if (this.#matches.length > 0 && this.#matches.length >= this.#total) return;
-    this.#loading = true;
-    /** @type {SequenceMatch[]} */
-    let added = [];
-    try {
-      const page = await searchSequences({
-        kind: "texts",
-        q: this.#q,
-        limit: PAGE,
-        offset: this.#matches.length,
-        signal: this.#abort.signal,
-      });
-      added = page.sequences;
-      this.#matches.push(...added);
-      this.#total = page.total;
-    } catch (error) {
-      if (!this.#abort.signal.aborted) toast(errorText(error), "error");
-      return;
-    } finally {
-      this.#loading = false;
-    }
-    this.#status.textContent = `${
-      this.#total.toLocaleString("en-US")
-    } sequences`;
-    if (this.#total === 0) {
-      this.#list.replaceChildren(h("p.empty", {
-        text: this.#q
-          ? "No text sequence matches this query."
-          : "No texts yet: track them with run.track(Text(…)) in Python, a text line of aim track, or new Text() in TypeScript.",
-      }));
-      return;
-    }
+    const page = await this.#pages.next();
+    if (page === null) return;
+    if (!this.#pages.showCount(this.#status, this.#list, EMPTY)) return;
+    const added = page.sequences;
     for (const match of added) this.#list.append(this.#table(match));
   }
 
@@ -166,15 +140,7 @@ export class TextsView {
     const card = h(
       "div.text-card.panel",
       { dataset: { run: run.hash, sequence: sequence.name } },
-      h(
-        "div.row-head",
-        {},
-        this.#showRun
-          ? link(`run/${run.hash}`, run.name || run.hash.slice(0, 8))
-          : null,
-        h("span.seq-name", { text: sequence.name }),
-        h("span.muted", { text: fmtContext(sequence.context) }),
-      ),
+      sequenceHead(match, this.#showRun),
       h(
         "table.text-table",
         {},
