@@ -72,8 +72,14 @@ async function _loop(
   const repo = Repo.openSync(repoPath);
   repo.index().deferCheckpoints();
   const failed = new Map<string, string>();
+  // A wake while a pass runs (a marker created meanwhile, a message) is
+  // kept for the next sleep, which it cuts short: it is never lost.
+  let woken = false;
+  let wakeNow = () => {
+    woken = true;
+  };
   const watcher = _watchMarkers(repo, () => wakeNow());
-  let wakeNow = () => {};
+  onWake(() => wakeNow());
   let idleMs = intervalSeconds * 1000;
   let tidiedAt = -Infinity;
   const reported = new Set<string>();
@@ -131,14 +137,19 @@ async function _loop(
         ? intervalSeconds * 1000 * MAX_BACKOFF
         : idleAfterPass(idleMs, worked, intervalSeconds * 1000);
       await new Promise<void>((resolve) => {
+        if (woken) return resolve();
         const timer = setTimeout(resolve, idleMs);
         wakeNow = () => {
+          woken = true;
           clearTimeout(timer);
-          idleMs = intervalSeconds * 1000;
           resolve();
         };
-        onWake(wakeNow);
       });
+      if (woken) idleMs = intervalSeconds * 1000;
+      woken = false;
+      wakeNow = () => {
+        woken = true;
+      };
     }
   } finally {
     watcher?.close();

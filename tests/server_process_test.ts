@@ -170,3 +170,35 @@ Deno.test("aim up names a port in use, and refuses --no-auth on a non-loopback h
   assert.match(open.stderr, /refusing --no-auth on 0\.0\.0\.0/);
   assert.equal((await server.stop()).code, 0);
 });
+
+Deno.test("a marker created while the indexer's pass runs wakes it again after the pass, rather than waiting out its idle sleep", async () => {
+  await using repo = await tempRepo();
+  const hashes: string[] = [];
+  for (let i = 0; i < 401; i++) {
+    const run = await repo.startRun({ name: `r${i}`, handleSignals: false });
+    run.set("hparams", { lr: i / 1000 });
+    run.track(i, { name: "loss" });
+    await run.close();
+    hashes.push(run.hash);
+  }
+  const late = hashes.pop()!;
+  // Closed runs with markers: not live, so the first pass re-indexes them all.
+  for (const hash of hashes) repo.touchMarker(hash);
+  await using server = await startAimUp(repo.path, { indexInterval: "60" });
+  // Once the pass has listed the markers and is under way, a new one.
+  await waitFor(async () => {
+    const { indexer } = (await server.get("/api/index")).body;
+    return indexer.indexed > 0 && indexer.queue > 0;
+  }, "the first pass under way");
+  repo.touchMarker(late);
+  assert.ok(
+    (await server.get("/api/index")).body.indexer.queue > 0,
+    "the new marker came during the pass",
+  );
+  // The idle sleep after a pass is a minute or more at --index-interval 60.
+  await waitFor(
+    () => !repo.hasMarker(late),
+    "the run marked during the pass to be indexed",
+    20_000,
+  );
+});
