@@ -225,3 +225,38 @@ export function bulkWriteRecords(
     repo.close();
   }
 }
+
+/**
+ * Times an empty loop and `track()` loops of the Python client (best of 3)
+ * and `close()`; prints one JSON line of ns per call. Its arguments: the
+ * number of calls, then the repository (a path or a URL) when the run is
+ * not under `aim run`.
+ */
+export const PYTHON_TRACK_BENCH = `
+import json, sys, time
+from aim_client import Run
+N = int(sys.argv[1])
+run = Run(repo=sys.argv[2] if len(sys.argv) > 2 else None, experiment="bench")
+best = {"empty": [], "full": [], "plain": []}
+for rep in range(3):
+    start = time.perf_counter()
+    for i in range(N):
+        pass
+    best["empty"].append(time.perf_counter() - start)
+    start = time.perf_counter()
+    for i in range(N):
+        run.track(0.123456789 * i, name="loss", step=i, epoch=i // 1000, context={"subset": "train"})
+    run.flush()
+    best["full"].append(time.perf_counter() - start)
+    start = time.perf_counter()
+    for i in range(N):
+        run.track(0.5 * i, name="acc")
+    run.flush()
+    best["plain"].append(time.perf_counter() - start)
+start = time.perf_counter()
+run.close()
+close = time.perf_counter() - start
+result = {key: min(values) / N * 1e9 for key, values in best.items()}
+result["close_ms"] = close * 1e3
+print(json.dumps(result))
+`;

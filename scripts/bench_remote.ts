@@ -18,6 +18,7 @@ import {
   MAIN,
   median,
   progress,
+  PYTHON_TRACK_BENCH,
   quantile,
   ROOT,
   type Section,
@@ -187,36 +188,6 @@ function _p(ms: number[]): string {
 
 // --- 3. Python track() ---------------------------------------------------------
 
-/** Times track() loops (best of 3) against a remote or a local run; prints ns per call as JSON. */
-const PYTHON_BENCH = `
-import json, sys, time
-from aim_client import Run
-N = int(sys.argv[1])
-run = Run(repo=sys.argv[2], experiment="bench")
-best = {"empty": [], "full": [], "plain": []}
-for rep in range(3):
-    start = time.perf_counter()
-    for i in range(N):
-        pass
-    best["empty"].append(time.perf_counter() - start)
-    start = time.perf_counter()
-    for i in range(N):
-        run.track(0.123456789 * i, name="loss", step=i, epoch=i // 1000, context={"subset": "train"})
-    run.flush()
-    best["full"].append(time.perf_counter() - start)
-    start = time.perf_counter()
-    for i in range(N):
-        run.track(0.5 * i, name="acc")
-    run.flush()
-    best["plain"].append(time.perf_counter() - start)
-start = time.perf_counter()
-run.close()
-close = time.perf_counter() - start
-result = {key: min(values) / N * 1e9 for key, values in best.items()}
-result["close_ms"] = close * 1e3
-print(json.dumps(result))
-`;
-
 async function pythonCost(tmp: string): Promise<Figure[]> {
   progress(
     `Python client: ${PYTHON_CALLS} track() calls × 3, remote and local, three times each`,
@@ -272,7 +243,7 @@ interface PythonTimes {
 
 async function _python(repo: string): Promise<PythonTimes> {
   const out = await new Deno.Command("python3", {
-    args: ["-c", PYTHON_BENCH, String(PYTHON_CALLS), repo],
+    args: ["-c", PYTHON_TRACK_BENCH, String(PYTHON_CALLS), repo],
     env: { PYTHONPATH: PYTHON_CLIENT, AIM_BIN, AIM_TOKEN: TOKEN },
     stdin: "null",
     stdout: "piped",

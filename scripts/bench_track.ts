@@ -14,6 +14,7 @@ import {
   MAIN,
   median,
   progress,
+  PYTHON_TRACK_BENCH,
   ROOT,
   type Section,
   tempDir,
@@ -148,36 +149,6 @@ function _parseOnly(input: string): number {
 
 // --- 2. The Python client ----------------------------------------------------
 
-/** Times an empty loop and track() loops; prints one JSON line of ns per call. */
-const PYTHON_BENCH = `
-import json, os, sys, time
-from aim_client import Run
-N = int(sys.argv[1])
-run = Run(experiment="bench")
-best = {"empty": [], "full": [], "plain": []}
-for rep in range(3):
-    start = time.perf_counter()
-    for i in range(N):
-        pass
-    best["empty"].append(time.perf_counter() - start)
-    start = time.perf_counter()
-    for i in range(N):
-        run.track(0.123456789 * i, name="loss", step=i, epoch=i // 1000, context={"subset": "train"})
-    run.flush()
-    best["full"].append(time.perf_counter() - start)
-    start = time.perf_counter()
-    for i in range(N):
-        run.track(0.5 * i, name="acc")
-    run.flush()
-    best["plain"].append(time.perf_counter() - start)
-start = time.perf_counter()
-run.close()
-close = time.perf_counter() - start
-result = {key: min(values) / N * 1e9 for key, values in best.items()}
-result["close_ms"] = close * 1e3
-print(json.dumps(result))
-`;
-
 async function pythonClient(tmp: string): Promise<Figure[]> {
   progress(
     `Python client: ${PYTHON_CALLS} track() calls × 3, to cat > /dev/null and under aim run`,
@@ -190,7 +161,7 @@ async function pythonClient(tmp: string): Promise<Figure[]> {
     [
       "-c",
       'exec 4>&1; python3 -c "$0" "$1" 3>&1 1>&4 | cat > /dev/null',
-      PYTHON_BENCH,
+      PYTHON_TRACK_BENCH,
       String(PYTHON_CALLS),
     ],
     { AIM_TRACK_FD: "3" },
@@ -208,7 +179,7 @@ async function pythonClient(tmp: string): Promise<Figure[]> {
     "--",
     "python3",
     "-c",
-    PYTHON_BENCH,
+    PYTHON_TRACK_BENCH,
     String(PYTHON_CALLS),
   ], {});
   const ns = (value: number) => `${value.toFixed(0)} ns/call`;
