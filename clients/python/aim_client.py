@@ -1119,11 +1119,11 @@ class Run:
         # A forked child inherits this object but must not write to the pipe.
         self._pid = os.getpid()
         fd = _tracking_fd()
+        # Under aim run, AIM_REPO is where it writes (a path, or a URL with --remote).
+        where = os.environ.get("AIM_REPO") if fd is not None or repo is None else repo
         # Whether aim shares this machine's files: a large image is handed
         # over as a file then; a remote server only takes what a line holds.
-        self._files_ok = not _is_url(
-            os.environ.get("AIM_REPO") if fd is not None or repo is None else repo
-        )
+        self._files_ok = not _is_url(where)
         if fd is not None:
             self._sink = _FdSink(fd)
             self.hash = os.environ.get("AIM_RUN_HASH", "")
@@ -1133,7 +1133,6 @@ class Run:
             for tag in tags:
                 self.add_tag(tag)
         else:
-            where = repo if repo is not None else os.environ.get("AIM_REPO")
             if _is_url(where):
                 self._sink = _RemoteSink(where, experiment, name, description, tags)
             else:
