@@ -527,11 +527,9 @@ export class RunSpaces {
    */
   loadRunRecent(hash: string): LoadedRun {
     if (this.recentMs <= 0) return this.loadRun(hash);
+    const recent = this.#fresh(hash);
+    if (recent !== undefined) return recent;
     const now = performance.now();
-    const recent = this.#recent.get(hash);
-    if (recent !== undefined && now - recent.at < this.recentMs) {
-      return recent.run;
-    }
     const run = this.loadRun(hash);
     // Forget what is stale once in a while, so that the map stays small.
     if (this.#recent.size > 4096) {
@@ -549,13 +547,16 @@ export class RunSpaces {
    * the API probes every unindexed run, as searches do.
    */
   isLiveRecent(hash: string): boolean {
+    return this.#fresh(hash)?.live ?? this.isLive(hash);
+  }
+
+  /** What {@linkcode RunSpaces.loadRunRecent} read of `hash` less than `recentMs` ago. */
+  #fresh(hash: string): LoadedRun | undefined {
     const recent = this.#recent.get(hash);
-    if (
-      recent !== undefined && performance.now() - recent.at < this.recentMs
-    ) {
-      return recent.run.live;
-    }
-    return this.isLive(hash);
+    return recent !== undefined &&
+        performance.now() - recent.at < this.recentMs
+      ? recent.run
+      : undefined;
   }
 
   /**
